@@ -1,0 +1,25 @@
+"""Named errors of the archive library.
+
+The command line turns each into one clear line and an exit status; the
+library itself never prints.
+"""
+
+
+class ChanarchiveError(Exception):
+    """Base class: an error the user can act on, with a one-line message."""
+
+
+class BadInput(ChanarchiveError):
+    """The user's input is wrong (unknown source form, bad option value, missing file)."""
+
+
+class BadSource(BadInput):
+    """A SOURCE argument that is not `@name`, a t.me link or an http(s) URL."""
+
+
+class ArchiveError(ChanarchiveError):
+    """The archive file cannot be used (not SQLite, not ours, newer schema, unreadable)."""
+
+
+class FetchError(ChanarchiveError):
+    """A page could not be fetched."""

@@ -1,0 +1,131 @@
+"""The records that flow from a fetched page into the archive.
+
+A crawl produces one :class:`Capture` per fetched page (the raw HTTP
+response) and one :class:`Page` per parsed page (the channel header and the
+posts found on it). Both are plain data, serialisable to JSON with
+:func:`to_dict` / :func:`page_from_dict`, so that a crawl worker and the
+archive writer may live in different processes.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Page kinds: where the markup came from.
+KIND_TELEGRAM = "telegram"
+KIND_WEB = "web"
+
+#: What a page is, for the crawl and for the archive.
+PAGE_CHANNEL = "channel"  # a t.me/s page: a run of a channel's messages
+PAGE_LISTING = "listing"  # a mirror page with many post cards
+PAGE_POST = "post"  # a page carrying one main post
+PAGE_GONE = "gone"  # a post page answered 404/410: the post was removed
+
+
+@dataclass
+class Post:
+    """One post as captured on one page."""
+
+    channel: str
+    post_id: str
+    url: str
+    source_url: str
+    published_at: str | None = None  # ISO 8601 with offset
+    title: str | None = None
+    raw_text: str = ""  # the post's text as captured, line breaks kept
+    text: str | None = None  # clean text (boilerplate removed); None until cleaned
+    html: str = ""  # the text's HTML as captured
+    edited: bool = False  # the page marks the post as edited
+    views: int | None = None
+    author: str | None = None  # a signature shown with the post
+    forwarded_from: dict[str, Any] | None = None  # {"name", "url" (None when hidden)}
+    reply_to: str | None = None  # URL of the post replied to
+    links: list[str] = field(default_factory=list)
+    media: list[dict[str, Any]] = field(default_factory=list)  # [{"type", "url", ...}]
+    link_preview: dict[str, Any] | None = None  # {"url", "site", "title", "description", "image"}
+    service: bool = False  # a service message (channel created, photo changed, ...)
+    excerpt: bool = False  # only an excerpt (a listing card): never replaces full text
+
+
+@dataclass
+class ChannelInfo:
+    """What a page says about the channel it belongs to."""
+
+    name: str
+    kind: str = KIND_TELEGRAM
+    title: str | None = None
+    description: str | None = None
+    subscribers: int | None = None
+    source_url: str | None = None
+    image: str | None = None
+
+
+@dataclass
+class Page:
+    """A parsed page: its channel, its posts, and where the crawl goes next."""
+
+    url: str
+    kind: str
+    page_type: str
+    channel: ChannelInfo | None = None
+    posts: list[Post] = field(default_factory=list)
+    title: str | None = None
+    #: Telegram: ``before`` of the request that fetched this page (None: the newest page).
+    before: int | None = None
+    #: Telegram: the "older" link's ``data-before`` (None when the page has none).
+    older: int | None = None
+    #: Telegram: the page says ``tme_no_messages_found`` (a throttled or empty answer).
+    throttled: bool = False
+    #: Web: links to follow (same host; the crawl filters them further).
+    links: list[str] = field(default_factory=list)
+    encoding: str | None = None
+
+
+@dataclass
+class Capture:
+    """A fetched HTTP response, as it came off the wire."""
+
+    url: str
+    fetched_at: str  # ISO 8601, UTC
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    requested_url: str | None = None
+    protocol: str = "HTTP/1.1"
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lname:
+                return value
+        return None
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """A JSON-ready dict of a Capture, Page or Post (bytes as base64)."""
+    data = dataclasses.asdict(obj)
+    if isinstance(obj, Capture):
+        data["body"] = base64.b64encode(obj.body).decode("ascii")
+        data["headers"] = [list(h) for h in obj.headers]
+    return data
+
+
+def capture_from_dict(data: dict[str, Any]) -> Capture:
+    data = dict(data)
+    body = data.get("body", b"")
+    if isinstance(body, str):
+        body = base64.b64decode(body)
+    data["body"] = body
+    data["headers"] = [tuple(h) for h in data.get("headers", [])]
+    return Capture(**data)
+
+
+def page_from_dict(data: dict[str, Any]) -> Page:
+    data = dict(data)
+    channel = data.get("channel")
+    data["channel"] = ChannelInfo(**channel) if channel else None
+    data["posts"] = [Post(**p) for p in data.get("posts", [])]
+    return Page(**data)

@@ -1,0 +1,26 @@
+"""What the spider hands to the pipelines: a fetched page, or the reason a fetch failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from archive.models import Capture, Page
+
+
+@dataclass
+class PageItem:
+    """A fetched page with what was parsed from it (``page`` None when parsing failed)."""
+
+    source: str
+    capture: Capture
+    page: Page | None
+
+
+@dataclass
+class ErrorItem:
+    """A fetch or parse that failed, with its reason, to be kept with the crawl."""
+
+    source: str
+    url: str | None
+    kind: str
+    message: str

@@ -1,0 +1,79 @@
+"""The pipeline that writes crawled pages into the archive.
+
+It is a thin shell around :func:`archive.store.ingest_page`, the archive's
+one write path: a separate ingester process would call the same function
+with the same items.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy.exceptions import NotConfigured
+
+from archive import store
+from archive.db import open_archive
+
+from .items import ErrorItem, PageItem
+
+logger = logging.getLogger(__name__)
+
+
+class ArchivePipeline:
+    def __init__(self, crawler, db_path: str):
+        self.crawler = crawler
+        self.db_path = db_path
+        self.db = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        db_path = crawler.settings.get("CHANARCHIVE_DB")
+        if not db_path:
+            raise NotConfigured("CHANARCHIVE_DB is not set")
+        return cls(crawler, db_path)
+
+    def open_spider(self):
+        self.db = open_archive(self.db_path)
+
+    def close_spider(self):
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+    def _crawl_id(self, source: str) -> int | None:
+        spider = self.crawler.spider
+        return getattr(spider, "crawl_ids", {}).get(source)
+
+    def process_item(self, item):
+        stats = self.crawler.stats
+        crawl_id = self._crawl_id(item.source)
+        if isinstance(item, ErrorItem):
+            if crawl_id is not None:
+                store.record_error(self.db, crawl_id, item.url, item.kind, item.message)
+            stats.inc_value(f"chanarchive/errors/{item.kind}")
+            return item
+        if not isinstance(item, PageItem):
+            return item
+        try:
+            result = store.ingest_page(self.db, crawl_id, item.capture, item.page)
+        except Exception as exc:  # keep crawling; the reason is kept with the crawl
+            logger.exception("Could not archive %s", item.capture.url)
+            if crawl_id is not None:
+                store.record_error(
+                    self.db, crawl_id, item.capture.url, store.ERROR_INGEST, repr(exc)
+                )
+            stats.inc_value("chanarchive/errors/ingest")
+            return item
+        stats.inc_value("chanarchive/pages")
+        stats.inc_value("chanarchive/posts_new", result.new)
+        stats.inc_value("chanarchive/posts_changed", result.changed)
+        stats.inc_value("chanarchive/posts_deleted", result.deleted)
+        if item.page is not None and item.page.throttled and crawl_id is not None:
+            store.record_error(
+                self.db,
+                crawl_id,
+                item.capture.url,
+                store.ERROR_THROTTLED,
+                "Telegram kept serving an empty page (tme_no_messages_found); try again later",
+            )
+        return item

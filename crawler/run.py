@@ -1,0 +1,96 @@
+"""Run one crawl of some sources into an archive, in this process.
+
+The Twisted reactor under Scrapy cannot be restarted, so a process runs at
+most one crawl: the scheduler and the demo start a new process for each.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from archive import store
+from archive.db import open_archive
+from archive.sources import Source
+
+from .spiders.channels import ChannelSpider
+
+
+@dataclass
+class CrawlOptions:
+    full: bool = False
+    max_pages: int | None = None
+    depth: int = 1
+    follow: str | None = None
+    profile: str | None = None
+    settings: dict[str, str] = field(default_factory=dict)
+    progress: bool = False
+    verbose: bool = False
+    trigger: str = "manual"
+
+    def recorded(self) -> dict[str, Any]:
+        """What is kept with each crawl row, to tell later how it was run."""
+        return {
+            "full": self.full,
+            "max_pages": self.max_pages,
+            "depth": self.depth,
+            "follow": self.follow,
+            "profile": self.profile,
+            "settings": self.settings,
+        }
+
+
+def crawl_settings(db_path: str, options: CrawlOptions) -> Settings:
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.set("CHANARCHIVE_DB", os.fspath(db_path), priority="cmdline")
+    settings.set("CHANARCHIVE_PROGRESS", options.progress, priority="cmdline")
+    if options.verbose:
+        settings.set("LOG_LEVEL", "INFO", priority="cmdline")
+    for name, value in options.settings.items():
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def run_crawl(db_path: str, sources: list[Source], options: CrawlOptions) -> list[dict[str, Any]]:
+    """Crawl ``sources`` once; returns the finished ``crawls`` rows, one per source."""
+    db = open_archive(db_path)
+    store.reap_interrupted_crawls(db)
+    crawl_ids = {
+        s.key: store.begin_crawl(db, s.key, trigger=options.trigger, options=options.recorded())
+        for s in sources
+    }
+    process = CrawlerProcess(crawl_settings(db_path, options), install_root_handler=True)
+    logging.getLogger("scrapy").propagate = True
+    crawler = process.create_crawler(ChannelSpider)
+    process.crawl(
+        crawler,
+        sources=sources,
+        crawl_ids=crawl_ids,
+        covered=lambda name: store.coverage(db, name),
+        full=options.full,
+        max_pages=options.max_pages,
+        depth=options.depth,
+        follow=options.follow,
+        profile=options.profile,
+    )
+    process.start()
+    finish_reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
+    interrupted = finish_reason not in (None, "finished")
+    rows = []
+    for crawl_id in crawl_ids.values():
+        if interrupted:
+            row = store.crawl_row(db, crawl_id)
+            status = store.PARTIAL if row["pages"] else store.FAILED
+            rows.append(
+                store.finish_crawl(db, crawl_id, status=status, reason=f"stopped: {finish_reason}")
+            )
+        else:
+            rows.append(store.finish_crawl(db, crawl_id))
+    db.close()
+    return rows

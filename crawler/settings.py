@@ -1,0 +1,58 @@
+"""Scrapy settings for chanarchive crawls: polite by default.
+
+Every value here can be overridden for one run with ``chanarchive crawl -s NAME=VALUE``.
+"""
+
+import archive
+
+BOT_NAME = "chanarchive"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+USER_AGENT = archive.USER_AGENT
+ROBOTSTXT_OBEY = True
+
+# One request at a time per host, with a delay between them.
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+# Telegram asks for at least a second between requests, whatever DOWNLOAD_DELAY says.
+DOWNLOAD_SLOTS = {
+    "t.me": {"concurrency": 1, "delay": 1.5},
+    "telegram.me": {"concurrency": 1, "delay": 1.5},
+}
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
+
+# Retries with backoff on 429 / 5xx / network errors; Retry-After honoured per host.
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+BACKOFF_BASE = 2.0  # seconds; doubled on every retry of a request
+BACKOFF_MAX = 300.0  # the longest pause we honour, Retry-After included
+# t.me sometimes answers a page with no messages (tme_no_messages_found) when
+# it throttles: retry such a page this many times, backing off the host.
+TELEGRAM_THROTTLE_RETRIES = 3
+TELEGRAM_THROTTLE_DELAY = 10.0
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.HostBackoffMiddleware": 560,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.ArchivePipeline": 300,
+}
+EXTENSIONS = {
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "crawler.extensions.Progress": 500,
+}
+
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "WARNING"
+# Hand-made duplicate filtering is done by the spider (pagination is ordered).
+DUPEFILTER_DEBUG = False
+
+# chanarchive's own settings
+CHANARCHIVE_DB = None  # the archive path; set by the crawl runner
+CHANARCHIVE_PROGRESS = False  # show a progress line on stderr (the CLI sets it on a terminal)

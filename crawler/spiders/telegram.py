@@ -1,0 +1,62 @@
+"""Where a Telegram channel's crawl goes next.
+
+A t.me/s page shows about twenty messages; ``?before=N`` shows the ones
+just older than N. :class:`TelegramWalk` decides, page after page, the next
+``before`` to ask for: it follows the page's "older" link, or the lowest id
+seen when the link is missing (t.me drops it under load), and, unless the
+walk is ``full``, jumps over id ranges the archive already holds in full
+and stops when nothing older is missing.
+"""
+
+from __future__ import annotations
+
+from archive.models import Page
+
+
+def merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge overlapping or adjacent inclusive id ranges."""
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+class TelegramWalk:
+    """The pagination state of one channel's crawl."""
+
+    def __init__(self, covered: list[tuple[int, int]] | None = None, *, full: bool = False):
+        self.full = full
+        self.covered = merge_ranges(list(covered or []))
+        self.pages = 0
+        self.reached_start = False
+
+    def _covering(self, message_id: int) -> tuple[int, int] | None:
+        for lo, hi in self.covered:
+            if lo <= message_id <= hi:
+                return lo, hi
+        return None
+
+    def next_before(self, page: Page) -> int | None:
+        """The ``before`` of the next page to fetch, or None when the walk is over."""
+        self.pages += 1
+        if page.throttled:
+            return None
+        ids = [int(p.post_id) for p in page.posts if p.post_id.isdigit()]
+        if not ids:
+            # An empty answer that is not throttling: nothing older exists.
+            self.reached_start = page.before is not None
+            return None
+        lowest = min(ids)
+        top = page.before - 1 if page.before is not None else max(ids)
+        nxt = min(lowest, page.older) if page.older else lowest
+        if not self.full:
+            while (span := self._covering(nxt - 1)) is not None:
+                nxt = span[0]
+        self.covered = merge_ranges([*self.covered, (lowest, max(top, max(ids)))])
+        if nxt <= 1:
+            self.reached_start = True
+            return None
+        return nxt
