@@ -50,4 +50,6 @@ class Progress:
         self.stream.flush()
 
     def spider_closed(self, spider=None, reason=None):
-        self._draw(end="\n")
+        # Clear the line: the command prints its summary next.
+        self.stream.write("\r\x1b[K")
+        self.stream.flush()

@@ -6,7 +6,6 @@ most one crawl: the scheduler and the demo start a new process for each.
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,8 +64,7 @@ def run_crawl(db_path: str, sources: list[Source], options: CrawlOptions) -> lis
         s.key: store.begin_crawl(db, s.key, trigger=options.trigger, options=options.recorded())
         for s in sources
     }
-    process = CrawlerProcess(crawl_settings(db_path, options), install_root_handler=True)
-    logging.getLogger("scrapy").propagate = True
+    process = CrawlerProcess(crawl_settings(db_path, options))
     crawler = process.create_crawler(ChannelSpider)
     process.crawl(
         crawler,

@@ -58,3 +58,10 @@ def test_incremental_walk_jumps_over_an_archived_range_to_a_gap():
 def test_full_walk_ignores_the_archive():
     walk = TelegramWalk([(1, 100)], full=True)
     assert walk.next_before(page(range(81, 101))) == 81
+
+
+def test_a_server_that_ignores_before_does_not_loop():
+    walk = TelegramWalk(full=True)
+    assert walk.next_before(page(range(201, 206), older=201)) == 201
+    assert walk.next_before(page(range(201, 206), before=201, older=201)) is None
+    assert walk.stalled and not walk.reached_start

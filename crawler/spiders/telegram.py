@@ -32,6 +32,7 @@ class TelegramWalk:
         self.covered = merge_ranges(list(covered or []))
         self.pages = 0
         self.reached_start = False
+        self.stalled = False
 
     def _covering(self, message_id: int) -> tuple[int, int] | None:
         for lo, hi in self.covered:
@@ -51,6 +52,10 @@ class TelegramWalk:
             return None
         lowest = min(ids)
         top = page.before - 1 if page.before is not None else max(ids)
+        if page.before is not None and lowest >= page.before:
+            # The server ignored ?before= (a static copy, a proxy): going on would loop.
+            self.stalled = True
+            return None
         nxt = min(lowest, page.older) if page.older else lowest
         if not self.full:
             while (span := self._covering(nxt - 1)) is not None:
