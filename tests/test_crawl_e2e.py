@@ -265,3 +265,25 @@ def test_killed_crawl_leaves_a_sound_archive_that_the_next_crawl_completes(site,
         ("ok", None),
     ]
     assert query(db, "SELECT lo, hi FROM coverage") == [(1, 400)]
+
+
+@pytest.mark.parametrize(
+    "path, settings, kind, message",
+    [
+        ("/private/page", [], "robots", "Forbidden by robots.txt"),
+        ("/delay?s=5", ["-s", "DOWNLOAD_TIMEOUT=1", "-s", "RETRY_TIMES=0"], "fetch", "timed out ("),
+        ("/drop", ["-s", "RETRY_TIMES=0"], "fetch", "connection lost"),
+        ("/big?mb=2", ["-s", "DOWNLOAD_MAXSIZE=1000000"], "fetch", "too large: "),
+    ],
+    ids=["robots", "timeout", "dropped", "too-big"],
+)
+def test_fetch_faults_are_recorded_with_their_reason(site, tmp_path, path, settings, kind, message):
+    db = tmp_path / "archive.db"
+    done = crawl(db, f"{site.url}{path}", *settings)
+    assert done.returncode == 1, done.stderr
+    (status, reason) = query(db, "SELECT status, reason FROM crawls")[0]
+    assert status == "failed"
+    errors = query(db, "SELECT kind, message FROM crawl_errors")
+    assert len(errors) == 1 and errors[0][0] == kind and errors[0][1].startswith(message), errors
+    assert reason.startswith(f"{kind}:")
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]

@@ -13,14 +13,13 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import scrapy
-from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 
 from archive import store
 from archive.extract import extract_page
 from archive.models import KIND_TELEGRAM, Capture
 from archive.sources import Source
 
+from ..failures import describe_failure
 from ..items import ErrorItem, PageItem
 from .telegram import TelegramWalk
 from .web import WebWalk
@@ -141,15 +140,6 @@ class ChannelSpider(scrapy.Spider):
     def on_error(self, failure):
         request = failure.request
         source = request.meta.get("source")
-        if failure.check(HttpError):
-            response = failure.value.response
-            kind, message = store.ERROR_HTTP, f"HTTP {response.status}"
-        elif failure.check(DNSLookupError):
-            kind, message = store.ERROR_FETCH, "DNS lookup failed"
-        elif failure.check(TimeoutError, TCPTimedOutError):
-            kind, message = store.ERROR_FETCH, "timed out"
-        else:
-            kind, message = store.ERROR_FETCH, failure.getErrorMessage() or repr(failure.value)
-            kind = "robots" if "robots.txt" in message.lower() else kind
+        kind, message = describe_failure(failure)
         self.logger.warning("Fetch failed: %s (%s)", request.url, message)
         yield ErrorItem(source, request.url, kind, message)
