@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,17 +69,39 @@ def open_archive(path: str | os.PathLike[str], *, create: bool = True) -> sqlite
             raise ArchiveError(f"cannot create archive {path}: folder {path.parent} does not exist")
     elif path.is_dir():
         raise ArchiveError(f"{path} is a folder, not an archive file")
-    try:
-        conn = connect(path)
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.05
+    while True:
+        conn = None
+        try:
+            conn = connect(path)
+            return _prepare(conn, path)
+        except sqlite3.OperationalError as exc:
+            if conn is not None:
+                conn.close()
+            # Two processes creating or migrating one file at once can meet in
+            # a lock SQLite refuses to wait for (it would deadlock): try again.
+            if "locked" in str(exc) and time.monotonic() < deadline:
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
+                continue
+            raise ArchiveError(f"cannot open archive {path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            raise ArchiveError(f"cannot open archive {path}: {exc}") from exc
+
+
+def _prepare(conn: sqlite3.Connection, path: Path) -> sqlite_utils.Database:
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    if mode.lower() != "wal":
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
             raise ArchiveError(f"cannot switch {path} to WAL mode (got {mode})")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        db = sqlite_utils.Database(conn)
-        migrate(db)
-    except sqlite3.DatabaseError as exc:
-        raise ArchiveError(f"cannot open archive {path}: {exc}") from exc
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    db = sqlite_utils.Database(conn)
+    migrate(db)
     return db
 
 
@@ -313,4 +336,111 @@ def _initial(db: sqlite_utils.Database) -> None:
         " VALUES ('delete', old.rowid, old.title, old.text);"
         " INSERT INTO posts_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);"
         " END"
+    )
+
+
+@migration("0004_schedule")
+def _schedule(db: sqlite_utils.Database) -> None:
+    # The periodic crawls (`chanarchive sources ...`), one row per source key.
+    db["sources"].create(
+        {
+            "key": str,  # the canonical SOURCE: "@name" or the URL (crawls.source)
+            "kind": str,  # "telegram" or "url"
+            "url": str,  # where the crawl starts
+            "host": str,  # crawls of one host never run at once
+            "every_seconds": int,  # an interval schedule ...
+            "cron": str,  # ... or a 5-field crontab expression
+            "jitter": int,  # seconds of random delay added to each run
+            "paused": int,
+            "adaptive": int,  # the interval follows the channel's posting rate
+            "min_seconds": int,  # adaptive bounds
+            "max_seconds": int,
+            "interval_seconds": int,  # the adaptive interval in force
+            "interval_reason": str,  # why it was chosen
+            "interval_changed_at": str,
+            "options": str,  # JSON: crawl options (settings, max_pages, depth, follow)
+            "time_limit": int,  # seconds a run may take; null: the scheduler's default
+            "next_run_at": str,  # as the running scheduler last planned it
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="key",
+        not_null={"key", "kind", "url", "host"},
+        defaults={"jitter": 0, "paused": 0, "adaptive": 0, "options": "{}"},
+    )
+    # A host that answered 429 (or Retry-After): every crawl waits until `until`.
+    db["host_backoff"].create(
+        {"host": str, "until": str, "reason": str, "updated_at": str},
+        pk="host",
+    )
+
+
+@migration("0003_views")
+def _views(db: sqlite_utils.Database) -> None:
+    # Views that make the common questions one SELECT away (query, serve).
+    db.execute(
+        "CREATE VIEW IF NOT EXISTS current_posts AS"
+        " SELECT p.id, ch.name AS channel, p.post_id, p.url,"
+        " COALESCE(v.published_at, p.published_at) AS published_at, p.title, p.text,"
+        " v.raw_text, p.current_version AS version, v.captured_at, p.edited, p.deleted_at,"
+        " p.views, p.first_seen, p.last_seen, v.forwarded_from, v.reply_to, v.links, v.media,"
+        " v.source_url, p.channel_id"
+        " FROM posts p JOIN channels ch ON ch.id = p.channel_id"
+        " LEFT JOIN post_versions v ON v.post = p.id AND v.version = p.current_version"
+    )
+    db.execute(
+        "CREATE VIEW IF NOT EXISTS post_history AS"
+        " SELECT v.id, ch.name AS channel, p.post_id, p.url, v.version, v.captured_at,"
+        " v.version = p.current_version AS is_current, v.title, v.text, v.raw_text, v.edited,"
+        " v.content_sha256, v.snapshot, v.source_url, p.deleted_at, v.post"
+        " FROM post_versions v JOIN posts p ON p.id = v.post"
+        " JOIN channels ch ON ch.id = p.channel_id"
+    )
+    db.execute(
+        "CREATE VIEW IF NOT EXISTS crawl_runs AS"
+        " SELECT c.id, COALESCE(ch.name, c.source) AS channel, c.source, c.trigger, c.status,"
+        " c.started_at, c.finished_at,"
+        " ROUND((julianday(c.finished_at) - julianday(c.started_at)) * 86400, 1) AS seconds,"
+        " c.pages, c.posts_new, c.posts_changed, c.posts_unchanged, c.posts_deleted, c.errors,"
+        " c.reason"
+        " FROM crawls c LEFT JOIN channels ch ON ch.id = c.channel_id"
+    )
+    # WARC export reads the snapshots in capture order.
+    db.execute("CREATE INDEX IF NOT EXISTS snapshots_fetched_at ON snapshots (fetched_at)")
+
+
+@migration("0002_boilerplate")
+def _boilerplate(db: sqlite_utils.Database) -> None:
+    # Learned boilerplate: candidate lines per channel, the posts each was seen
+    # in, and when it crossed the thresholds (learned_at) — see archive/boilerplate.py.
+    db["boilerplate"].create(
+        {
+            "id": int,
+            "channel_id": int,
+            "position": str,  # "tail" (last lines of a post) or "head" (first lines)
+            "line": str,
+            "posts": int,  # distinct posts seen with it
+            "first_seen": str,
+            "last_seen": str,
+            "learned_at": str,  # NULL while it is only a candidate
+            "rule": str,
+        },
+        pk="id",
+        not_null={"channel_id", "position", "line"},
+        foreign_keys=[("channel_id", "channels", "id")],
+        defaults={"posts": 0},
+    )
+    db["boilerplate"].create_index(["channel_id", "position", "line"], unique=True)
+    db["boilerplate_hits"].create(
+        {"boilerplate": int, "post": int},
+        pk=("boilerplate", "post"),
+        foreign_keys=[("boilerplate", "boilerplate", "id"), ("post", "posts", "id")],
+    )
+    db["boilerplate_hits"].create_index(["post"])
+    # Web listings: the posts a listing page showed when it was last fetched,
+    # so a post gone from its listing is re-fetched (and found deleted).
+    db["listing_posts"].create(
+        {"channel_id": int, "listing_url": str, "post_id": str, "url": str, "seen_at": str},
+        pk=("channel_id", "listing_url", "post_id"),
+        foreign_keys=[("channel_id", "channels", "id")],
     )

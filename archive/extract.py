@@ -2,88 +2,102 @@
 
 :func:`extract_page` recognises Telegram preview markup wherever it is
 served from and hands it to :mod:`archive.telegram`; any other page is a
-web page whose main text is extracted with trafilatura.
+web page, decoded without mojibake (:mod:`archive.encoding`) and split into
+posts by :mod:`archive.web`. Either way every post leaves with its raw text
+as captured and its clean text (:mod:`archive.clean`); what was removed, and
+by which rule, rides along for ``--explain``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-from urllib.parse import urlsplit
+from . import boilerplate, telegram
+from .clean import Learned, apply_learned, clean_text
+from .encoding import decode_html
+from .models import KIND_WEB, PAGE_GONE, ChannelInfo, Page, Post
+from .options import ExtractOptions
+from .profiles import load_options
+from .web import parse_web_page, site_channel_name, url_hash_id, url_post_id
 
-import lxml.html
-import trafilatura
-
-from . import telegram
-from .models import KIND_WEB, PAGE_POST, ChannelInfo, Page, Post
-
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
-
-
-def decode_body(body: bytes, content_type: str | None = None) -> tuple[str, str]:
-    """The page's text and the encoding used (HTTP charset, then <meta>, then UTF-8)."""
-    candidates = []
-    if content_type and "charset=" in content_type.lower():
-        candidates.append(content_type.lower().split("charset=")[-1].split(";")[0].strip(" \"'"))
-    match = _META_CHARSET.search(body[:4096])
-    if match:
-        candidates.append(match.group(1).decode("ascii").lower())
-    candidates.append("utf-8")
-    for encoding in candidates:
-        try:
-            return body.decode(encoding), encoding
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return body.decode("utf-8", errors="replace"), "utf-8"
-
-
-def site_channel_name(url: str) -> str:
-    """The channel name of a web source: its host (with a non-default port)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    return f"{host}:{parts.port}" if parts.port else host
+__all__ = [
+    "extract_page",
+    "extract_pages",
+    "gone_page",
+    "site_channel_name",
+    "web_post_id",
+]
 
 
 def extract_page(
-    body: bytes, url: str, *, content_type: str | None = None, before: int | None = None
+    body: bytes,
+    url: str,
+    *,
+    content_type: str | None = None,
+    before: int | None = None,
+    options: ExtractOptions | None = None,
+    learned: Learned | None = None,
 ) -> Page:
-    """Parse a fetched page into a :class:`Page` of posts."""
+    """Parse a fetched page into a :class:`Page` of posts, each with raw and clean text.
+
+    ``options`` are the extraction settings (default: the shipped defaults;
+    see :func:`archive.profiles.load_options`); ``learned`` is boilerplate
+    already learned for the page's channel, stripped from the clean text.
+    """
+    options = options or load_options()
     if telegram.is_telegram_markup(body):
-        return telegram.parse_telegram_page(body, url, before=before)
-    html, encoding = decode_body(body, content_type)
-    return _extract_web(html, url, encoding)
+        page = telegram.parse_telegram_page(body, url, before=before)
+    else:
+        decoded = decode_html(body, content_type)
+        page = parse_web_page(decoded.text, url, options, encoding=decoded.encoding)
+    for post in page.posts:
+        clean_post(post, options, learned)
+    return page
 
 
-def _extract_web(html: str, url: str, encoding: str) -> Page:
-    name = site_channel_name(url)
-    page = Page(
+def extract_pages(
+    items: list[tuple[bytes, str, str | None]], options: ExtractOptions | None = None
+) -> list[Page]:
+    """Extract several pages (body, url, content type) together.
+
+    Lines that recur at the end of many posts of one channel across these
+    pages are learned and stripped, as the archive does over its crawls.
+    """
+    options = options or load_options()
+    pages = [extract_page(body, url, content_type=ct, options=options) for body, url, ct in items]
+    for kind in {page.kind for page in pages}:
+        posts = [post for page in pages if page.kind == kind for post in page.posts]
+        for channel, learned in boilerplate.learn(posts, kind, options).items():
+            for post in posts:
+                if post.channel == channel and post.text is not None:
+                    result = apply_learned(post.text, learned)
+                    post.text = result.text
+                    post.removed = post.removed + result.removed
+    return pages
+
+
+def clean_post(post: Post, options: ExtractOptions, learned: Learned | None = None) -> None:
+    """Set ``post.text`` (clean) and ``post.removed`` from its raw text."""
+    result = clean_text(post.raw_text, options=options, learned=learned)
+    post.text = result.text
+    post.removed = result.removed
+
+
+def web_post_id(url: str, options: ExtractOptions | None = None) -> str:
+    """The id a web post at ``url`` gets when its page names none but its URL."""
+    options = options or load_options()
+    return url_post_id(url, options) or url_hash_id(url)
+
+
+def gone_page(
+    url: str, *, post_id: str | None = None, options: ExtractOptions | None = None
+) -> Page:
+    """The page of a web post that answered 404 / 410: the archive marks the post deleted."""
+    options = options or load_options()
+    name = options.channel or site_channel_name(url)
+    post_id = post_id or web_post_id(url, options)
+    return Page(
         url=url,
         kind=KIND_WEB,
-        page_type=PAGE_POST,
-        channel=ChannelInfo(
-            name=name, kind=KIND_WEB, source_url=f"{urlsplit(url).scheme}://{name}/"
-        ),
-        encoding=encoding,
+        page_type=PAGE_GONE,
+        channel=ChannelInfo(name=name, kind=KIND_WEB),
+        posts=[Post(channel=name, post_id=post_id, url=url, source_url=url)],
     )
-    text = trafilatura.extract(html, url=url, favor_recall=True, include_comments=False) or ""
-    metadata = trafilatura.extract_metadata(html, default_url=url)
-    title = metadata.title if metadata else None
-    page.title = title
-    try:
-        doc = lxml.html.fromstring(html)
-        page.links = [link for _, _, link, _ in doc.iterlinks() if link.startswith("http")]
-    except (lxml.etree.ParserError, ValueError):
-        doc = None
-    if text:
-        page.posts.append(
-            Post(
-                channel=name,
-                post_id=hashlib.sha256(url.encode()).hexdigest()[:16],
-                url=url,
-                source_url=url,
-                title=title,
-                published_at=metadata.date if metadata else None,
-                raw_text=text,
-            )
-        )
-    return page

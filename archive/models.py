@@ -48,6 +48,8 @@ class Post:
     link_preview: dict[str, Any] | None = None  # {"url", "site", "title", "description", "image"}
     service: bool = False  # a service message (channel created, photo changed, ...)
     excerpt: bool = False  # only an excerpt (a listing card): never replaces full text
+    #: What cleaning removed, as (rule, text) pairs: shown by ``extract --explain``.
+    removed: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -82,6 +84,10 @@ class Page:
     #: Web: links to follow (same host; the crawl filters them further).
     links: list[str] = field(default_factory=list)
     encoding: str | None = None
+    #: Web: the page parts extraction cut (rule, text), for ``extract --explain``.
+    removed: list[tuple[str, str]] = field(default_factory=list)
+    #: The site profile the page was extracted with (None: the defaults).
+    profile: str | None = None
 
 
 @dataclass

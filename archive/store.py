@@ -22,9 +22,12 @@ from typing import Any
 
 import sqlite_utils
 
-from . import clean
+from . import boilerplate, clean
 from .db import utcnow, write_transaction
-from .models import KIND_TELEGRAM, PAGE_GONE, Capture, ChannelInfo, Page, Post
+from .errors import BadInput
+from .models import KIND_TELEGRAM, PAGE_GONE, PAGE_LISTING, Capture, ChannelInfo, Page, Post
+from .options import ExtractOptions
+from .profiles import load_options
 
 #: Crawl statuses.
 RUNNING, OK, PARTIAL, FAILED = "running", "ok", "partial", "failed"
@@ -225,8 +228,17 @@ def ingest_page(
             if page.page_type == PAGE_GONE:
                 result.deleted += _mark_gone(db, channel_id, page, now)
             else:
+                options = _page_options(page)
+                learned = boilerplate.learned_for(db, channel_id, options)
+                observed: list[tuple[int, str]] = []
                 for post in page.posts:
-                    _ingest_post(db, channel_id, crawl_id, snapshot_id, post, now, result)
+                    _ingest_post(
+                        db, channel_id, crawl_id, snapshot_id, post, now, result,
+                        learned=learned, observed=observed,
+                    )  # fmt: skip
+                if page.page_type == PAGE_LISTING:
+                    _record_listing(db, channel_id, page, now)
+                _learn(db, channel_id, page.kind, observed, options, now)
                 if page.kind == KIND_TELEGRAM and not page.throttled:
                     covered = telegram_page_range(page)
                     if covered is not None:
@@ -313,9 +325,16 @@ def _ingest_post(
     post: Post,
     now: str,
     result: PageResult,
+    *,
+    learned: clean.Learned | None = None,
+    observed: list[tuple[int, str]] | None = None,
 ) -> None:
     fingerprint = version_fingerprint(post)
-    clean_text = post.text if post.text is not None else clean.clean_text(post.raw_text).text
+    # Clean text: the raw text minus the rules (done at extraction when post.text is
+    # set) minus the channel's learned boilerplate. The raw text is never altered.
+    base = post.text if post.text is not None else clean.clean_text(post.raw_text).text
+    clean_text = clean.apply_learned(base, learned).text
+    learns = observed is not None and not post.excerpt and not post.service
     row = db.execute(
         "SELECT p.id, p.current_version, p.deleted_at, p.views, p.last_crawl,"
         " v.content_sha256, v.excerpt"
@@ -347,11 +366,16 @@ def _ingest_post(
         _insert_version(db, post_pk, 1, post, clean_text, fingerprint, snapshot_id, now)
         if post.views is not None:
             _insert_views(db, post_pk, now, post.views)
+        if learns:
+            observed.append((post_pk, post.raw_text))
         result.new += 1
         return
 
     post_pk, version, deleted_at, views, last_crawl, current_sha, current_excerpt = row
     seen_this_crawl = crawl_id is not None and last_crawl == crawl_id
+    # A listing card of a post held in full says nothing of its content: it
+    # neither counts nor marks the post seen by this crawl (its page will).
+    card_only = post.excerpt and not current_excerpt
     if fingerprint == current_sha:
         outcome = "unchanged"
     elif post.excerpt and not current_excerpt:
@@ -362,6 +386,8 @@ def _ingest_post(
         db.execute(
             "UPDATE posts SET title = ?, text = ? WHERE id = ?", [post.title, clean_text, post_pk]
         )
+        if learns:
+            observed.append((post_pk, post.raw_text))
         outcome = "unchanged"
     else:
         version += 1
@@ -370,20 +396,111 @@ def _ingest_post(
             "UPDATE posts SET current_version = ?, title = ?, text = ?, edited = 1 WHERE id = ?",
             [version, post.title, clean_text, post_pk],
         )
+        if learns:
+            observed.append((post_pk, post.raw_text))
         outcome = "changed"
     db.execute(
         "UPDATE posts SET last_seen = ?, last_crawl = ?, deleted_at = NULL,"
         " published_at = COALESCE(published_at, ?), url = COALESCE(url, ?),"
         " edited = MAX(edited, ?) WHERE id = ?",
-        [now, crawl_id, post.published_at, post.url, int(post.edited), post_pk],
+        [
+            now,
+            last_crawl if card_only else crawl_id,
+            post.published_at,
+            post.url,
+            int(post.edited),
+            post_pk,
+        ],
     )
     if post.views is not None and post.views != views:
         _insert_views(db, post_pk, now, post.views)
         db.execute("UPDATE posts SET views = ? WHERE id = ?", [post.views, post_pk])
     if deleted_at is not None:
         outcome = "changed" if outcome == "unchanged" else outcome  # it came back
-    if not seen_this_crawl or outcome == "changed":
+    if (not seen_this_crawl and not (card_only and outcome == "unchanged")) or outcome == "changed":
         setattr(result, outcome, getattr(result, outcome) + 1)
+
+
+_OPTIONS: dict[str | None, ExtractOptions] = {}
+
+
+def _page_options(page: Page) -> ExtractOptions:
+    """The extraction options of the page's profile (learning thresholds); the defaults if gone."""
+    if page.profile not in _OPTIONS:
+        try:
+            _OPTIONS[page.profile] = load_options(page.profile)
+        except BadInput:
+            _OPTIONS[page.profile] = load_options(None)
+    return _OPTIONS[page.profile]
+
+
+def _learn(
+    db: sqlite_utils.Database,
+    channel_id: int,
+    kind: str,
+    observed: list[tuple[int, str]],
+    options: ExtractOptions,
+    now: str,
+) -> None:
+    """Count the new texts' candidate lines; when a line becomes learned, re-clean its posts."""
+    newly = boilerplate.observe(db, channel_id, observed, kind, options, now)
+    if not newly:
+        return
+    learned = boilerplate.learned_for(db, channel_id, options)
+    for post_pk in boilerplate.posts_carrying(db, newly):
+        row = db.execute(
+            "SELECT v.id, v.text FROM posts p JOIN post_versions v"
+            " ON v.post = p.id AND v.version = p.current_version WHERE p.id = ?",
+            [post_pk],
+        ).fetchone()
+        if row is None or row[1] is None:
+            continue
+        text = clean.apply_learned(row[1], learned).text
+        if text != row[1]:
+            db.execute("UPDATE post_versions SET text = ? WHERE id = ?", [text, row[0]])
+            db.execute("UPDATE posts SET text = ? WHERE id = ?", [text, post_pk])
+
+
+def _record_listing(db: sqlite_utils.Database, channel_id: int, page: Page, now: str) -> None:
+    """Remember which posts this listing shows, to notice one that leaves it."""
+    db.execute(
+        "DELETE FROM listing_posts WHERE channel_id = ? AND listing_url = ?", [channel_id, page.url]
+    )
+    for post in page.posts:
+        db.execute(
+            "INSERT OR REPLACE INTO listing_posts (channel_id, listing_url, post_id, url, seen_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [channel_id, page.url, post.post_id, post.url, now],
+        )
+
+
+@dataclass
+class WebKnown:
+    """What the archive knows of a web channel's live posts, for a crawl to compare with."""
+
+    urls: dict[str, str]  # post id -> URL, every post not deleted
+    listings: dict[str, list[str]]  # listing URL -> the post ids it showed last time
+
+
+def known_web_posts(db: sqlite_utils.Database, channel: str) -> WebKnown:
+    """The live posts of web channel ``channel`` and the listings they were last seen on."""
+    urls = {
+        post_id: url
+        for post_id, url in db.execute(
+            "SELECT p.post_id, p.url FROM posts p JOIN channels c ON c.id = p.channel_id"
+            " WHERE c.name = ? AND p.deleted_at IS NULL AND p.url IS NOT NULL",
+            [channel],
+        )
+    }
+    listings: dict[str, list[str]] = {}
+    for listing_url, post_id in db.execute(
+        "SELECT l.listing_url, l.post_id FROM listing_posts l JOIN channels c"
+        " ON c.id = l.channel_id WHERE c.name = ? ORDER BY l.listing_url",
+        [channel],
+    ):
+        if post_id in urls:
+            listings.setdefault(listing_url, []).append(post_id)
+    return WebKnown(urls=urls, listings=listings)
 
 
 def _version_values(post: Post, clean_text: str, fingerprint: str, snapshot_id: int) -> dict:

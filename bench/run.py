@@ -28,7 +28,9 @@ side by side in one session; absolute numbers vary with the machine.
 
 
 def benchmarks() -> list[Path]:
-    return sorted(p for p in BENCH.glob("*.py") if p.name not in {"run.py"} and not p.name.startswith("_"))
+    return sorted(
+        p for p in BENCH.glob("*.py") if p.name not in {"run.py"} and not p.name.startswith("_")
+    )
 
 
 def assemble() -> None:

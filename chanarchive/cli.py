@@ -6,7 +6,18 @@ import click
 
 from . import __version__
 from .clitools import DEFAULT_DB
-from .commands import crawl, demo, export, extract
+from .commands import (
+    crawl,
+    demo,
+    export,
+    extract,
+    history,
+    query,
+    scheduler,
+    search,
+    serve,
+    sources,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,3 +51,10 @@ cli.add_command(crawl.crawl)
 cli.add_command(extract.extract)
 cli.add_command(export.export)
 cli.add_command(demo.demo)
+cli.add_command(sources.sources)
+cli.add_command(scheduler.scheduler)
+cli.add_command(query.query)
+cli.add_command(search.search)
+cli.add_command(history.history)
+cli.add_command(history.diff)
+cli.add_command(serve.serve)

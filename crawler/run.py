@@ -71,6 +71,7 @@ def run_crawl(db_path: str, sources: list[Source], options: CrawlOptions) -> lis
         sources=sources,
         crawl_ids=crawl_ids,
         covered=lambda name: store.coverage(db, name),
+        known_posts=lambda name: store.known_web_posts(db, name),
         full=options.full,
         max_pages=options.max_pages,
         depth=options.depth,

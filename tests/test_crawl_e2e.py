@@ -287,3 +287,33 @@ def test_fetch_faults_are_recorded_with_their_reason(site, tmp_path, path, setti
     assert len(errors) == 1 and errors[0][0] == kind and errors[0][1].startswith(message), errors
     assert reason.startswith(f"{kind}:")
     assert query(db, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_two_crawls_write_one_archive_at_once(site, tmp_path):
+    db = tmp_path / "archive.db"
+    for name in ("left", "right"):
+        site.control("channel", name=name, posts=120, page_size=10)
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "chanarchive",
+                "--db",
+                str(db),
+                "crawl",
+                f"{site.url}/s/{name}",
+                *FAST,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("left", "right")
+    ]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    assert query(db, "SELECT ch.name, COUNT(*) FROM posts p JOIN channels ch ON ch.id = p.channel_id"
+                     " GROUP BY ch.name ORDER BY ch.name") == [("left", 120), ("right", 120)]  # fmt: skip
+    assert query(db, "SELECT status, pages FROM crawls") == [("ok", 12), ("ok", 12)]
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]

@@ -240,3 +240,25 @@ def test_reopening_runs_no_migration_twice(tmp_path):
     names = [r[0] for r in again.execute("SELECT name FROM _chanarchive_migrations")]
     assert names == sorted(set(names)) and "0001_initial" in names
     assert again.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_pages_travel_as_json_to_a_separate_writer(db):
+    """A crawl worker may hand its pages to another process: plain JSON in, same rows out."""
+    import json
+
+    from archive.models import capture_from_dict, page_from_dict, to_dict
+
+    page = tg_page(range(1, 4))
+    page.posts[0].media = [{"type": "photo", "url": "https://cdn.example/1.jpg"}]
+    page.posts[1].forwarded_from = {"name": "源频道", "url": None}
+    wire = json.dumps({"capture": to_dict(capture(b"\x00\xffbinary")), "page": to_dict(page)})
+    message = json.loads(wire)
+    result = store.ingest_page(
+        db, None, capture_from_dict(message["capture"]), page_from_dict(message["page"])
+    )
+    assert result.new == 3
+    assert rows(db, "SELECT size FROM bodies") == [(8,)]
+    assert rows(db, "SELECT forwarded_from_name, media FROM post_versions ORDER BY post")[:2] == [
+        (None, '[{"type": "photo", "url": "https://cdn.example/1.jpg"}]'),
+        ("源频道", "[]"),
+    ]

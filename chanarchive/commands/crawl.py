@@ -67,9 +67,16 @@ def summary_line(row: dict) -> str:
     help="Override a Scrapy setting for this run (repeatable).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log what the crawler does.")
+@click.option(
+    "--trigger",
+    type=click.Choice(["manual", "scheduled"]),
+    default="manual",
+    hidden=True,
+    help="What started this crawl, kept in its crawls row (the scheduler says scheduled).",
+)
 @click.pass_context
 @translate_errors
-def crawl(ctx, sources, full, max_pages, depth, follow, profile, settings, verbose):
+def crawl(ctx, sources, full, max_pages, depth, follow, profile, settings, verbose, trigger):
     """Crawl SOURCE... now and archive every page and post.
 
     SOURCE is @name, t.me/name, https://t.me/s/name or any http(s) URL. Telegram
@@ -111,6 +118,7 @@ def crawl(ctx, sources, full, max_pages, depth, follow, profile, settings, verbo
         settings=settings,
         progress=is_terminal(),
         verbose=verbose,
+        trigger=trigger,
     )
     rows = run_crawl(db_path(ctx), parsed, options)
     totals = {

@@ -1,48 +1,168 @@
-"""``chanarchive export``: stream the archive out."""
+"""``chanarchive export``: stream the archive out as jsonl, csv, WARC or Atom."""
 
 from __future__ import annotations
 
 import sys
+import time
+from pathlib import Path
 
 import click
 
-from archive.export import iter_records, write_jsonl
+from archive.atom import channel_info, write_atom
+from archive.export import ExportScope, iter_scope, write_csv, write_jsonl
+from archive.query import connect_readonly
+from archive.warc import write_warc
 
-from ..clitools import open_db, translate_errors
+from ..clitools import BadUsage, db_path, is_terminal, translate_errors
+
+FORMATS = ("jsonl", "csv", "warc", "atom")
+
+
+class _Progress:
+    """A one-line count on stderr, redrawn at most a few times a second (terminals only)."""
+
+    def __init__(self, noun: str) -> None:
+        self.noun = noun
+        self.shown = False
+        self._last = 0.0
+
+    def __call__(self, count: int) -> None:
+        now = time.monotonic()
+        if now - self._last < 0.25:
+            return
+        self._last = now
+        click.echo(f"\rexported {count:,} {self.noun}", err=True, nl=False)
+        self.shown = True
+
+    def done(self, count: int) -> None:
+        if self.shown:
+            click.echo(f"\rexported {count:,} {self.noun}", err=True)
+
+
+def _atom_channels(conn, channel: str | None) -> list[str]:
+    if channel:
+        return [channel.lower().lstrip("@")]
+    return [row[0] for row in conn.execute("SELECT name FROM channels ORDER BY name")]
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl"]), required=True, help="Export format.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, help="Export format.")
 @click.option("--channel", metavar="NAME", help="Only this channel.")
+@click.option(
+    "--since",
+    metavar="T",
+    help="Only versions captured at or after T (ISO 8601; WARC: captures fetched since T).",
+)
+@click.option("--until", metavar="T", help="Only versions captured before T.")
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="T",
+    help="The archive as it stood at T: later posts absent, the version then current, "
+    "posts deleted by then absent.",
+)
 @click.option(
     "--all-versions", is_flag=True, help="Every version of every post, not only the current."
 )
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Write here, not to stdout.",
+    type=click.Path(writable=True),
+    help="Write here, not to stdout (atom: a folder gets one NAME.atom per channel; "
+    "warc: a name ending in .warc is not compressed).",
 )
 @click.pass_context
 @translate_errors
-def export(ctx, fmt, channel, all_versions, output):
+def export(ctx, fmt, channel, since, until, as_of, all_versions, output):
     """Stream posts out of the archive.
 
     By default the current version of each post, deleted posts included (with
-    their deleted_at); --all-versions gives every version.
+    their deleted_at); --all-versions gives every version; --as-of T the
+    archive exactly as it stood at time T. --since/--until select on when a
+    version was captured. jsonl and csv carry the export record; warc the raw
+    page captures (WARC/1.1: response records, revisit records for captures
+    identical to an earlier one); atom one feed per channel of its new and
+    edited posts. Progress shows on stderr when it is a terminal.
 
     Example:
 
         chanarchive export --format jsonl -o archive.jsonl
 
-        chanarchive export --format jsonl --channel durov --all-versions
+        chanarchive export --format csv --channel durov --all-versions -o durov.csv
+
+        chanarchive export --format jsonl --as-of 2026-11-01T00:00:00Z
+
+        chanarchive export --format warc -o captures.warc.gz
+
+        chanarchive export --format atom --channel durov -o durov.atom
     """
-    db = open_db(ctx)
-    records = iter_records(
-        db, channel=channel.lower() if channel else None, all_versions=all_versions
-    )
-    if output:
-        with open(output, "w", encoding="utf-8") as out:
-            write_jsonl(records, out)
-    else:
-        write_jsonl(records, sys.stdout)
+    scope = ExportScope(
+        channel=channel, since=since, until=until, as_of=as_of, all_versions=all_versions
+    ).normalized()  # bad times are refused here, before any output is opened
+    if output is not None:
+        _check_output(Path(output), fmt)
+    conn = connect_readonly(db_path(ctx))
+    progress = _Progress("captures" if fmt == "warc" else "records")
+    # On a terminal only, and not over the export itself when that goes to the same screen.
+    shown = is_terminal() and (output is not None or not is_terminal(sys.stdout))
+    report = progress if shown else None
+    try:
+        if scope.channel is not None:
+            channel_info(conn, scope.channel)  # an unknown channel is bad input: exit 2
+        if fmt == "atom":
+            count = _export_atom(conn, scope, output, report)
+        elif fmt == "warc":
+            gzip = not (output and output.endswith(".warc"))
+            name = Path(output).name if output else None
+            if output:
+                with open(output, "wb") as out:
+                    count = write_warc(
+                        conn, out, scope, gzip=gzip, filename=name, progress=report
+                    ).records
+            else:
+                count = write_warc(
+                    conn, sys.stdout.buffer, scope, gzip=gzip, progress=report
+                ).records
+                sys.stdout.buffer.flush()
+        else:
+            writer = write_jsonl if fmt == "jsonl" else write_csv
+            records = iter_scope(conn, scope)
+            if output:
+                with open(output, "w", encoding="utf-8", newline="") as out:
+                    count = writer(records, out, report)
+            else:
+                count = writer(records, sys.stdout, report)
+    finally:
+        conn.close()
+    if report is not None:
+        progress.done(count)
+
+
+def _check_output(path: Path, fmt: str) -> None:
+    if path.is_dir() and fmt != "atom":
+        raise BadUsage(f"-o {path} is a folder: give a file name (only atom writes a folder)")
+    if not path.parent.is_dir():
+        raise BadUsage(f"cannot write {path}: folder {path.parent} does not exist")
+
+
+def _export_atom(conn, scope: ExportScope, output: str | None, report) -> int:
+    channels = _atom_channels(conn, scope.channel)
+    folder = output is not None and Path(output).is_dir()
+    if len(channels) != 1 and not folder:
+        names = ", ".join(channels) or "none"
+        raise BadUsage(
+            "an Atom feed is one channel's: give --channel NAME, or -o FOLDER for one "
+            f"NAME.atom per channel (channels: {names})"
+        )
+    count = 0
+    for name in channels:
+        one = ExportScope(**{**vars(scope), "channel": name})
+        if folder:
+            with open(Path(output) / f"{name}.atom", "w", encoding="utf-8") as out:
+                count += write_atom(conn, out, one, progress=report)
+        elif output:
+            with open(output, "w", encoding="utf-8") as out:
+                count += write_atom(conn, out, one, progress=report)
+        else:
+            count += write_atom(conn, sys.stdout, one, progress=report)
+    return count

@@ -8,8 +8,10 @@ from pathlib import Path
 import click
 
 from archive.errors import BadInput, FetchError
-from archive.extract import extract_page
+from archive.extract import extract_pages
 from archive.fetch import fetch
+from archive.models import Page
+from archive.profiles import load_options
 from archive.records import record_from_post
 
 from ..clitools import WorkFailed, output_format, translate_errors
@@ -43,23 +45,56 @@ def _text_block(record: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _explain_page(page: Page) -> list[str]:
+    """What extraction cut from the page as a whole (navigation, related blocks …)."""
+    if not page.removed:
+        return []
+    lines = [f"[explain] page {page.url} ({page.page_type}): cut from the page"]
+    lines += [f"[explain]   {rule}: {text}" for rule, text in page.removed]
+    return lines
+
+
+def _explain_post(post) -> list[str]:
+    """What cleaning removed from one post's text, rule by rule."""
+    head = f"[explain] {post.channel}/{post.post_id}:"
+    if not post.removed:
+        return [f"{head} nothing removed from the post's text"]
+    return [f"{head} removed from the post's text"] + [
+        f"[explain]   {rule}: {text}" for rule, text in post.removed
+    ]
+
+
 @click.command()
 @click.argument("targets", nargs=-1, required=True, metavar="FILE_OR_URL...")
 @output_format("text", "json", "jsonl", default="text")
+@click.option(
+    "--profile", metavar="NAME", help="Extract with a site profile (a name or a .toml file)."
+)
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Show which rule removed what, per page and per post (on stderr with json/jsonl).",
+)
 @translate_errors
-def extract(targets, fmt):
+def extract(targets, fmt, profile, explain):
     """Print the posts found on each page, with their clean text and fields.
 
     Nothing is archived. A Telegram preview page yields each of its messages;
-    an article page yields one post, its main text. json prints one list of
-    export records, jsonl one record a line.
+    a mirror site's listing yields its post cards, a post page its post; an
+    article page yields one post, its main text. json prints one list of
+    export records, jsonl one record a line. Lines that recur at the end of
+    many posts of one channel across the pages given are stripped as learned
+    boilerplate, as the archive does.
 
     Example:
 
         chanarchive extract saved_channel_page.html
 
         chanarchive extract https://t.me/s/durov --format jsonl
+
+        chanarchive extract mirror_post.html --explain --profile my-mirror
     """
+    options = load_options(profile)  # an unknown profile fails before anything is read
     # Read every file first, so a missing one fails before anything is printed.
     loaded = []
     failures = []
@@ -68,16 +103,28 @@ def extract(targets, fmt):
             loaded.append(_load(target))
         except FetchError as exc:
             failures.append(str(exc))
-    records = []
-    for body, url, content_type in loaded:
-        page = extract_page(body, url, content_type=content_type)
-        records.extend(record_from_post(post) for post in page.posts)
+    pages = extract_pages(loaded, options)
+    records = [record_from_post(post) for page in pages for post in page.posts]
     if fmt == "json":
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
     elif fmt == "jsonl":
         for record in records:
             click.echo(json.dumps(record, ensure_ascii=False))
     else:
-        click.echo("\n".join(_text_block(r) for r in records), nl=False)
+        blocks = []
+        for page in pages:
+            notes = _explain_page(page) if explain else []
+            for post in page.posts:
+                block = _text_block(record_from_post(post))
+                if explain:
+                    block += "\n".join(_explain_post(post)) + "\n"
+                blocks.append(block)
+            if notes:
+                blocks.insert(len(blocks) - len(page.posts), "\n".join(notes) + "\n")
+        click.echo("\n".join(blocks), nl=False)
+    if explain and fmt != "text":  # records stay clean on stdout; the explanation goes aside
+        for page in pages:
+            for line in _explain_page(page) + [x for p in page.posts for x in _explain_post(p)]:
+                click.echo(line, err=True)
     if failures:
         raise WorkFailed("; ".join(failures))

@@ -2,8 +2,13 @@
 
 It only parses: what the archive already holds reaches it as plain data
 (``covered``, a function from a channel name to the id ranges archived in
-full), and every page goes out as a :class:`~crawler.items.PageItem` for the
-pipeline to write.
+full; ``known_posts``, a function from a web channel's name to its live
+posts and the listings they were on), and every page goes out as a
+:class:`~crawler.items.PageItem` for the pipeline to write.
+
+Web sources: pages are extracted with the crawl's profile; a listing that no
+longer shows a post it showed last time makes the spider fetch that post's
+page again, and a 404 / 410 there is a deleted post (a ``gone`` page).
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import scrapy
 
 from archive import store
-from archive.extract import extract_page
-from archive.models import KIND_TELEGRAM, Capture
-from archive.sources import Source
+from archive.extract import extract_page, gone_page, site_channel_name
+from archive.models import KIND_TELEGRAM, PAGE_LISTING, Capture
+from archive.profiles import load_options
+from archive.sources import SOURCE_URL, Source
 
 from ..failures import describe_failure
 from ..items import ErrorItem, PageItem
@@ -42,6 +48,10 @@ def capture_from_response(response) -> Capture:
     )
 
 
+#: HTTP statuses that mean a web post was removed.
+GONE_STATUSES = (404, 410)
+
+
 def with_before(url: str, before: int) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode({"before": before}), ""))
@@ -60,6 +70,7 @@ class ChannelSpider(scrapy.Spider):
         depth: int = 1,
         follow: str | None = None,
         profile: str | None = None,
+        known_posts: Callable[[str], store.WebKnown] | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -71,6 +82,9 @@ class ChannelSpider(scrapy.Spider):
         self.depth = depth
         self.follow = follow
         self.profile = profile
+        self.options = load_options(profile)
+        self.known_posts = known_posts or (lambda name: store.WebKnown(urls={}, listings={}))
+        self.web_known: dict[str, store.WebKnown] = {}
         self.requested: dict[str, int] = {}
         self.telegram_walks: dict[str, TelegramWalk] = {}
         self.web_walks: dict[str, WebWalk] = {}
@@ -79,6 +93,9 @@ class ChannelSpider(scrapy.Spider):
         if self.max_pages is not None and self.requested.get(source, 0) >= self.max_pages:
             return None
         self.requested[source] = self.requested.get(source, 0) + 1
+        if self.sources[source].kind == SOURCE_URL:
+            # A web post page that answers 404 / 410 is a deleted post: parse() decides.
+            meta["handle_httpstatus_list"] = list(GONE_STATUSES)
         return scrapy.Request(
             url,
             callback=self.parse,
@@ -96,18 +113,25 @@ class ChannelSpider(scrapy.Spider):
     def parse(self, response):
         source = response.meta["source"]
         capture = capture_from_response(response)
+        if response.status in GONE_STATUSES:
+            yield from self._gone(source, response, capture)
+            return
         try:
             page = extract_page(
                 response.body,
                 response.url,
                 content_type=response.headers.get("Content-Type", b"").decode("latin-1"),
                 before=response.meta.get("before"),
+                options=self.options,
             )
+            page.profile = self.profile
         except Exception as exc:  # a page we cannot parse is still kept, with the reason
             self.logger.warning("Could not parse %s: %r", response.url, exc)
             yield PageItem(source, capture, None)
             yield ErrorItem(source, response.url, store.ERROR_PARSE, repr(exc))
             return
+        if page.kind != KIND_TELEGRAM and page.channel is not None:
+            self._known(page.channel.name)  # as it stood before this page is archived
         yield PageItem(source, capture, page)
         if page.kind == KIND_TELEGRAM:
             yield from self._next_telegram(source, response, page)
@@ -132,10 +156,45 @@ class ChannelSpider(scrapy.Spider):
                 self.sources[source].url, depth=self.depth, follow=self.follow
             )
         depth = response.meta.get("depth", 0)
+        if response.meta.get("recheck"):
+            return  # a post fetched again only to see whether it still exists
         for url in walk.links_to_follow(page.links, depth):
             request = self._request(source, url, depth=depth + 1, before=None)
             if request is not None:
                 yield request
+        if page.page_type == PAGE_LISTING and page.channel is not None:
+            known = self._known(page.channel.name)
+            present = {post.post_id for post in page.posts}
+            for post_id in known.listings.get(page.url, []):
+                url = known.urls.get(post_id)
+                if post_id in present or not url or not walk.claim(url):
+                    continue
+                # Gone from its listing: deleted, or only pushed off. Its page tells.
+                request = self._request(
+                    source, url, depth=depth + 1, before=None, post_id=post_id, recheck=True
+                )
+                if request is not None:
+                    yield request
+
+    def _known(self, channel: str) -> store.WebKnown:
+        if channel not in self.web_known:
+            self.web_known[channel] = self.known_posts(channel)
+        return self.web_known[channel]
+
+    def _gone(self, source: str, response, capture: Capture):
+        """A web page answered 404 / 410: a known post is deleted; anything else is an error."""
+        channel = self.options.channel or site_channel_name(response.url)
+        post_id = response.meta.get("post_id")
+        if post_id is None:
+            by_url = {url: pid for pid, url in self._known(channel).urls.items()}
+            post_id = by_url.get(response.url) or by_url.get(response.request.url)
+        if post_id is None:
+            self.logger.warning("Fetch failed: %s (HTTP %s)", response.url, response.status)
+            yield ErrorItem(source, response.url, store.ERROR_HTTP, f"HTTP {response.status}")
+            return
+        page = gone_page(response.url, post_id=post_id, options=self.options)
+        page.profile = self.profile
+        yield PageItem(source, capture, page)
 
     def on_error(self, failure):
         request = failure.request

@@ -17,6 +17,14 @@ class WebWalk:
         self.follow = re.compile(follow) if follow else None
         self.seen: set[str] = {urldefrag(start_url)[0]}
 
+    def claim(self, url: str) -> bool:
+        """Mark ``url`` as fetched in this crawl; False when it already was."""
+        url = urldefrag(url)[0]
+        if url in self.seen:
+            return False
+        self.seen.add(url)
+        return True
+
     def links_to_follow(self, links: list[str], depth: int) -> list[str]:
         """The links of a page at ``depth`` hops that the crawl should fetch next."""
         if self.follow is None or depth >= self.depth:

@@ -1,0 +1,105 @@
+"""``chanarchive scheduler run``: crawl the scheduled sources when they are due."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from scheduler.schedules import parse_duration
+
+from ..clitools import BadUsage, WorkFailed, db_path, open_db, translate_errors
+
+
+def _log_to_stderr(verbose: bool) -> None:
+    """One line per event on stderr: time, then what happened."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    ours = logging.getLogger("scheduler")
+    ours.addHandler(handler)
+    ours.setLevel(logging.DEBUG if verbose else logging.INFO)
+    ours.propagate = False
+    theirs = logging.getLogger("apscheduler")
+    theirs.setLevel(logging.INFO if verbose else logging.ERROR)  # we log misses/skips ourselves
+    if verbose:
+        theirs.addHandler(handler)
+
+
+@click.group()
+def scheduler():
+    """Run the periodic crawls set up with `chanarchive sources add`.
+
+    Example:
+
+        chanarchive scheduler run
+    """
+
+
+@scheduler.command("run")
+@click.option("--once", is_flag=True, help="Run what is due now, then exit.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Crawls at once (never two of one host).",
+)
+@click.option(
+    "--time-limit",
+    default="1h",
+    show_default=True,
+    metavar="DURATION",
+    help="Stop a run that takes longer (a source's own --time-limit wins).",
+)
+@click.option(
+    "--misfire-grace",
+    metavar="DURATION",
+    help="Skip a run more than DURATION late (e.g. the scheduler was down) "
+    "[default: one period of the source's schedule, so a missed run is made once at restart].",
+)
+@click.option(
+    "--stop-grace",
+    default="5s",
+    show_default=True,
+    metavar="DURATION",
+    help="On stop or time limit, how long a crawl may take to close before it is killed.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what APScheduler does too.")
+@click.pass_context
+@translate_errors
+def run(ctx, once, concurrency, time_limit, misfire_grace, stop_grace, verbose):
+    """Crawl each scheduled source when it is due, until stopped.
+
+    Logs one line per run (source, status, pages, posts new / changed /
+    deleted, duration) on stderr. SIGINT or SIGTERM stop it cleanly: running
+    crawls are stopped and their crawls marked. Missed runs (the scheduler
+    was down) are coalesced into one. Only one scheduler runs on an archive.
+
+    Example:
+
+        chanarchive scheduler run
+
+        chanarchive scheduler run --once
+    """
+    from scheduler.service import Service, ServiceOptions
+
+    limit = parse_duration(time_limit, what="time limit")
+    if limit < 1:
+        raise BadUsage("--time-limit must be at least 1s")
+    options = ServiceOptions(
+        once=once,
+        concurrency=concurrency,
+        time_limit=limit,
+        misfire_grace=(
+            parse_duration(misfire_grace, what="misfire grace")
+            if misfire_grace is not None
+            else None
+        ),
+        stop_grace=parse_duration(stop_grace, what="stop grace"),
+    )
+    open_db(ctx).close()  # a missing or unusable archive is a one-line error
+    _log_to_stderr(verbose)
+    report = Service(db_path(ctx), options).run()
+    if once and report.all_failed:
+        raise WorkFailed(f"every run failed ({len(report.outcomes)} runs)")

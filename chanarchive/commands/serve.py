@@ -1,0 +1,50 @@
+"""``chanarchive serve``: Datasette on the archive, read-only."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from archive.datasette_meta import metadata
+
+from ..clitools import db_path, translate_errors
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8001, show_default=True, help="Port."
+)
+@click.option(
+    "--metadata",
+    "print_metadata",
+    is_flag=True,
+    help="Print the Datasette metadata (JSON) and exit, for `datasette archive.db -m FILE`.",
+)
+@click.pass_context
+@translate_errors
+def serve(ctx, host, port, print_metadata):
+    """Browse and query the archive in Datasette, read-only.
+
+    Tables and columns are described, the search box on posts finds any
+    run of three or more characters (Chinese included), and canned queries
+    answer the common questions: latest, edited and deleted posts, a
+    post's history and views over time, crawl runs and their errors.
+    `datasette archive.db` works on the bare file too.
+
+    Example:
+
+        chanarchive serve --port 8001
+
+        chanarchive serve --metadata > metadata.json && datasette archive.db -m metadata.json
+    """
+    from archive.serve import archive_tables
+    from archive.serve import serve as run
+
+    path = db_path(ctx)
+    if print_metadata:
+        click.echo(json.dumps(metadata(path, archive_tables(path)), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"Serving {path} read-only at http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    run(path, host=host, port=port)

@@ -1,0 +1,266 @@
+"""``chanarchive sources``: manage the periodic crawls kept in the archive."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+
+from scheduler.schedules import format_duration, parse_duration, parse_schedule
+from scheduler.sources import (
+    DEFAULT_MAX,
+    DEFAULT_MIN,
+    Adaptive,
+    CrawlSettings,
+    SourceStatus,
+    add_source,
+    check_source,
+    list_sources,
+    remove_source,
+    set_paused,
+)
+
+from ..clitools import BadUsage, open_db, output_format, translate_errors
+from .crawl import _regex, _setting
+
+
+@click.group()
+def sources():
+    """Manage periodic crawls: which sources, how often, paused or not.
+
+    The schedule lives in the archive file; `chanarchive scheduler run` crawls
+    each source when it is due.
+
+    Example:
+
+        chanarchive sources add @durov --every 30m
+
+        chanarchive sources list
+    """
+
+
+@sources.command("add")
+@click.argument("source")
+@click.option("--every", metavar="DURATION", help="Crawl every DURATION: 45s, 30m, 2h, 1d, 1h30m.")
+@click.option("--cron", metavar="EXPR", help="Crawl on a crontab schedule, e.g. '*/15 * * * *'.")
+@click.option("--jitter", metavar="S", help="Delay each run by up to S (seconds, or 30s, 5m).")
+@click.option(
+    "--adaptive",
+    is_flag=True,
+    help="Let the interval follow how often the channel posts (within --min/--max).",
+)
+@click.option(
+    "--min",
+    "min_",
+    metavar="DURATION",
+    help=f"Adaptive: the shortest interval [default: {format_duration(DEFAULT_MIN)}].",
+)
+@click.option(
+    "--max",
+    "max_",
+    metavar="DURATION",
+    help=f"Adaptive: the longest interval [default: {format_duration(DEFAULT_MAX)}].",
+)
+@click.option(
+    "--time-limit",
+    metavar="DURATION",
+    help="Stop a run that takes longer [default: the scheduler's --time-limit].",
+)
+@click.option("--max-pages", type=click.IntRange(min=1), help="Fetch at most N pages a run.")
+@click.option("--depth", type=click.IntRange(min=0), help="Web sources: link hops to follow.")
+@click.option(
+    "--follow", callback=_regex, metavar="REGEX", help="Web sources: follow links matching REGEX."
+)
+@click.option(
+    "-s",
+    "settings",
+    multiple=True,
+    callback=_setting,
+    metavar="NAME=VALUE",
+    help="A Scrapy setting for every run of this source (repeatable).",
+)
+@click.pass_context
+@translate_errors
+def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, max_pages, depth,
+        follow, settings):  # fmt: skip
+    """Schedule SOURCE (or change its schedule: a source is never listed twice).
+
+    Give exactly one of --every or --cron. With --adaptive the interval
+    follows the channel's posting rate, between --min and --max; --every is
+    where it starts.
+
+    Example:
+
+        chanarchive sources add @durov --every 30m --jitter 60
+
+        chanarchive sources add t.me/telegram --cron "0 */6 * * *"
+
+        chanarchive sources add @busy_channel --adaptive --min 10m --max 1d
+    """
+    bounds = None
+    if adaptive:
+        bounds = Adaptive(
+            _seconds(min_, DEFAULT_MIN, "--min"), _seconds(max_, DEFAULT_MAX, "--max")
+        )
+        if every is None and cron is None:
+            every = str(bounds.start())
+    elif min_ is not None or max_ is not None:
+        raise BadUsage("--min and --max bound an --adaptive interval: add --adaptive")
+    schedule = parse_schedule(every, cron, jitter)
+    limit = parse_duration(time_limit, what="time limit") if time_limit is not None else None
+    crawl = CrawlSettings(settings=settings, max_pages=max_pages, depth=depth, follow=follow)
+    check_source(source, schedule, adaptive=bounds, time_limit=limit)  # before the file is touched
+    db = open_db(ctx, create=True)
+    scheduled, created = add_source(
+        db, source, schedule, adaptive=bounds, crawl=crawl, time_limit=limit
+    )
+    db.close()
+    verb = "scheduled" if created else "updated"
+    state = " (paused)" if scheduled.paused else ""
+    click.echo(f"{verb} {scheduled.key}: {scheduled.describe_schedule()}{state}")
+
+
+def _seconds(value: str | None, default: int, what: str) -> int:
+    return default if value is None else parse_duration(value, what=what)
+
+
+def _ago(when: str | None, now: datetime) -> str:
+    if not when:
+        return "-"
+    delta = (now - datetime.fromisoformat(when)).total_seconds()
+    if abs(delta) < 1:
+        return "now"
+    text = format_duration(abs(delta))
+    # Two units at most: "1d2h", not "1d2h3m4s".
+    units = [u for u in ("d", "h", "m", "s") if u in text]
+    if len(units) > 2:
+        text = text[: text.index(units[1]) + 1]
+    return f"{text} ago" if delta > 0 else f"in {text}"
+
+
+def _table(rows: list[SourceStatus]) -> str:
+    now = datetime.now(UTC)
+    header = [
+        "SOURCE",
+        "SCHEDULE",
+        "NEXT RUN",
+        "LAST RUN",
+        "STATUS",
+        "LAST SUCCESS",
+        "FAILS",
+        "STATE",
+    ]
+    lines = []
+    notes = []
+    for row in rows:
+        src = row.source
+        next_run = "-" if src.paused else _ago(row.next_run, now)
+        if next_run.endswith(" ago"):
+            next_run = "due"
+        lines.append(
+            [
+                src.key,
+                src.describe_schedule(),
+                next_run,
+                _ago(row.last_run, now),
+                row.last_status or "never run",
+                _ago(row.last_success, now),
+                str(row.failures),
+                "paused" if src.paused else "active",
+            ]
+        )
+        if src.adaptive and src.interval_reason:
+            notes.append(f"{src.key}: {src.interval_reason}")
+        if row.last_status == "failed" and row.last_reason:
+            notes.append(f"{src.key} failed: {row.last_reason}")
+    widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
+    out = [
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
+        for r in [header, *lines]
+    ]
+    if notes:
+        out.append("")
+        out += notes
+    return "\n".join(out)
+
+
+@sources.command("list")
+@output_format("table", "json", default="table")
+@click.pass_context
+@translate_errors
+def list_(ctx, fmt):
+    """List the scheduled sources with their health.
+
+    Each source: its schedule, next run, last run and its status, last
+    success, consecutive failures, paused or not; adaptive sources say why
+    their interval is what it is.
+
+    Example:
+
+        chanarchive sources list
+
+        chanarchive sources list --format json
+    """
+    db = open_db(ctx)
+    rows = list_sources(db)
+    db.close()
+    if fmt == "json":
+        click.echo(json.dumps([r.record() for r in rows], ensure_ascii=False, indent=2))
+    elif rows:
+        click.echo(_table(rows))
+    else:
+        click.echo(
+            "no scheduled sources (add one with `chanarchive sources add SOURCE --every 1h`)"
+        )
+
+
+@sources.command("remove")
+@click.argument("source")
+@click.pass_context
+@translate_errors
+def remove(ctx, source):
+    """Stop crawling SOURCE periodically; what was archived stays.
+
+    Example:
+
+        chanarchive sources remove @durov
+    """
+    db = open_db(ctx)
+    removed = remove_source(db, source)
+    db.close()
+    click.echo(f"removed {removed.key} from the schedule (its archive stays)")
+
+
+@sources.command("pause")
+@click.argument("source")
+@click.pass_context
+@translate_errors
+def pause(ctx, source):
+    """Pause SOURCE: it keeps its schedule but is not crawled until resumed.
+
+    Example:
+
+        chanarchive sources pause @durov
+    """
+    db = open_db(ctx)
+    paused = set_paused(db, source, True)
+    db.close()
+    click.echo(f"paused {paused.key}")
+
+
+@sources.command("resume")
+@click.argument("source")
+@click.pass_context
+@translate_errors
+def resume(ctx, source):
+    """Resume a paused SOURCE: it is crawled again on its schedule.
+
+    Example:
+
+        chanarchive sources resume @durov
+    """
+    db = open_db(ctx)
+    resumed = set_paused(db, source, False)
+    db.close()
+    click.echo(f"resumed {resumed.key}: {resumed.describe_schedule()}")
