@@ -150,6 +150,29 @@ TABLES: dict[str, dict[str, Any]] = {
     "coverage": {
         "description": "Ranges of Telegram message ids the archive has seen in full, per channel.",
     },
+    "post_deletions": {
+        "description": "Every time a post was found gone, and when it came back (if it did).",
+        "columns": {
+            "post": "The post (posts.id)",
+            "deleted_at": "When a crawl found it gone (UTC)",
+            "restored_at": "When a later crawl saw it again (null: still gone)",
+        },
+        "sort_desc": "deleted_at",
+    },
+    "boilerplate": {
+        "description": (
+            "Lines recurring at the end (or start) of a channel's posts: candidates, and once"
+            " learned_at is set, stripped from the clean text (the raw text keeps them)."
+        ),
+    },
+    "boilerplate_hits": {"description": "Which posts carried which boilerplate line."},
+    "listing_posts": {
+        "description": "Web listings: the posts each listing page showed when last fetched.",
+    },
+    "sources": {"description": "Scheduled sources: what `chanarchive scheduler run` crawls, when."},
+    "host_backoff": {
+        "description": "Hosts backed off after a 429 or Retry-After, for every crawl job.",
+    },
     "current_posts": {
         "description": "View: each post with its channel name and its current version's fields.",
     },

@@ -444,3 +444,21 @@ def _boilerplate(db: sqlite_utils.Database) -> None:
         pk=("channel_id", "listing_url", "post_id"),
         foreign_keys=[("channel_id", "channels", "id")],
     )
+
+
+@migration("0005_post_deletions")
+def _post_deletions(db: sqlite_utils.Database) -> None:
+    # Every time a post was found gone, and when (if ever) it came back: with it
+    # an export "as of T" knows whether a post was deleted at T even when the
+    # deletion was later undone (posts.deleted_at only holds the current state).
+    db["post_deletions"].create(
+        {"id": int, "post": int, "deleted_at": str, "restored_at": str},
+        pk="id",
+        not_null={"post", "deleted_at"},
+        foreign_keys=[("post", "posts", "id")],
+    )
+    db["post_deletions"].create_index(["post", "deleted_at"])
+    db.execute(
+        "INSERT INTO post_deletions (post, deleted_at)"
+        " SELECT id, deleted_at FROM posts WHERE deleted_at IS NOT NULL"
+    )

@@ -11,9 +11,10 @@ million posts runs in constant memory. What is exported is an
   last export gives what is new or edited since);
 - ``as_of`` gives the archive as it stood at that time: posts first seen
   later are absent, each post has the version that was current then (the
-  last captured at or before it), posts deleted at or before it are
-  absent and later deletions are not applied, and ``views`` is the last
-  count observed at or before it.
+  last captured at or before it), posts deleted at or before it (and not
+  back by then: ``post_deletions`` keeps every deletion and restoration)
+  are absent and later deletions are not applied, and ``views`` is the
+  last count observed at or before it.
 
 The WARC and Atom formats (:mod:`archive.warc`, :mod:`archive.atom`)
 share the scope.
@@ -106,7 +107,11 @@ def record_query(scope: ExportScope) -> tuple[str, dict[str, Any]]:
                 " WHERE v2.post = p.id AND v2.captured_at <= :as_of)"
             )
         where.append("p.first_seen <= :as_of")
-        where.append("(p.deleted_at IS NULL OR p.deleted_at > :as_of)")
+        # Deleted at T: a deletion at or before T that was not undone by T.
+        where.append(
+            "NOT EXISTS (SELECT 1 FROM post_deletions d WHERE d.post = p.id"
+            " AND d.deleted_at <= :as_of AND (d.restored_at IS NULL OR d.restored_at > :as_of))"
+        )
     if scope.channel is not None:
         where.append("ch.name = :channel")
         params["channel"] = scope.channel

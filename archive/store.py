@@ -415,8 +415,12 @@ def _ingest_post(
     if post.views is not None and post.views != views:
         _insert_views(db, post_pk, now, post.views)
         db.execute("UPDATE posts SET views = ? WHERE id = ?", [post.views, post_pk])
-    if deleted_at is not None:
-        outcome = "changed" if outcome == "unchanged" else outcome  # it came back
+    if deleted_at is not None:  # it came back
+        db.execute(
+            "UPDATE post_deletions SET restored_at = ? WHERE post = ? AND restored_at IS NULL",
+            [now, post_pk],
+        )
+        outcome = "changed" if outcome == "unchanged" else outcome
     if (not seen_this_crawl and not (card_only and outcome == "unchanged")) or outcome == "changed":
         setattr(result, outcome, getattr(result, outcome) + 1)
 
@@ -448,17 +452,20 @@ def _learn(
         return
     learned = boilerplate.learned_for(db, channel_id, options)
     for post_pk in boilerplate.posts_carrying(db, newly):
-        row = db.execute(
-            "SELECT v.id, v.text FROM posts p JOIN post_versions v"
-            " ON v.post = p.id AND v.version = p.current_version WHERE p.id = ?",
+        # Every version, so that an export of all versions is cleaned alike.
+        versions = db.execute(
+            "SELECT v.id, v.text, v.version = p.current_version FROM post_versions v"
+            " JOIN posts p ON p.id = v.post WHERE v.post = ?",
             [post_pk],
-        ).fetchone()
-        if row is None or row[1] is None:
-            continue
-        text = clean.apply_learned(row[1], learned).text
-        if text != row[1]:
-            db.execute("UPDATE post_versions SET text = ? WHERE id = ?", [text, row[0]])
-            db.execute("UPDATE posts SET text = ? WHERE id = ?", [text, post_pk])
+        ).fetchall()
+        for version_pk, old_text, is_current in versions:
+            if old_text is None:
+                continue
+            text = clean.apply_learned(old_text, learned).text
+            if text != old_text:
+                db.execute("UPDATE post_versions SET text = ? WHERE id = ?", [text, version_pk])
+                if is_current:
+                    db.execute("UPDATE posts SET text = ? WHERE id = ?", [text, post_pk])
 
 
 def _record_listing(db: sqlite_utils.Database, channel_id: int, page: Page, now: str) -> None:
@@ -574,23 +581,36 @@ def _mark_deleted_in_range(
 ) -> int:
     present = [int(p.post_id) for p in page.posts if p.post_id.isdigit()]
     marks = ", ".join("?" for _ in present)
-    return db.execute(
-        "UPDATE posts SET deleted_at = ? WHERE channel_id = ? AND deleted_at IS NULL"
-        f" AND post_num BETWEEN ? AND ? AND post_num NOT IN ({marks})",
-        [now, channel_id, covered[0], covered[1], *present],
-    ).rowcount
+    gone = [
+        row[0]
+        for row in db.execute(
+            "SELECT id FROM posts WHERE channel_id = ? AND deleted_at IS NULL"
+            f" AND post_num BETWEEN ? AND ? AND post_num NOT IN ({marks})",
+            [channel_id, covered[0], covered[1], *present],
+        )
+    ]
+    return _delete_posts(db, gone, now)
 
 
 def _mark_gone(db: sqlite_utils.Database, channel_id: int, page: Page, now: str) -> int:
     """A post page answered 404/410: the post it carried is deleted."""
-    count = 0
+    gone = []
     for post in page.posts:
-        count += db.execute(
-            "UPDATE posts SET deleted_at = ? WHERE channel_id = ? AND post_id = ?"
-            " AND deleted_at IS NULL",
-            [now, channel_id, post.post_id],
-        ).rowcount
-    return count
+        row = db.execute(
+            "SELECT id FROM posts WHERE channel_id = ? AND post_id = ? AND deleted_at IS NULL",
+            [channel_id, post.post_id],
+        ).fetchone()
+        if row is not None:
+            gone.append(row[0])
+    return _delete_posts(db, gone, now)
+
+
+def _delete_posts(db: sqlite_utils.Database, post_pks: list[int], now: str) -> int:
+    """Mark posts deleted (never removed) and keep the event for exports "as of" a time."""
+    for post_pk in post_pks:
+        db.execute("UPDATE posts SET deleted_at = ? WHERE id = ?", [now, post_pk])
+        db.execute("INSERT INTO post_deletions (post, deleted_at) VALUES (?, ?)", [post_pk, now])
+    return len(post_pks)
 
 
 # --------------------------------------------------------------------------

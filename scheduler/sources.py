@@ -61,6 +61,7 @@ class CrawlSettings:
     max_pages: int | None = None
     depth: int | None = None
     follow: str | None = None
+    profile: str | None = None
 
     def arguments(self) -> list[str]:
         """The ``chanarchive crawl`` arguments these settings stand for."""
@@ -71,6 +72,8 @@ class CrawlSettings:
             args += ["--depth", str(self.depth)]
         if self.follow is not None:
             args += ["--follow", self.follow]
+        if self.profile is not None:
+            args += ["--profile", self.profile]
         for name, value in self.settings.items():
             args += ["-s", f"{name}={value}"]
         return args
@@ -184,6 +187,7 @@ def _row_to_source(row: dict[str, Any]) -> ScheduledSource:
             max_pages=options.get("max_pages"),
             depth=options.get("depth"),
             follow=options.get("follow"),
+            profile=options.get("profile"),
         ),
         time_limit=row["time_limit"],
         next_run_at=row["next_run_at"],

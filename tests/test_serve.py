@@ -212,3 +212,19 @@ def test_serve_prints_its_metadata(tmp_path):
     assert set(meta["databases"]["mine"]["queries"]) >= CANNED
     missing = run_cli(tmp_path / "none.db", "serve")
     assert missing.returncode == 2 and "no archive" in missing.stderr
+
+
+def test_every_table_and_view_of_the_archive_is_described(tmp_path):
+    from archive.db import open_archive
+
+    db = open_archive(tmp_path / "archive.db")
+    names = {
+        name
+        for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+            " AND name NOT LIKE 'posts_fts%' AND name NOT LIKE 'sqlite_%'"
+        )
+    }
+    db.close()
+    assert names - set(TABLES) == set(), "tables without a description in datasette_meta.TABLES"
+    assert all(TABLES[name].get("description") for name in names)

@@ -193,3 +193,23 @@ def test_a_second_scheduler_lock_names_the_holder(tmp_path):
             SchedulerLock(db).acquire()
     with SchedulerLock(db):  # released: it can be taken again
         pass
+
+
+def test_profile_is_kept_for_every_run_and_an_unknown_one_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from archive.db import open_archive
+    from chanarchive.cli import cli
+    from scheduler.sources import get_source
+
+    db = tmp_path / "archive.db"
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["--db", str(db), "sources", "add", "https://mirror.example/c",
+                              "--every", "1h", "--profile", "no_such_profile"])  # fmt: skip
+    assert bad.exit_code == 2 and not db.exists()
+    good = runner.invoke(cli, ["--db", str(db), "sources", "add", "https://mirror.example/c",
+                               "--every", "1h", "--profile", "example"])  # fmt: skip
+    assert good.exit_code == 0, good.output
+    archive = open_archive(db)
+    source = get_source(archive, "https://mirror.example/c")
+    assert source.crawl.arguments() == ["--profile", "example"]

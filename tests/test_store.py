@@ -262,3 +262,25 @@ def test_pages_travel_as_json_to_a_separate_writer(db):
         (None, '[{"type": "photo", "url": "https://cdn.example/1.jpg"}]'),
         ("源频道", "[]"),
     ]
+
+
+def test_deletions_and_restorations_are_kept_for_exports_as_of_a_time(db):
+    from archive.export import ExportScope, iter_scope
+
+    def at(day):
+        return capture(when=f"2026-11-{day:02d}T10:00:00.000000+00:00")
+
+    store.ingest_page(db, None, at(1), tg_page(range(1, 6)))
+    store.ingest_page(db, None, at(3), tg_page([1, 2, 4, 5]))  # 3 is gone
+    store.ingest_page(db, None, at(5), tg_page(range(1, 6)))  # 3 is back
+    assert rows(db, "SELECT deleted_at, restored_at FROM post_deletions") == [
+        ("2026-11-03T10:00:00.000000+00:00", "2026-11-05T10:00:00.000000+00:00")
+    ]
+
+    def ids(as_of):
+        return [r["post_id"] for r in iter_scope(db, ExportScope(as_of=as_of))]
+
+    assert ids("2026-11-02T00:00:00Z") == ["1", "2", "3", "4", "5"]
+    assert ids("2026-11-04T00:00:00Z") == ["1", "2", "4", "5"]
+    assert ids("2026-11-06T00:00:00Z") == ["1", "2", "3", "4", "5"]
+    assert rows(db, "SELECT deleted_at FROM posts WHERE post_id = '3'") == [(None,)]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
+from archive.profiles import load_profile
 from scheduler.schedules import format_duration, parse_duration, parse_schedule
 from scheduler.sources import (
     DEFAULT_MAX,
@@ -72,6 +73,7 @@ def sources():
 @click.option(
     "--follow", callback=_regex, metavar="REGEX", help="Web sources: follow links matching REGEX."
 )
+@click.option("--profile", metavar="NAME", help="Web sources: the site profile to extract with.")
 @click.option(
     "-s",
     "settings",
@@ -83,7 +85,7 @@ def sources():
 @click.pass_context
 @translate_errors
 def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, max_pages, depth,
-        follow, settings):  # fmt: skip
+        follow, profile, settings):  # fmt: skip
     """Schedule SOURCE (or change its schedule: a source is never listed twice).
 
     Give exactly one of --every or --cron. With --adaptive the interval
@@ -109,7 +111,11 @@ def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, max_
         raise BadUsage("--min and --max bound an --adaptive interval: add --adaptive")
     schedule = parse_schedule(every, cron, jitter)
     limit = parse_duration(time_limit, what="time limit") if time_limit is not None else None
-    crawl = CrawlSettings(settings=settings, max_pages=max_pages, depth=depth, follow=follow)
+    if profile is not None:
+        load_profile(profile)  # an unknown profile is bad input, before anything is written
+    crawl = CrawlSettings(
+        settings=settings, max_pages=max_pages, depth=depth, follow=follow, profile=profile
+    )
     check_source(source, schedule, adaptive=bounds, time_limit=limit)  # before the file is touched
     db = open_db(ctx, create=True)
     scheduled, created = add_source(
