@@ -13,13 +13,13 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
 from . import __version__
 from .errors import BadInput
 from .export import ExportScope, counted, iter_scope, latest_capture
+from .times import to_datetime
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 TITLE_WIDTH = 80
@@ -118,15 +118,8 @@ def channel_updated(conn: sqlite3.Connection, channel: str) -> str:
 
 def rfc3339(value: str | None) -> str | None:
     """An ISO 8601 time as RFC 3339 (a date alone becomes midnight UTC); None if it is not one."""
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.isoformat()
+    when = to_datetime(value)
+    return when.isoformat() if when else None
 
 
 def _entry(record: dict[str, Any], *, per_version: bool) -> str:

@@ -33,11 +33,22 @@ def parse_time(text: str, *, option: str = "time") -> str:
     return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def to_datetime(value: str | None) -> datetime | None:
+    """A stored ISO 8601 time (``Z`` allowed, naive taken as UTC) as an aware datetime; None if not one."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 def warc_date(stamp: str) -> str:
     """An archive time as a WARC/1.1 date: UTC, ``Z``, microseconds when there are any."""
-    when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
+    when = to_datetime(stamp)
+    if when is None:
+        raise ValueError(f"not a time: {stamp!r}")
     when = when.astimezone(UTC)
     spec = "microseconds" if when.microsecond else "seconds"
     return when.replace(tzinfo=None).isoformat(timespec=spec) + "Z"

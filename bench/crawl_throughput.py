@@ -15,7 +15,6 @@ Writes docs/benchmarks/crawl_throughput.md.
 from __future__ import annotations
 
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _machine import describe_machine  # noqa: E402 - bench/ is the script folder
 
 from archive import store  # noqa: E402
 from archive.db import open_archive  # noqa: E402
@@ -83,20 +84,6 @@ def pages_of(channel: SampleChannel) -> list[tuple[int | None, bytes]]:
         before = min(ids)
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f"{mem_kb / 1024 / 1024:.0f} GiB RAM"
-    except OSError:
-        mem = "RAM unknown"
-    return f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, {mem}, Python {platform.python_version()}"
-
-
 def main() -> None:
     channel = make_channel(POSTS)
     pages = pages_of(channel)
@@ -152,7 +139,7 @@ def main() -> None:
     lines = [
         "## Crawl throughput (loopback)",
         "",
-        f"Machine: {machine()}. Date: {datetime.now(UTC):%Y-%m-%d}. "
+        f"Machine: {describe_machine()}. Date: {datetime.now(UTC):%Y-%m-%d}. "
         f"Channel: {POSTS} generated posts (Chinese and English text, every 5th with a bot-ad line), "
         f"{len(pages)} pages of {PAGE_SIZE}. `python bench/crawl_throughput.py` "
         "(`BENCH_POSTS=N` to change the size).",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import os
-import platform
 import shutil
 import sqlite3
 import subprocess
@@ -31,6 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _machine import describe_machine  # noqa: E402 - bench/ is the script folder
 
 from archive.db import open_archive  # noqa: E402 - after the path fix-up
 
@@ -149,27 +150,6 @@ def measure_export(db: Path, fmt: str, out: Path) -> dict:
     }
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        ram = f", {kb / 1024 / 1024:.0f} GB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    return (
-        f"{platform.platform()}, {cpu} ({os.cpu_count()} cores){ram}, "
-        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
-    )
-
-
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="chanarchive-bench-"))
     results: dict[tuple[int, str], dict] = {}
@@ -203,7 +183,7 @@ def write_report(baseline: dict, builds: dict, results: dict) -> None:
     lines = [
         "## Export memory: streaming 100,000 vs 1,000,000 posts",
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d} by `bench/export_memory.py` on {machine()}.",
+        f"Measured {datetime.now(UTC):%Y-%m-%d} by `bench/export_memory.py` on {describe_machine()}.",
         "",
         "Each export is `chanarchive export --format F -o FILE` in its own process; peak RSS",
         "is that process's `ru_maxrss` (from `os.wait4`). Archives are synthetic, in the real",

@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
-import platform
 import re
 import sys
 import time
@@ -39,6 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
+from _machine import describe_machine  # noqa: E402 - bench/ is the script folder
 
 from archive.extract import extract_page  # noqa: E402
 
@@ -233,27 +232,6 @@ def score_fixtures(systems: dict[str, Extractor] | None = None) -> dict[str, dic
 # --------------------------------------------------------------------------- the report
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = ""
-    try:
-        kib = int(Path("/proc/meminfo").read_text().split()[1])
-        ram = f", {kib / 1024 / 1024:.0f} GiB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    return (
-        f"{platform.platform()}; {cpu} ({os.cpu_count()} cores){ram}; Python "
-        f"{platform.python_version()}; trafilatura {trafilatura.__version__}"
-    )
-
-
 def _yes(value: bool) -> str:
     return "yes" if value else "**no**"
 
@@ -267,7 +245,7 @@ def report(
     out = [
         "## Extraction quality (`bench/extraction_quality.py`)",
         "",
-        f"Measured {when} on {machine()}.",
+        f"Measured {when} on {describe_machine(f'trafilatura {trafilatura.__version__}')}.",
         "chanarchive's clean text (`archive.extract.extract_page`, default options) and bare",
         "`trafilatura.extract` (default settings) read the same bytes, in the same run.",
         "",

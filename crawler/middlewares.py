@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from scrapy import signals
@@ -24,6 +23,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
+from archive.backoff import backoff_left, record_backoff
 from archive.db import connect
 
 logger = logging.getLogger(__name__)
@@ -68,30 +68,14 @@ class SharedBackoff:
     def load(self, host: str) -> tuple[float, str] | None:
         """Seconds left of the host's stored backoff, and why; None when there is none."""
         try:
-            row = (
-                self._db()
-                .execute("SELECT until, reason FROM host_backoff WHERE host = ?", [host])
-                .fetchone()
-            )
+            return backoff_left(self._db(), host)
         except sqlite3.Error as exc:
             logger.debug("No shared backoff for %s: %s", host, exc)
             return None
-        if not row or not row[0]:
-            return None
-        left = (datetime.fromisoformat(row[0]) - datetime.now(UTC)).total_seconds()
-        return (left, row[1] or "") if left > 0 else None
 
     def save(self, host: str, seconds: float, why: str) -> None:
-        now = datetime.now(UTC)
-        until = (now + timedelta(seconds=seconds)).isoformat(timespec="microseconds")
         try:
-            self._db().execute(
-                "INSERT INTO host_backoff (host, until, reason, updated_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (host) DO UPDATE SET until = excluded.until,"
-                " reason = excluded.reason, updated_at = excluded.updated_at"
-                " WHERE excluded.until > host_backoff.until",
-                [host, until, why, now.isoformat(timespec="microseconds")],
-            )
+            record_backoff(self._db(), host, seconds, why)
         except sqlite3.Error as exc:
             logger.warning("Could not share the backoff of %s: %s", host, exc)
 

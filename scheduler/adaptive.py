@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
+from archive.times import to_datetime
+
 from .schedules import format_duration
 from .sources import Adaptive
 
@@ -44,16 +46,6 @@ class Suggestion:
     per_day: float  # their rate
 
 
-def _parse(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def channel_of(db: sqlite_utils.Database, key: str) -> int | None:
     """The archive channel a source's crawls landed in (the latest), if any."""
     row = db.execute(
@@ -67,7 +59,7 @@ def channel_of(db: sqlite_utils.Database, key: str) -> int | None:
 def post_times(db: sqlite_utils.Database, channel_id: int) -> tuple[list[datetime], str]:
     """The times the channel's recent posts appeared, newest first, and what they are."""
     published = [
-        _parse(v)
+        to_datetime(v)
         for (v,) in db.execute(
             "SELECT published_at FROM posts WHERE channel_id = ? AND published_at IS NOT NULL"
             " ORDER BY published_at DESC LIMIT ?",
@@ -84,7 +76,7 @@ def post_times(db: sqlite_utils.Database, channel_id: int) -> tuple[list[datetim
         [channel_id],
     ).fetchone()[0]
     seen = [
-        _parse(v)
+        to_datetime(v)
         for (v,) in db.execute(
             "SELECT first_seen FROM posts WHERE channel_id = ? AND first_seen > ?"
             " ORDER BY first_seen DESC LIMIT ?",

@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlite_utils
+
+from archive.backoff import backoff_left
 
 
 def host_backoff(
@@ -22,12 +24,7 @@ def host_backoff(
     """Seconds left of ``host``'s backoff and its reason; None when it is not backed off."""
     if "host_backoff" not in db.table_names():
         return None
-    row = db.execute("SELECT until, reason FROM host_backoff WHERE host = ?", [host]).fetchone()
-    if row is None or not row[0]:
-        return None
-    now = now or datetime.now(UTC)
-    left = (datetime.fromisoformat(row[0]) - now).total_seconds()
-    return (left, row[1] or "") if left > 0 else None
+    return backoff_left(db.conn, host, now)
 
 
 class HostGate:
