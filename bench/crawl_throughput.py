@@ -25,12 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _machine import describe_machine  # noqa: E402 - bench/ is the script folder
-
 from archive import store  # noqa: E402
 from archive.db import open_archive  # noqa: E402
 from archive.extract import extract_page  # noqa: E402
 from archive.models import Capture  # noqa: E402
+from bench._machine import describe_machine  # noqa: E402
 from chanarchive.sample_site import (  # noqa: E402
     SampleChannel,
     SamplePost,

@@ -31,9 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _machine import describe_machine  # noqa: E402 - bench/ is the script folder
-
 from archive.db import open_archive  # noqa: E402 - after the path fix-up
+from bench._machine import describe_machine  # noqa: E402
 
 RESULT = ROOT / "docs" / "benchmarks" / "export_memory.md"
 SIZES = (100_000, 1_000_000)

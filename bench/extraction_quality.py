@@ -37,9 +37,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
-from _machine import describe_machine  # noqa: E402 - bench/ is the script folder
 
 from archive.extract import extract_page  # noqa: E402
+from bench._machine import describe_machine  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 SCRAPINGHUB = EVAL / "scrapinghub_aeb"
