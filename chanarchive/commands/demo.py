@@ -120,8 +120,8 @@ def report(db_path: Path) -> str:
     lines += [
         "\nLook further:",
         f'  chanarchive --db {db_path} query "SELECT post_id, version, captured_at, text'
-        " FROM post_versions JOIN posts ON posts.id = post_versions.post"
-        ' WHERE current_version > 1"',
+        ' FROM post_history WHERE post IN (SELECT id FROM current_posts WHERE version > 1)"',
+        f"  chanarchive --db {db_path} history {DEMO_CHANNEL}/43",
         f"  chanarchive --db {db_path} search 频道",
         f"  chanarchive --db {db_path} export --format jsonl --all-versions",
         f"  chanarchive --db {db_path} serve      # or: datasette {db_path}",
