@@ -8,5 +8,5 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 USER_AGENT = (
-    f"chanarchive/{__version__} (public channel archiver; +https://pypi.org/project/chanarchive/)"
+    f"chanarchive/{__version__} (public channel archiver; crawl -s USER_AGENT=... to add a contact)"
 )

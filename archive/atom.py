@@ -94,10 +94,7 @@ def write_atom(
         out.write(f'  <link rel="alternate" href={_attr(link)}/>\n')
     out.write(f"  <updated>{_x(updated)}</updated>\n")
     out.write(f"  <author><name>{_x(channel['title'] or channel['name'])}</name></author>\n")
-    out.write(
-        f'  <generator uri="https://pypi.org/project/chanarchive/" version="{_x(__version__)}">'
-        "chanarchive</generator>\n"
-    )
+    out.write(f'  <generator version="{_x(__version__)}">chanarchive</generator>\n')
     count = 0
     for record in counted(iter_scope(conn, scope), progress):
         if record["deleted_at"]:

@@ -308,7 +308,6 @@ def metadata(path: str | Path, tables: set[str] | None = None) -> dict[str, Any]
             " version of it. Read-only."
         ),
         "about": f"chanarchive {__version__}",
-        "about_url": "https://pypi.org/project/chanarchive/",
         "databases": {
             name: {
                 "description": (
