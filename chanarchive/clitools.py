@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,7 @@ import click
 
 from archive.db import open_archive
 from archive.errors import BadInput, ChanarchiveError
+from archive.profiles import load_profile
 
 DEFAULT_DB = "archive.db"
 
@@ -77,3 +79,81 @@ def output_format(
 def is_terminal(stream=None) -> bool:
     stream = stream or sys.stderr
     return hasattr(stream, "isatty") and stream.isatty()
+
+
+def _settings(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
+    parsed = {}
+    for value in values:
+        name, sep, setting = value.partition("=")
+        if not sep or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+            raise click.BadParameter(f"expected NAME=VALUE with an upper-case NAME, got {value!r}")
+        parsed[name] = setting
+    return parsed
+
+
+def _regex(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise click.BadParameter(f"not a regular expression: {exc}") from exc
+    return value
+
+
+def _profile(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            load_profile(value)  # an unknown profile is bad input, before anything is written
+        except BadInput as exc:
+            raise click.BadParameter(str(exc)) from exc
+    return value
+
+
+def crawl_options(
+    *, depth_default: int | None, scope: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options of a crawl (--max-pages, --depth, --follow, --profile, -s), the same on
+    ``crawl`` and ``sources add``; ``scope`` says what they apply to ("this run", ...)."""
+    options = [
+        click.option(
+            "--max-pages",
+            type=click.IntRange(min=1),
+            help=f"Fetch at most N pages per source, {scope}.",
+        ),
+        click.option(
+            "--depth",
+            type=click.IntRange(min=0),
+            default=depth_default,
+            show_default=depth_default is not None,
+            help="Web sources: how many link hops to follow from the start page.",
+        ),
+        click.option(
+            "--follow",
+            callback=_regex,
+            metavar="REGEX",
+            help="Web sources: follow same-host links matching REGEX.",
+        ),
+        click.option(
+            "--profile",
+            callback=_profile,
+            metavar="NAME",
+            help="Web sources: the site profile to extract with.",
+        ),
+        click.option(
+            "-s",
+            "settings",
+            multiple=True,
+            callback=_settings,
+            metavar="NAME=VALUE",
+            help=f"Override a Scrapy setting, {scope} (repeatable).",
+        ),
+    ]
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate

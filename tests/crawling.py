@@ -15,11 +15,16 @@ from pathlib import Path
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "BACKOFF_BASE=0.05", "-s", "TELEGRAM_THROTTLE_DELAY=0.05"]
 
 
+def cli_argv(db: Path, *args: str) -> list[str]:
+    """The command line of ``chanarchive --db DB ARGS`` in this interpreter."""
+    return [sys.executable, "-m", "chanarchive", "--db", str(db), *args]
+
+
 def run_cli(
     db: Path, *args: str, timeout: float = 120, env: dict | None = None
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "chanarchive", "--db", str(db), *args],
+        cli_argv(db, *args),
         capture_output=True,
         text=True,
         timeout=timeout,

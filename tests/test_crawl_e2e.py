@@ -6,7 +6,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from datetime import datetime
 
@@ -14,7 +13,7 @@ import pytest
 
 from archive.telegram import parse_views
 from chanarchive.sample_site import format_count
-from tests.crawling import FAST, channel_requests, crawl, export, query
+from tests.crawling import FAST, channel_requests, cli_argv, crawl, export, query
 
 pytestmark = pytest.mark.slow
 
@@ -216,17 +215,7 @@ def test_killed_crawl_leaves_a_sound_archive_that_the_next_crawl_completes(site,
     site.control("channel", name="killme", posts=400, page_size=20)
     url = f"{site.url}/s/killme"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "chanarchive",
-            "--db",
-            str(db),
-            "crawl",
-            url,
-            "-s",
-            "DOWNLOAD_DELAY=0.25",
-        ],
+        cli_argv(db, "crawl", url, "-s", "DOWNLOAD_DELAY=0.25"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -251,12 +240,7 @@ def test_killed_crawl_leaves_a_sound_archive_that_the_next_crawl_completes(site,
     assert kept % 20 == 0 and kept == 20 * query(db, "SELECT COUNT(*) FROM snapshots")[0][0]
     assert query(db, "SELECT status FROM crawls") == [("running",)]
 
-    done = subprocess.run(
-        [sys.executable, "-m", "chanarchive", "--db", str(db), "crawl", url, *FAST],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = crawl(db, url)
     assert done.returncode == 0, done.stderr
     assert query(db, "SELECT COUNT(*), COUNT(DISTINCT post_id) FROM posts") == [(400, 400)]
     assert query(db, "SELECT COUNT(*) FROM post_versions") == [(400,)]
@@ -295,16 +279,7 @@ def test_two_crawls_write_one_archive_at_once(site, tmp_path):
         site.control("channel", name=name, posts=120, page_size=10)
     procs = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "chanarchive",
-                "--db",
-                str(db),
-                "crawl",
-                f"{site.url}/s/{name}",
-                *FAST,
-            ],
+            cli_argv(db, "crawl", f"{site.url}/s/{name}", *FAST),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

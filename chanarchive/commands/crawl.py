@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import re
-
 import click
 
 from archive.errors import ChanarchiveError
 from archive.sources import parse_source
 
-from ..clitools import BadUsage, WorkFailed, db_path, is_terminal, open_db, translate_errors
-
-
-def _setting(ctx, param, values):
-    parsed = {}
-    for value in values:
-        name, sep, setting = value.partition("=")
-        if not sep or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
-            raise click.BadParameter(f"expected NAME=VALUE with an upper-case NAME, got {value!r}")
-        parsed[name] = setting
-    return parsed
-
-
-def _regex(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise click.BadParameter(f"not a regular expression: {exc}") from exc
-    return value
+from ..clitools import (
+    BadUsage,
+    WorkFailed,
+    crawl_options,
+    db_path,
+    is_terminal,
+    open_db,
+    translate_errors,
+)
 
 
 def summary_line(row: dict) -> str:
@@ -43,29 +29,7 @@ def summary_line(row: dict) -> str:
 @click.command()
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.option("--full", is_flag=True, help="Walk the whole history, not only what is new.")
-@click.option("--max-pages", type=click.IntRange(min=1), help="Fetch at most N pages per source.")
-@click.option(
-    "--depth",
-    type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
-    help="Web sources: how many link hops to follow from the start page.",
-)
-@click.option(
-    "--follow",
-    callback=_regex,
-    metavar="REGEX",
-    help="Web sources: follow same-host links matching REGEX.",
-)
-@click.option("--profile", metavar="NAME", help="Web sources: the site profile to extract with.")
-@click.option(
-    "-s",
-    "settings",
-    multiple=True,
-    callback=_setting,
-    metavar="NAME=VALUE",
-    help="Override a Scrapy setting for this run (repeatable).",
-)
+@crawl_options(depth_default=1, scope="for this run")
 @click.option("-v", "--verbose", is_flag=True, help="Log what the crawler does.")
 @click.option(
     "--trigger",
@@ -104,10 +68,6 @@ def crawl(ctx, sources, full, max_pages, depth, follow, profile, settings, verbo
             parsed.append(parse_source(text))
         except ChanarchiveError as exc:
             raise BadUsage(str(exc)) from exc
-    if profile is not None:
-        from archive.profiles import load_profile
-
-        load_profile(profile)  # a bad name is a BadInput, before anything is written
     open_db(ctx, create=True).close()
     options = CrawlOptions(
         full=full,

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import click
 
-from archive.profiles import load_profile
 from scheduler.schedules import format_duration, parse_duration, parse_schedule
 from scheduler.sources import (
     DEFAULT_MAX,
@@ -22,8 +21,7 @@ from scheduler.sources import (
     set_paused,
 )
 
-from ..clitools import BadUsage, open_db, output_format, translate_errors
-from .crawl import _regex, _setting
+from ..clitools import BadUsage, crawl_options, open_db, output_format, translate_errors
 
 
 @click.group()
@@ -68,20 +66,7 @@ def sources():
     metavar="DURATION",
     help="Stop a run that takes longer [default: the scheduler's --time-limit].",
 )
-@click.option("--max-pages", type=click.IntRange(min=1), help="Fetch at most N pages a run.")
-@click.option("--depth", type=click.IntRange(min=0), help="Web sources: link hops to follow.")
-@click.option(
-    "--follow", callback=_regex, metavar="REGEX", help="Web sources: follow links matching REGEX."
-)
-@click.option("--profile", metavar="NAME", help="Web sources: the site profile to extract with.")
-@click.option(
-    "-s",
-    "settings",
-    multiple=True,
-    callback=_setting,
-    metavar="NAME=VALUE",
-    help="A Scrapy setting for every run of this source (repeatable).",
-)
+@crawl_options(depth_default=None, scope="for every run of this source")
 @click.pass_context
 @translate_errors
 def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, max_pages, depth,
@@ -111,8 +96,6 @@ def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, max_
         raise BadUsage("--min and --max bound an --adaptive interval: add --adaptive")
     schedule = parse_schedule(every, cron, jitter)
     limit = parse_duration(time_limit, what="time limit") if time_limit is not None else None
-    if profile is not None:
-        load_profile(profile)  # an unknown profile is bad input, before anything is written
     crawl = CrawlSettings(
         settings=settings, max_pages=max_pages, depth=depth, follow=follow, profile=profile
     )
