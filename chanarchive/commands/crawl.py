@@ -13,7 +13,6 @@ from ..clitools import (
     crawl_options,
     db_path,
     is_terminal,
-    open_db,
     translate_errors,
 )
 
@@ -68,7 +67,6 @@ def crawl(ctx, sources, full, max_pages, depth, follow, profile, settings, verbo
             parsed.append(parse_source(text))
         except ChanarchiveError as exc:
             raise BadUsage(str(exc)) from exc
-    open_db(ctx, create=True).close()
     options = CrawlOptions(
         full=full,
         max_pages=max_pages,
