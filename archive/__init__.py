@@ -1,4 +1,19 @@
-"""The archive: SQLite store, extraction, query and export. Imports neither crawler nor scheduler."""
+"""The archive library: from fetched bytes to posts, into one SQLite file, and out again.
+
+One subpackage per concern; dependencies point one way (each may import only
+what is to its left): models ← clean ← extract ← store ← query / export / serve.
+
+- :mod:`archive.models` (the records that flow: Post, Page, Capture; statuses
+  and error kinds), :mod:`archive.errors`, :mod:`archive.times`,
+  :mod:`archive.source` (SOURCE arguments, :func:`~archive.source.channel_key`):
+  the shared terms at the bottom;
+- :mod:`archive.clean`: raw text → clean text (rules as data, profiles, learning);
+- :mod:`archive.extract`: bytes → :class:`~archive.models.Page` (no SQLite);
+- :mod:`archive.store`: the only code that writes the archive file;
+- :mod:`archive.query`, :mod:`archive.export`, :mod:`archive.serve`: read it.
+
+The library never prints and imports neither the crawler nor the scheduler.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 

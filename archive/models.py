@@ -18,6 +18,17 @@ from typing import Any
 KIND_TELEGRAM = "telegram"
 KIND_WEB = "web"
 
+#: Crawl statuses (``crawls.status``).
+RUNNING, OK, PARTIAL, FAILED = "running", "ok", "partial", "failed"
+
+#: Kinds of recorded crawl errors (``crawl_errors.kind``).
+ERROR_FETCH = "fetch"  # the request failed (timeout, refused, too large, ...)
+ERROR_HTTP = "http"  # the server answered with an error status
+ERROR_ROBOTS = "robots"  # robots.txt forbids the page
+ERROR_PARSE = "parse"  # the body could not be read as a page
+ERROR_THROTTLED = "throttled"  # Telegram kept serving its empty "no messages" page
+ERROR_INGEST = "ingest"  # the page could not be written
+
 #: What a page is, for the crawl and for the archive.
 PAGE_CHANNEL = "channel"  # a t.me/s page: a run of a channel's messages
 PAGE_LISTING = "listing"  # a mirror page with many post cards
@@ -89,6 +100,21 @@ class Page:
     #: The site profile the page was extracted with (None: the defaults).
     profile: str | None = None
 
+    def covered_range(self) -> tuple[int, int] | None:
+        """Telegram: the ids this page shows in full (every id in it that still exists is here).
+
+        The newest page covers its lowest to its highest id; a ``?before=N``
+        page covers its lowest id to N-1; an empty (not throttled)
+        ``?before=N`` page means nothing is older than N, so it covers 1..N-1.
+        """
+        ids = [int(p.post_id) for p in self.posts if p.post_id.isdigit()]
+        if ids:
+            hi = self.before - 1 if self.before is not None else max(ids)
+            return min(ids), max(hi, max(ids))
+        if self.before is not None and self.before > 1 and not self.throttled:
+            return 1, self.before - 1
+        return None
+
 
 @dataclass
 class Capture:
@@ -108,6 +134,14 @@ class Capture:
             if key.lower() == lname:
                 return value
         return None
+
+
+@dataclass
+class WebKnown:
+    """What the archive knows of a web channel's live posts, for a crawl to compare with."""
+
+    urls: dict[str, str]  # post id -> URL, every post not deleted
+    listings: dict[str, list[str]]  # listing URL -> the post ids it showed last time
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

@@ -13,6 +13,11 @@ from datetime import UTC, datetime
 from .errors import BadInput
 
 
+def utcnow() -> str:
+    """Now, as ISO 8601 UTC with microseconds (sorts as text)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
 def parse_time(text: str, *, option: str = "time") -> str:
     """``text`` (ISO 8601: a date, or a date and time, with or without offset) as archive UTC.
 

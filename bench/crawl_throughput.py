@@ -26,11 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from archive import store  # noqa: E402
-from archive.db import open_archive  # noqa: E402
 from archive.extract import extract_page  # noqa: E402
 from archive.models import Capture  # noqa: E402
+from archive.store import open_archive  # noqa: E402
 from bench._machine import describe_machine  # noqa: E402
-from chanarchive.sample_site import (  # noqa: E402
+from chanarchive.demo.site import (  # noqa: E402
     SampleChannel,
     SamplePost,
     SiteServer,

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from archive.db import open_archive  # noqa: E402 - after the path fix-up
+from archive.store import open_archive  # noqa: E402 - after the path fix-up
 from bench._machine import describe_machine  # noqa: E402
 
 RESULT = ROOT / "docs" / "benchmarks" / "export_memory.md"

@@ -11,9 +11,9 @@ from typing import Any
 
 import click
 
-from archive.db import open_archive
+from archive.clean.profiles import load_profile
 from archive.errors import BadInput, ChanarchiveError
-from archive.profiles import load_profile
+from archive.store import open_archive
 
 DEFAULT_DB = "archive.db"
 
@@ -49,9 +49,7 @@ def translate_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except BadInput as exc:
-            raise BadUsage(str(exc)) from exc
-        except ChanarchiveError as exc:
+        except ChanarchiveError as exc:  # BadInput, ArchiveError, ...: the user can act on it
             raise BadUsage(str(exc)) from exc
         except BrokenPipeError:
             # The reader went away (e.g. `| head`): not an error of ours.

@@ -23,8 +23,8 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
-from archive.backoff import backoff_left, record_backoff
-from archive.db import connect
+from archive.store import connect
+from archive.store.backoff import backoff_left, record_backoff
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ import logging
 from scrapy.exceptions import NotConfigured
 
 from archive import store
-from archive.db import open_archive
+from archive.models import ERROR_INGEST, ERROR_THROTTLED
+from archive.store import open_archive
 
 from .items import ErrorItem, PageItem
 
@@ -59,9 +60,7 @@ class ArchivePipeline:
         except Exception as exc:  # keep crawling; the reason is kept with the crawl
             logger.exception("Could not archive %s", item.capture.url)
             if crawl_id is not None:
-                store.record_error(
-                    self.db, crawl_id, item.capture.url, store.ERROR_INGEST, repr(exc)
-                )
+                store.record_error(self.db, crawl_id, item.capture.url, ERROR_INGEST, repr(exc))
             stats.inc_value("chanarchive/errors/ingest")
             return item
         stats.inc_value("chanarchive/pages")
@@ -73,7 +72,7 @@ class ArchivePipeline:
                 self.db,
                 crawl_id,
                 item.capture.url,
-                store.ERROR_THROTTLED,
+                ERROR_THROTTLED,
                 "Telegram kept serving an empty page (tme_no_messages_found); try again later",
             )
         return item

@@ -14,8 +14,9 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from archive import store
-from archive.db import open_archive
-from archive.sources import Source
+from archive.models import FAILED, PARTIAL
+from archive.source import Source
+from archive.store import open_archive
 
 from .spiders.channels import ChannelSpider
 
@@ -85,7 +86,7 @@ def run_crawl(db_path: str, sources: list[Source], options: CrawlOptions) -> lis
     for crawl_id in crawl_ids.values():
         if interrupted:
             row = store.crawl_row(db, crawl_id)
-            status = store.PARTIAL if row["pages"] else store.FAILED
+            status = PARTIAL if row["pages"] else FAILED
             rows.append(
                 store.finish_crawl(db, crawl_id, status=status, reason=f"stopped: {finish_reason}")
             )

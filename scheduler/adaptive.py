@@ -21,8 +21,8 @@ import sqlite_utils
 
 from archive.times import to_datetime
 
+from .registry import Adaptive
 from .schedules import format_duration
-from .sources import Adaptive
 
 #: New posts a crawl should find, on average.
 TARGET_NEW_POSTS = 10

@@ -24,8 +24,8 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import create_engine
 
+from .registry import ScheduledSource, all_sources, first_run_time
 from .schedules import make_trigger, schedule_period, trigger_signature
-from .sources import ScheduledSource, all_sources, first_run_time
 
 logger = logging.getLogger(__name__)
 

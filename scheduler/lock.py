@@ -12,8 +12,8 @@ import os
 import socket
 from pathlib import Path
 
-from archive.db import utcnow
 from archive.errors import ChanarchiveError
+from archive.times import utcnow
 
 
 class SchedulerBusy(ChanarchiveError):

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from archive.backoff import backoff_left
+from archive.store.backoff import backoff_left
 
 
 def host_backoff(

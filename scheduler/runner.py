@@ -25,9 +25,10 @@ from typing import Any
 import sqlite_utils
 
 from archive import store
-from archive.db import open_archive
+from archive.models import FAILED, OK, PARTIAL, RUNNING
+from archive.store import open_archive
 
-from .sources import ScheduledSource
+from .registry import ScheduledSource
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class RunOutcome:
             f"{t['posts_changed']} changed / {t['posts_deleted']} deleted, "
             f"{t['errors']} errors, {self.duration:.1f}s"
         )
-        if self.reason and self.status != store.OK:
+        if self.reason and self.status != OK:
             line += f" ({self.reason})"
         return line
 
@@ -166,7 +167,7 @@ def run_crawl_process(
         db.close()
     duration = time.monotonic() - started
     statuses = {r["status"] for r in rows}
-    status = statuses.pop() if len(statuses) == 1 else store.PARTIAL
+    status = statuses.pop() if len(statuses) == 1 else PARTIAL
     reasons = [r["reason"] for r in rows if r.get("reason")]
     reason = reasons[0] if reasons else why
     return RunOutcome(source.key, status, reason, duration, rows, returncode)
@@ -187,18 +188,18 @@ def _settle(
             detail = _last_line(output) or "no output"
             why = f"the crawl process exited with status {returncode} before it began: {detail}"
         crawl_id = store.begin_crawl(db, key, trigger=TRIGGER)
-        store.finish_crawl(db, crawl_id, status=store.FAILED, reason=why)
+        store.finish_crawl(db, crawl_id, status=FAILED, reason=why)
         return [store.crawl_row(db, crawl_id)]
     settled = []
     for row in rows:
-        if row["status"] == store.RUNNING:
+        if row["status"] == RUNNING:
             reason = why or (
                 f"the crawl process ended with status {returncode}: "
                 f"{_last_line(output) or 'no output'}"
             )
-            status = store.PARTIAL if row["pages"] else store.FAILED
+            status = PARTIAL if row["pages"] else FAILED
             row = store.finish_crawl(db, row["id"], status=status, reason=reason)
-        elif why and row["status"] != store.OK and (row["reason"] or "").startswith("stopped:"):
+        elif why and row["status"] != OK and (row["reason"] or "").startswith("stopped:"):
             # The child closed its crawl on our SIGTERM ("stopped: shutdown"): say why.
             db.execute("UPDATE crawls SET reason = ? WHERE id = ?", [why, row["id"]])
             row = store.crawl_row(db, row["id"])

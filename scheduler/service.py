@@ -43,8 +43,9 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive import store
-from archive.db import open_archive
 from archive.errors import ArchiveError
+from archive.models import FAILED, OK, PARTIAL
+from archive.store import open_archive
 
 from . import adaptive
 from .jobs import (
@@ -60,15 +61,15 @@ from .jobs import (
 )
 from .lock import SchedulerLock
 from .politeness import HostGate, host_backoff
-from .runner import TRIGGER, RunOutcome, run_crawl_process
-from .schedules import format_duration
-from .sources import (
+from .registry import (
     ScheduledSource,
     UnknownSource,
     get_source,
     set_interval,
     set_next_runs,
 )
+from .runner import TRIGGER, RunOutcome, run_crawl_process
+from .schedules import format_duration
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class ServiceReport:
 
     @property
     def all_failed(self) -> bool:
-        return bool(self.outcomes) and all(o.status == store.FAILED for o in self.outcomes)
+        return bool(self.outcomes) and all(o.status == FAILED for o in self.outcomes)
 
 
 _ACTIVE: Service | None = None
@@ -350,9 +351,9 @@ class Service:
         if outcome is None:
             return None
         self.report.outcomes.append(outcome)
-        log = logger.warning if outcome.status == store.FAILED else logger.info
+        log = logger.warning if outcome.status == FAILED else logger.info
         log("%s", outcome.summary())
-        if source.adaptive and outcome.status in (store.OK, store.PARTIAL):
+        if source.adaptive and outcome.status in (OK, PARTIAL):
             self._adapt(source)
         return outcome
 
@@ -390,13 +391,13 @@ class Service:
             db = open_archive(self.db_path)
             try:
                 crawl_id = store.begin_crawl(db, source.key, trigger=TRIGGER)
-                row = store.finish_crawl(db, crawl_id, status=store.FAILED, reason=reason)
+                row = store.finish_crawl(db, crawl_id, status=FAILED, reason=reason)
             finally:
                 db.close()
         except Exception:
             logger.exception("%s: could not record the failed run", source.key)
             return None
-        return RunOutcome(source.key, store.FAILED, reason, 0.0, [row])
+        return RunOutcome(source.key, FAILED, reason, 0.0, [row])
 
     def _adapt(self, source: ScheduledSource) -> None:
         db = open_archive(self.db_path)

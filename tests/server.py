@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from chanarchive.sample_site import (  # noqa: E402 - after the path fix-up
+from chanarchive.demo.site import (  # noqa: E402 - after the path fix-up
     DROP,
     Request,
     Response,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from archive.errors import ChanarchiveError
-from archive.sources import parse_source
+from archive.source import parse_source
 
 from ..clitools import (
     BadUsage,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from archive.db import open_archive
 from archive.errors import ArchiveError
+from archive.store import open_archive
 
 from ..clitools import BadUsage, WorkFailed, translate_errors
 
@@ -146,7 +146,7 @@ def demo(ctx):
 
         chanarchive --db /tmp/demo.db demo
     """
-    from chanarchive.sample_site import SiteServer, demo_channel
+    from chanarchive.demo.site import SiteServer, demo_channel
 
     root = ctx.find_root()
     explicit = root.get_parameter_source("db") not in (None, click.core.ParameterSource.DEFAULT)

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 
-from archive.atom import channel_info, write_atom
 from archive.export import ExportScope, iter_scope, write_csv, write_jsonl
-from archive.query import connect_readonly
-from archive.warc import write_warc
+from archive.export.atom import channel_info, write_atom
+from archive.export.warc import write_warc
+from archive.source import channel_key
+from archive.store import connect_readonly
 
 from ..clitools import BadUsage, db_path, is_terminal, translate_errors
 
@@ -41,7 +42,7 @@ class _Progress:
 
 def _atom_channels(conn, channel: str | None) -> list[str]:
     if channel:
-        return [channel.lower().lstrip("@")]
+        return [channel_key(channel)]
     return [row[0] for row in conn.execute("SELECT name FROM channels ORDER BY name")]
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
+from archive.clean.profiles import load_options
 from archive.errors import BadInput, FetchError
+from archive.export.records import record_from_post
 from archive.extract import extract_pages
-from archive.fetch import fetch
+from archive.extract.fetch import fetch
 from archive.models import Page
-from archive.profiles import load_options
-from archive.records import record_from_post
 
 from ..clitools import WorkFailed, output_format, translate_errors
 

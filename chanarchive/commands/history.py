@@ -8,14 +8,14 @@ import sys
 import click
 
 from archive.export import ExportScope, iter_scope, write_jsonl
-from archive.history import (
+from archive.query.history import (
     find_post,
     pick_versions,
     unified_diff,
     versions,
     word_diff_versions,
 )
-from archive.query import connect_readonly
+from archive.store import connect_readonly
 
 from ..clitools import db_path, is_terminal, output_format, translate_errors
 

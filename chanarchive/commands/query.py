@@ -6,8 +6,9 @@ import sys
 
 import click
 
-from archive.query import DEFAULT_MAX_ROWS, DEFAULT_TIME_LIMIT_MS, connect_readonly, run_query
-from archive.tables import ROW_FORMATS, write_rows
+from archive.query import DEFAULT_MAX_ROWS, DEFAULT_TIME_LIMIT_MS, run_query
+from archive.store import connect_readonly
+from chanarchive.tables import ROW_FORMATS, write_rows
 
 from ..clitools import db_path, output_format, translate_errors
 

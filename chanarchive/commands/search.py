@@ -8,8 +8,8 @@ from dataclasses import asdict
 
 import click
 
-from archive.query import connect_readonly
-from archive.search import DEFAULT_LIMIT, search_posts
+from archive.query.search import DEFAULT_LIMIT, search_posts
+from archive.store import connect_readonly
 
 from ..clitools import db_path, is_terminal, output_format, translate_errors
 

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from archive.datasette_meta import metadata
+from archive.serve.metadata import metadata
 
 from ..clitools import db_path, translate_errors
 
@@ -39,8 +39,8 @@ def serve(ctx, host, port, print_metadata):
 
         chanarchive serve --metadata > metadata.json && datasette archive.db -m metadata.json
     """
-    from archive.serve import archive_tables
-    from archive.serve import serve as run
+    from archive.serve.app import archive_tables
+    from archive.serve.app import serve as run
 
     path = db_path(ctx)
     if print_metadata:

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from scheduler.schedules import format_duration, parse_duration, parse_schedule
-from scheduler.sources import (
+from scheduler.registry import (
     DEFAULT_MAX,
     DEFAULT_MIN,
     Adaptive,
@@ -20,8 +19,10 @@ from scheduler.sources import (
     remove_source,
     set_paused,
 )
+from scheduler.schedules import format_duration, parse_duration, parse_schedule
 
 from ..clitools import BadUsage, crawl_options, open_db, output_format, translate_errors
+from ..tables import render_table
 
 
 @click.group()
@@ -128,6 +129,10 @@ def _ago(when: str | None, now: datetime) -> str:
     return f"{text} ago" if delta > 0 else f"in {text}"
 
 
+#: Sources are URLs: a table cell shows this much of one before cutting it.
+SOURCE_WIDTH = 120
+
+
 def _table(rows: list[SourceStatus]) -> str:
     now = datetime.now(UTC)
     header = [
@@ -155,7 +160,7 @@ def _table(rows: list[SourceStatus]) -> str:
                 _ago(row.last_run, now),
                 row.last_status or "never run",
                 _ago(row.last_success, now),
-                str(row.failures),
+                row.failures,
                 "paused" if src.paused else "active",
             ]
         )
@@ -163,15 +168,8 @@ def _table(rows: list[SourceStatus]) -> str:
             notes.append(f"{src.key}: {src.interval_reason}")
         if row.last_status == "failed" and row.last_reason:
             notes.append(f"{src.key} failed: {row.last_reason}")
-    widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
-    out = [
-        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
-        for r in [header, *lines]
-    ]
-    if notes:
-        out.append("")
-        out += notes
-    return "\n".join(out)
+    out = render_table(header, lines, cell_width=SOURCE_WIDTH, rule=False).rstrip("\n")
+    return "\n".join([out, "", *notes]) if notes else out
 
 
 @sources.command("list")

@@ -19,16 +19,14 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import scrapy
 
-from archive import store
+from archive.clean.profiles import load_options
 from archive.extract import extract_page, gone_page, site_channel_name
-from archive.models import KIND_TELEGRAM, PAGE_LISTING, Capture
-from archive.profiles import load_options
-from archive.sources import SOURCE_URL, Source
+from archive.models import ERROR_HTTP, ERROR_PARSE, KIND_TELEGRAM, PAGE_LISTING, Capture, WebKnown
+from archive.source import SOURCE_URL, Source
 
 from ..failures import describe_failure
 from ..items import ErrorItem, PageItem
-from .telegram import TelegramWalk
-from .web import WebWalk
+from ..walks import TelegramWalk, WebWalk
 
 
 def capture_from_response(response) -> Capture:
@@ -70,7 +68,7 @@ class ChannelSpider(scrapy.Spider):
         depth: int = 1,
         follow: str | None = None,
         profile: str | None = None,
-        known_posts: Callable[[str], store.WebKnown] | None = None,
+        known_posts: Callable[[str], WebKnown] | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -83,8 +81,8 @@ class ChannelSpider(scrapy.Spider):
         self.follow = follow
         self.profile = profile
         self.options = load_options(profile)
-        self.known_posts = known_posts or (lambda name: store.WebKnown(urls={}, listings={}))
-        self.web_known: dict[str, store.WebKnown] = {}
+        self.known_posts = known_posts or (lambda name: WebKnown(urls={}, listings={}))
+        self.web_known: dict[str, WebKnown] = {}
         self.requested: dict[str, int] = {}
         self.telegram_walks: dict[str, TelegramWalk] = {}
         self.web_walks: dict[str, WebWalk] = {}
@@ -128,7 +126,7 @@ class ChannelSpider(scrapy.Spider):
         except Exception as exc:  # a page we cannot parse is still kept, with the reason
             self.logger.warning("Could not parse %s: %r", response.url, exc)
             yield PageItem(source, capture, None)
-            yield ErrorItem(source, response.url, store.ERROR_PARSE, repr(exc))
+            yield ErrorItem(source, response.url, ERROR_PARSE, repr(exc))
             return
         if page.kind != KIND_TELEGRAM and page.channel is not None:
             self._known(page.channel.name)  # as it stood before this page is archived
@@ -176,7 +174,7 @@ class ChannelSpider(scrapy.Spider):
                 if request is not None:
                     yield request
 
-    def _known(self, channel: str) -> store.WebKnown:
+    def _known(self, channel: str) -> WebKnown:
         if channel not in self.web_known:
             self.web_known[channel] = self.known_posts(channel)
         return self.web_known[channel]
@@ -190,7 +188,7 @@ class ChannelSpider(scrapy.Spider):
             post_id = by_url.get(response.url) or by_url.get(response.request.url)
         if post_id is None:
             self.logger.warning("Fetch failed: %s (HTTP %s)", response.url, response.status)
-            yield ErrorItem(source, response.url, store.ERROR_HTTP, f"HTTP {response.status}")
+            yield ErrorItem(source, response.url, ERROR_HTTP, f"HTTP {response.status}")
             return
         page = gone_page(response.url, post_id=post_id, options=self.options)
         page.profile = self.profile

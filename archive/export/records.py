@@ -1,0 +1,72 @@
+"""The export record: one post version as users and other tools see it.
+
+The field names and their order are the product contract (README, "Export record"); jsonl
+and csv exports and ``chanarchive extract`` all speak it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..models import Post
+
+FIELDS = [
+    "channel",
+    "post_id",
+    "url",
+    "published_at",
+    "title",
+    "text",
+    "raw_text",
+    "version",
+    "captured_at",
+    "edited",
+    "deleted_at",
+    "views",
+    "forwarded_from",
+    "reply_to",
+    "links",
+    "media",
+    "source_url",
+]
+
+
+def public_media(media: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Media as the record gives them: ``{type, url}`` each."""
+    return [{"type": m.get("type"), "url": m.get("url")} for m in media]
+
+
+def record_from_post(
+    post: Post, *, version: int = 1, captured_at: str | None = None, deleted_at: str | None = None
+) -> dict[str, Any]:
+    """The export record of a freshly parsed post (``extract``: nothing archived yet)."""
+    return {
+        "channel": post.channel,
+        "post_id": post.post_id,
+        "url": post.url,
+        "published_at": post.published_at,
+        "title": post.title,
+        "text": post.text if post.text is not None else post.raw_text,
+        "raw_text": post.raw_text,
+        "version": version,
+        "captured_at": captured_at,
+        "edited": bool(post.edited or version > 1),
+        "deleted_at": deleted_at,
+        "views": post.views,
+        "forwarded_from": (post.forwarded_from or {}).get("url"),
+        "reply_to": post.reply_to,
+        "links": list(post.links),
+        "media": public_media(post.media),
+        "source_url": post.source_url,
+    }
+
+
+def record_from_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The export record of an archive row (columns named as FIELDS, lists as JSON text)."""
+    record = {name: row.get(name) for name in FIELDS}
+    record["post_id"] = str(record["post_id"])
+    record["edited"] = bool(record["edited"]) or (record["version"] or 1) > 1
+    record["links"] = json.loads(record["links"] or "[]")
+    record["media"] = public_media(json.loads(record["media"] or "[]"))
+    return record

@@ -1,0 +1,284 @@
+"""The one HTML toolkit of every parser: decode, parse, find, and render as text.
+
+- :func:`decode` turns a page's bytes into text without mojibake (the
+  evidence is weighed in :mod:`.encoding`); Telegram pages and web pages
+  go through the same decoding.
+- :func:`parse_html` gives the document root, comments dropped.
+- :func:`has_class`, :func:`first`, :func:`first_with_class`,
+  :func:`class_xpath`, :func:`inside` find elements by class the way CSS does.
+- :func:`inner_text` renders an element as a browser shows it (white space
+  collapsed, ``<br>`` and block edges as line breaks, ``<pre>`` kept);
+  :func:`render` gives the same lines each tied to the block element that
+  holds it, so that later steps can reason about where a line came from
+  (which siblings it has, which container it is in).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import lxml.html
+from lxml import etree
+
+from .encoding import Decoded, decode_html
+
+#: Elements whose text a reader never sees.
+SKIP_TAGS = frozenset(
+    "script style noscript template head title select option textarea button svg iframe"
+    " object embed canvas map".split()
+)
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote body dd details dialog div dl dt fieldset figcaption figure"
+    " footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody"
+    " thead tfoot tr ul center".split()
+)
+#: A block-boundary mark while rendering inline text (folded into line breaks).
+_EDGE = "\x00"
+_INLINE_SPACE = re.compile(r"[ \t\n\r\f\v]+")
+HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
+_SPACE = re.compile(r"\s+")
+
+
+_INVISIBLE = str.maketrans("", "", "\u00ad\u200b\ufeff")  # soft hyphen, zero-width space, BOM
+
+
+def norm(text: str | None) -> str:
+    """Text with runs of whitespace made one space, invisible characters dropped, stripped."""
+    return _SPACE.sub(" ", (text or "").translate(_INVISIBLE)).strip()
+
+
+def squash(text: str | None) -> str:
+    """Text without any whitespace: to compare texts laid out differently."""
+    return _SPACE.sub("", text or "")
+
+
+_MARKUP = re.compile(r"^\s*(?:[-*•]\s+|\d{1,3}[.)]\s+|#{1,6}\s+|>\s*)|[|\s]+")
+
+
+def match_key(text: str | None) -> str:
+    """``text`` reduced for comparing our lines with trafilatura's text output.
+
+    That output marks list items ("- "), headings and tables ("| a | b |")
+    the markdown way; whitespace and these marks are dropped on both sides.
+    """
+    key = _MARKUP.sub("", text or "")
+    return "" if set(key) <= {"-", ":"} else key
+
+
+def decode(body: bytes, content_type: str | None = None) -> Decoded:
+    """A page's bytes as text, the codec that decoded them and why (see :mod:`.encoding`)."""
+    return decode_html(body, content_type)
+
+
+def parse_html(text: str) -> Any | None:
+    """The document root of ``text`` without comments and unseen elements, or None."""
+    if not text or not text.strip():
+        return None
+    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True)
+    try:
+        root = lxml.html.document_fromstring(text, parser=parser)
+    except (etree.ParserError, ValueError):
+        try:  # an XML declaration with an encoding is refused in a str
+            root = lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
+        except (etree.ParserError, ValueError):
+            return None
+    return root
+
+
+def tag(el: Any) -> str:
+    return el.tag.lower() if isinstance(el.tag, str) else ""
+
+
+def text_of(el: Any) -> str:
+    """The visible text of ``el`` on one line."""
+    return " ".join(line.text for line in render(el))
+
+
+def drop(el: Any) -> None:
+    """Remove ``el`` from its tree, keeping the text that follows it."""
+    if el.getparent() is None:
+        return
+    if hasattr(el, "drop_tree"):
+        el.drop_tree()
+    else:  # pragma: no cover - plain lxml.etree elements
+        parent = el.getparent()
+        if el.tail:
+            prev = el.getprevious()
+            if prev is not None:
+                prev.tail = (prev.tail or "") + el.tail
+            else:
+                parent.text = (parent.text or "") + el.tail
+        parent.remove(el)
+
+
+@dataclass
+class Line:
+    """One rendered line and the block element it belongs to."""
+
+    text: str
+    block: Any
+
+
+def render(el: Any) -> list[Line]:
+    """The lines of ``el`` as a reader sees them (empty lines left out)."""
+    lines: list[Line] = []
+    buffer: list[str] = []
+    current = [el]
+
+    def flush() -> None:
+        text = norm("".join(buffer))
+        if text:
+            lines.append(Line(text, current[-1]))
+        buffer.clear()
+
+    def walk(node: Any) -> None:
+        name = tag(node)
+        if name in SKIP_TAGS or not isinstance(node.tag, str):
+            return
+        block = name in BLOCK_TAGS
+        if block:
+            flush()
+            current.append(node)
+        if name == "br":
+            flush()
+        elif name in ("td", "th") and buffer:
+            buffer.append(" ")
+        if node.text:
+            buffer.append(node.text)
+        for child in node:
+            walk(child)
+            if child.tail:
+                buffer.append(child.tail)
+        if block:
+            flush()
+            current.pop()
+        elif name in ("td", "th"):
+            buffer.append(" ")
+
+    walk(el)
+    flush()
+    return lines
+
+
+def iter_before(root: Any, target: Any) -> list[Any]:
+    """The elements that end before ``target`` starts, outermost first (not its ancestors)."""
+    ancestors = set(target.iterancestors())
+    before: list[Any] = []
+    taken: set[Any] = set()
+    for el in root.iter():
+        if el is target:
+            break
+        if el in ancestors or not isinstance(el.tag, str):
+            continue
+        taken.add(el)
+        if el.getparent() not in taken:
+            before.append(el)
+    return before
+
+
+# --------------------------------------------------------------------------- finding by class
+
+
+def class_xpath(cls: str) -> str:
+    """An XPath predicate true for elements whose ``class`` holds ``cls`` (as CSS ``.cls``)."""
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {cls} ')"
+
+
+def has_class(el: Any, cls: str) -> bool:
+    return cls in (el.get("class") or "").split()
+
+
+def first(el: Any, xpath: str) -> Any | None:
+    """The first match of ``xpath`` under ``el``, or None."""
+    found = el.xpath(xpath)
+    return found[0] if found else None
+
+
+def first_with_class(el: Any, cls: str) -> Any | None:
+    """The first descendant of ``el`` with class ``cls``, or None."""
+    return first(el, f".//*[{class_xpath(cls)}]")
+
+
+def inside(el: Any, stop: Any, classes: frozenset[str] | set[str]) -> bool:
+    """True when an ancestor of ``el`` below ``stop`` has one of ``classes``."""
+    parent = el.getparent()
+    while parent is not None and parent is not stop:
+        if set((parent.get("class") or "").split()) & classes:
+            return True
+        parent = parent.getparent()
+    return False
+
+
+# --------------------------------------------------------------------------- inline text
+
+
+def inner_text(el: Any | None) -> str:
+    """Rendered text with browser semantics: collapsed whitespace, <br> and blocks as breaks.
+
+    Images count by their ``alt`` (emoji are images on some pages); unseen
+    elements and invisible spacers (:func:`is_spacer`) count for nothing.
+    """
+    if el is None:
+        return ""
+    parts: list[str] = []
+    _render_children(el, parts, pre=False)
+    text = re.sub(r" {2,}", " ", "".join(parts))
+    text = re.sub(r"\n?[ ]*\x00[\x00 ]*", "\n", text)  # a <br> right before a block edge folds
+    return "\n".join(line.strip() for line in text.split("\n")).strip("\n")
+
+
+def one_line(el: Any | None) -> str:
+    """An element's text on one line."""
+    return " ".join(inner_text(el).split()) if el is not None else ""
+
+
+def _render_children(el: Any, parts: list[str], *, pre: bool) -> None:
+    if el.text:
+        parts.append(el.text if pre else _INLINE_SPACE.sub(" ", el.text))
+    for child in el:
+        if isinstance(child.tag, str):
+            _render_element(child, parts, pre=pre)
+        if child.tail:
+            parts.append(child.tail if pre else _INLINE_SPACE.sub(" ", child.tail))
+
+
+def _render_element(el: Any, parts: list[str], *, pre: bool) -> None:
+    name = el.tag.lower()
+    if name == "br":
+        parts.append("\n")
+    elif name == "img":
+        parts.append(el.get("alt") or "")
+    elif name in SKIP_TAGS or is_spacer(el):
+        return
+    else:
+        block = name in BLOCK_TAGS
+        if block:
+            parts.append(_EDGE)
+        _render_children(el, parts, pre=pre or name == "pre")
+        if block:
+            parts.append(_EDGE)
+
+
+def is_spacer(el: Any) -> bool:
+    """An empty ``<span style="display: inline-block; width: 104px;">``: room, not text."""
+    if el.tag != "span" or len(el) or (el.text or "").strip():
+        return False
+    style = re.sub(r"\s+", "", (el.get("style") or "").lower())
+    return "display:inline-block" in style and "width:" in style
+
+
+def inner_html(el: Any) -> str:
+    """The HTML inside ``el`` (spacers left out)."""
+    parts = [_html_escape(el.text)] if el.text else []
+    for child in el:
+        if isinstance(child.tag, str) and is_spacer(child):
+            parts.append(_html_escape(child.tail or ""))
+        else:
+            parts.append(lxml.html.tostring(child, encoding="unicode", with_tail=True))
+    return "".join(parts).strip()
+
+
+def _html_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

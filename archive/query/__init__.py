@@ -1,0 +1,34 @@
+"""Reading the archive: untrusted SQL made safe, full-text search, a post's history and diffs.
+
+Holds: the rules that keep SQL read-only (:mod:`.guard`: the statement
+check and the SQLite authorizer), running a query with its time limit and
+caps (:mod:`.sql`), search over the current clean text (:mod:`.search`),
+and every version of one post with diffs between them (:mod:`.history`).
+
+Everything here reads through :func:`archive.store.connect_readonly` and
+writes nothing. May import: :mod:`archive.models`, :mod:`archive.errors`,
+:mod:`archive.times`, :mod:`archive.store` (for its read-only connection).
+"""
+
+from .guard import Authorizer, QueryRefused, check_statement, limit_connection
+from .sql import (
+    DEFAULT_MAX_ROWS,
+    DEFAULT_TIME_LIMIT_MS,
+    BadQuery,
+    QueryResult,
+    QueryTimeout,
+    run_query,
+)
+
+__all__ = [
+    "DEFAULT_MAX_ROWS",
+    "DEFAULT_TIME_LIMIT_MS",
+    "Authorizer",
+    "BadQuery",
+    "QueryRefused",
+    "QueryResult",
+    "QueryTimeout",
+    "check_statement",
+    "limit_connection",
+    "run_query",
+]

@@ -1,0 +1,213 @@
+"""Every version of one post, and the differences between two of them.
+
+A post is named by its URL as archived (``https://t.me/durov/42``, or a
+mirror site's URL), by a Telegram link in any spelling (``t.me/s/durov/42``,
+``https://telegram.me/durov/42?single``), or as ``channel/post_id``
+(``durov/42``, ``@durov/42``).
+
+Diffs come two ways: a unified line diff, as ``diff -u`` gives, and a
+word diff that marks ``[-removed-]`` and ``{+added+}`` runs inside lines.
+The word diff takes Latin words and numbers as units and every CJK
+character as one, so an edit inside a Chinese sentence shows the changed
+characters, not the whole line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sqlite3
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ..errors import BadInput
+from ..source import TELEGRAM_HOSTS, channel_key
+
+
+class UnknownPost(BadInput):
+    """No post in the archive goes by that name."""
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """A post found in the archive."""
+
+    id: int
+    channel: str
+    post_id: str
+    url: str | None
+    current_version: int
+    deleted_at: str | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.channel}/{self.post_id}"
+
+
+@dataclass(frozen=True)
+class Version:
+    """One version of a post, as it was first captured."""
+
+    version: int
+    captured_at: str
+    title: str | None
+    text: str
+    raw_text: str
+    edited: bool
+    source_url: str | None
+    content_sha256: str | None
+
+
+_POST_COLUMNS = (
+    "SELECT p.id, ch.name, p.post_id, p.url, p.current_version, p.deleted_at"
+    " FROM posts p JOIN channels ch ON ch.id = p.channel_id"
+)
+
+
+def _telegram_parts(ref: str) -> tuple[str, str] | None:
+    candidate = ref if "://" in ref else "https://" + ref
+    parts = urlsplit(candidate)
+    if (parts.hostname or "").lower() not in TELEGRAM_HOSTS:
+        return None
+    segments = [s for s in parts.path.split("/") if s]
+    if segments and segments[0] == "s":
+        segments = segments[1:]
+    if len(segments) >= 2:
+        return segments[0], segments[1]
+    return None
+
+
+def find_post(conn: sqlite3.Connection, ref: str) -> PostRef:
+    """The post named by ``ref`` (a URL or ``channel/post_id``); :class:`UnknownPost` if none."""
+    text = ref.strip()
+    if not text:
+        raise UnknownPost("no post given: give its URL or channel/post_id")
+    row = conn.execute(_POST_COLUMNS + " WHERE p.url = ?", [text]).fetchone()
+    if row is None:
+        parts = _telegram_parts(text)
+        if parts is None and "://" not in text and text.count("/") == 1:
+            channel, _, post_id = text.partition("/")
+            parts = (channel_key(channel), post_id)
+        if parts is not None:
+            channel, post_id = parts
+            row = conn.execute(
+                _POST_COLUMNS + " WHERE ch.name = ? AND p.post_id = ?",
+                [channel.lower(), post_id],
+            ).fetchone()
+    if row is None:
+        raise UnknownPost(f"no post {ref!r} in the archive (give its URL or channel/post_id)")
+    return PostRef(*row)
+
+
+def versions(conn: sqlite3.Connection, post: PostRef) -> list[Version]:
+    """Every version of ``post``, oldest first."""
+    rows = conn.execute(
+        "SELECT version, captured_at, title, COALESCE(text, ''), COALESCE(raw_text, ''),"
+        " COALESCE(edited, 0), source_url, content_sha256"
+        " FROM post_versions WHERE post = ? ORDER BY version",
+        [post.id],
+    ).fetchall()
+    return [
+        Version(v, at, title, text, raw, bool(edited), source, sha)
+        for v, at, title, text, raw, edited, source, sha in rows
+    ]
+
+
+def pick_versions(
+    available: list[Version], first: int | None, second: int | None
+) -> tuple[Version, Version]:
+    """The two versions to compare: the ones asked for, else the last two."""
+    by_number = {v.version: v for v in available}
+    if first is None and second is None:
+        if len(available) < 2:
+            raise BadInput(
+                "this post has only one version: there is nothing to compare"
+                if available
+                else "this post has no versions"
+            )
+        return available[-2], available[-1]
+    if first is None or second is None:
+        raise BadInput("give two versions to compare (V1 V2), or none for the last two")
+    for number in (first, second):
+        if number not in by_number:
+            known = ", ".join(str(v) for v in by_number) or "none"
+            raise BadInput(f"no version {number} of this post (versions: {known})")
+    return by_number[first], by_number[second]
+
+
+def _document(version: Version, *, raw: bool, with_title: bool) -> str:
+    body = version.raw_text if raw else version.text
+    if with_title:
+        return f"{version.title or ''}\n\n{body}"
+    return body
+
+
+def unified_diff(
+    post: PostRef, old: Version, new: Version, *, raw: bool = False, context: int = 3
+) -> str:
+    """``diff -u`` of two versions' texts (clean text, or the raw text with ``raw``)."""
+    with_title = bool(old.title or new.title) and old.title != new.title
+    a = _document(old, raw=raw, with_title=with_title).splitlines()
+    b = _document(new, raw=raw, with_title=with_title).splitlines()
+    lines = difflib.unified_diff(
+        a,
+        b,
+        fromfile=f"{post.name} v{old.version} ({old.captured_at})",
+        tofile=f"{post.name} v{new.version} ({new.captured_at})",
+        n=context,
+        lineterm="",
+    )
+    return "".join(line + "\n" for line in lines)
+
+
+_TOKEN = re.compile(
+    r"[A-Za-z0-9\u00C0-\u024F\u0400-\u04FF]+(?:['’][A-Za-z]+)*"  # a Latin/Cyrillic word or number
+    r"|\s+"  # a run of white space
+    r"|.",  # anything else: one CJK character, one punctuation mark
+    re.S,
+)
+
+
+def tokens(text: str) -> list[str]:
+    """The units of a word diff: words, white space runs, and single CJK characters."""
+    return _TOKEN.findall(text)
+
+
+def word_diff(
+    old: str, new: str, *, marks: tuple[str, str, str, str] = ("[-", "-]", "{+", "+}")
+) -> str:
+    """``new`` with removed runs as ``[-…-]`` and added runs as ``{+…+}`` (``git diff --word-diff``)."""
+    a, b = tokens(old), tokens(new)
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    out = []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            out.append("".join(a[i1:i2]))
+            continue
+        if op in ("delete", "replace"):
+            out.append(marks[0] + "".join(a[i1:i2]) + marks[1])
+        if op in ("insert", "replace"):
+            out.append(marks[2] + "".join(b[j1:j2]) + marks[3])
+    return "".join(out)
+
+
+def word_diff_versions(
+    post: PostRef,
+    old: Version,
+    new: Version,
+    *,
+    raw: bool = False,
+    marks: tuple[str, str, str, str] = ("[-", "-]", "{+", "+}"),
+) -> str:
+    """A header naming both versions, then their word diff."""
+    with_title = bool(old.title or new.title) and old.title != new.title
+    header = (
+        f"--- {post.name} v{old.version} ({old.captured_at})\n"
+        f"+++ {post.name} v{new.version} ({new.captured_at})\n"
+    )
+    body = word_diff(
+        _document(old, raw=raw, with_title=with_title),
+        _document(new, raw=raw, with_title=with_title),
+        marks=marks,
+    )
+    return header + body + ("" if body.endswith("\n") else "\n")

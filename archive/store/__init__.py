@@ -1,0 +1,46 @@
+"""The archive file: the only code that writes it.
+
+Holds: opening the file (read-write for the one writer, read-only for the
+readers: :mod:`.connection`), the schema's migrations in order
+(:mod:`.migrations`), crawl rows (:mod:`.crawls`), the page write path
+(:mod:`.ingest`), coverage of Telegram ids (:mod:`.coverage`), web
+listings (:mod:`.listings`), learned boilerplate (:mod:`.boilerplate`) and
+host backoff (:mod:`.backoff`).
+
+May import: :mod:`archive.models`, :mod:`archive.errors`,
+:mod:`archive.times`, :mod:`archive.clean`, :mod:`archive.extract`. Never
+the query, export or serve packages, nor the crawler or the scheduler.
+
+The names most callers need are importable from here:
+``from archive import store; store.ingest_page(...)``.
+"""
+
+from .connection import (
+    BUSY_TIMEOUT_MS,
+    connect,
+    connect_readonly,
+    open_archive,
+    write_transaction,
+)
+from .coverage import coverage
+from .crawls import begin_crawl, crawl_row, finish_crawl, reap_interrupted_crawls, record_error
+from .ingest import PageResult, ingest_page, version_fingerprint
+from .listings import known_web_posts
+
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "PageResult",
+    "begin_crawl",
+    "connect",
+    "connect_readonly",
+    "coverage",
+    "crawl_row",
+    "finish_crawl",
+    "ingest_page",
+    "known_web_posts",
+    "open_archive",
+    "reap_interrupted_crawls",
+    "record_error",
+    "version_fingerprint",
+    "write_transaction",
+]

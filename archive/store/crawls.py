@@ -1,0 +1,133 @@
+"""Crawl runs: one ``crawls`` row per run, its errors, its end, and runs a dead process left.
+
+A crawl's status follows from its pages and errors when it ends (``ok``,
+``partial``, ``failed``); a run left ``running`` by a process that is gone
+is found and closed as failed (:func:`reap_interrupted_crawls`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from typing import Any
+
+import sqlite_utils
+
+from ..models import FAILED, OK, PARTIAL, RUNNING
+from ..times import utcnow
+from .connection import write_transaction
+
+
+def begin_crawl(
+    db: sqlite_utils.Database,
+    source: str,
+    *,
+    channel_id: int | None = None,
+    trigger: str = "manual",
+    options: dict[str, Any] | None = None,
+) -> int:
+    """Record the start of a crawl of ``source``; returns the crawl id."""
+    with write_transaction(db):
+        cursor = db.execute(
+            "INSERT INTO crawls (source, channel_id, started_at, status, trigger, options, worker)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                source,
+                channel_id,
+                utcnow(),
+                RUNNING,
+                trigger,
+                json.dumps(options or {}, sort_keys=True),
+                _pid_tag(),
+            ],
+        )
+        return cursor.lastrowid
+
+
+def record_error(
+    db: sqlite_utils.Database, crawl_id: int, url: str | None, kind: str, message: str
+) -> None:
+    """Keep the reason a fetch or parse failed, and count it on the crawl."""
+    with write_transaction(db):
+        db.execute(
+            "INSERT INTO crawl_errors (crawl_id, at, url, kind, message) VALUES (?, ?, ?, ?, ?)",
+            [crawl_id, utcnow(), url, kind, message[:2000]],
+        )
+        db.execute("UPDATE crawls SET errors = errors + 1 WHERE id = ?", [crawl_id])
+
+
+def finish_crawl(
+    db: sqlite_utils.Database,
+    crawl_id: int,
+    *,
+    status: str | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Close a crawl: its status follows from its pages and errors unless given."""
+    with write_transaction(db):
+        row = crawl_row(db, crawl_id)
+        if status is None:
+            if row["pages"] == 0:
+                status = FAILED
+            elif row["errors"]:
+                status = PARTIAL
+            else:
+                status = OK
+        if reason is None and status != OK:
+            first = db.execute(
+                "SELECT kind, url, message FROM crawl_errors WHERE crawl_id = ? ORDER BY id LIMIT 1",
+                [crawl_id],
+            ).fetchone()
+            if first:
+                reason = f"{first[0]}: {first[2]} ({first[1]})" if first[1] else first[2]
+            elif row["pages"] == 0:
+                reason = "no page was fetched"
+        now = utcnow()
+        db.execute(
+            "UPDATE crawls SET status = ?, reason = ?, finished_at = ?, worker = NULL WHERE id = ?",
+            [status, reason, now, crawl_id],
+        )
+        if row["channel_id"] is not None:
+            db.execute(
+                "UPDATE channels SET last_crawled = ? WHERE id = ?", [now, row["channel_id"]]
+            )
+    return crawl_row(db, crawl_id)
+
+
+def reap_interrupted_crawls(db: sqlite_utils.Database) -> int:
+    """Mark as failed the crawls left ``running`` by a process that is gone."""
+    host = socket.gethostname()
+    stale = []
+    for crawl_id, tag in db.execute("SELECT id, worker FROM crawls WHERE status = ?", [RUNNING]):
+        pid, _, tag_host = str(tag or "").partition("@")
+        if tag_host and tag_host != host:
+            continue  # another machine's crawl: not ours to judge
+        if not pid.isdigit() or not _alive(int(pid)):
+            stale.append(crawl_id)
+    for crawl_id in stale:
+        finish_crawl(db, crawl_id, status=FAILED, reason="interrupted: the crawl process ended")
+    return len(stale)
+
+
+def _pid_tag() -> str:
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def crawl_row(db: sqlite_utils.Database, crawl_id: int) -> dict[str, Any]:
+    cursor = db.execute("SELECT * FROM crawls WHERE id = ?", [crawl_id])
+    names = [d[0] for d in cursor.description]
+    row = cursor.fetchone()
+    if row is None:
+        raise KeyError(f"no crawl {crawl_id}")
+    return dict(zip(names, row, strict=True))

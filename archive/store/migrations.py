@@ -1,0 +1,375 @@
+"""The named migrations that build the archive's schema, in order.
+
+Every schema change is a named migration ``NNNN_what``, applied in the
+order of NNNN inside a transaction and recorded in
+``_chanarchive_migrations``, so an archive made by an older version opens
+with a newer one, and one made by a newer version is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+from ..errors import ArchiveError
+from ..times import utcnow
+from .connection import write_transaction
+
+MIGRATIONS_TABLE = "_chanarchive_migrations"
+
+Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(name: str) -> Callable[[Migration], Migration]:
+    """Register a schema migration named ``NNNN_what``; they run in the order of NNNN."""
+
+    def register(fn: Migration) -> Migration:
+        if any(existing == name for existing, _ in MIGRATIONS):
+            raise ValueError(f"duplicate migration name {name}")
+        MIGRATIONS.append((name, fn))
+        return fn
+
+    return register
+
+
+def applied_migrations(db: sqlite_utils.Database) -> list[str]:
+    if MIGRATIONS_TABLE not in db.table_names():
+        return []
+    return [row[0] for row in db.execute(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY rowid")]
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply the migrations not yet recorded; return the names applied."""
+    done = set(applied_migrations(db))
+    known = {name for name, _ in MIGRATIONS}
+    unknown = done - known
+    if unknown:
+        raise ArchiveError(
+            "this archive was written by a newer chanarchive (unknown migrations: "
+            + ", ".join(sorted(unknown))
+            + ")"
+        )
+    applied = []
+    for name, fn in sorted(MIGRATIONS):  # named "NNNN_what": the number orders them
+        if name in done:
+            continue
+        with write_transaction(db):
+            # Re-check under the write lock: another process may have migrated meanwhile.
+            if name in applied_migrations(db):
+                continue
+            fn(db)
+            db[MIGRATIONS_TABLE].insert({"name": name, "applied_at": utcnow()})
+        applied.append(name)
+    return applied
+
+
+# --------------------------------------------------------------------------
+# Migrations, in order. Append new ones at the end; never edit one that has shipped.
+# --------------------------------------------------------------------------
+
+
+@migration("0001_initial")
+def _initial(db: sqlite_utils.Database) -> None:
+    db[MIGRATIONS_TABLE].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
+    db["channels"].create(
+        {
+            "id": int,
+            "name": str,
+            "kind": str,
+            "source_url": str,
+            "title": str,
+            "description": str,
+            "subscribers": int,
+            "image": str,
+            "first_seen": str,
+            "last_crawled": str,
+        },
+        pk="id",
+        not_null={"name", "kind"},
+    )
+    db["channels"].create_index(["name"], unique=True)
+
+    db["crawls"].create(
+        {
+            "id": int,
+            "channel_id": int,
+            "source": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "pages": int,
+            "posts_new": int,
+            "posts_changed": int,
+            "posts_unchanged": int,
+            "posts_deleted": int,
+            "errors": int,
+            "reason": str,
+            "trigger": str,
+            "options": str,
+            "worker": str,  # "pid@host" of the process running it
+        },
+        pk="id",
+        foreign_keys=[("channel_id", "channels", "id")],
+        defaults={
+            "status": "running",
+            "pages": 0,
+            "posts_new": 0,
+            "posts_changed": 0,
+            "posts_unchanged": 0,
+            "posts_deleted": 0,
+            "errors": 0,
+            "trigger": "manual",
+        },
+    )
+    db["crawls"].create_index(["channel_id", "started_at"])
+    db["crawls"].create_index(["source", "started_at"])
+
+    db["crawl_errors"].create(
+        {"id": int, "crawl_id": int, "at": str, "url": str, "kind": str, "message": str},
+        pk="id",
+        foreign_keys=[("crawl_id", "crawls", "id")],
+    )
+    db["crawl_errors"].create_index(["crawl_id"])
+
+    db["bodies"].create(
+        {"sha256": str, "size": int, "compression": str, "body": bytes},
+        pk="sha256",
+    )
+    db["snapshots"].create(
+        {
+            "id": int,
+            "crawl_id": int,
+            "channel_id": int,
+            "url": str,
+            "requested_url": str,
+            "fetched_at": str,
+            "http_status": int,
+            "content_sha256": str,
+            "content_type": str,
+            "headers": str,
+            "protocol": str,
+            "page_type": str,
+            "posts": int,
+        },
+        pk="id",
+        foreign_keys=[
+            ("crawl_id", "crawls", "id"),
+            ("channel_id", "channels", "id"),
+            ("content_sha256", "bodies", "sha256"),
+        ],
+    )
+    db["snapshots"].create_index(["url", "fetched_at"])
+    db["snapshots"].create_index(["content_sha256"])
+    db["snapshots"].create_index(["crawl_id"])
+
+    db["posts"].create(
+        {
+            "id": int,
+            "channel_id": int,
+            "post_id": str,
+            "post_num": int,
+            "url": str,
+            "published_at": str,
+            "first_seen": str,
+            "last_seen": str,
+            "deleted_at": str,
+            "current_version": int,
+            "title": str,
+            "text": str,
+            "edited": int,
+            "views": int,
+            "last_crawl": int,
+        },
+        pk="id",
+        not_null={"channel_id", "post_id"},
+        foreign_keys=[("channel_id", "channels", "id")],
+    )
+    db["posts"].create_index(["channel_id", "post_id"], unique=True)
+    db["posts"].create_index(["channel_id", "post_num"])
+    db["posts"].create_index(["url"])
+    db["posts"].create_index(["published_at"])
+
+    db["post_versions"].create(
+        {
+            "id": int,
+            "post": int,
+            "version": int,
+            "captured_at": str,
+            "text": str,
+            "raw_text": str,
+            "html": str,
+            "title": str,
+            "published_at": str,
+            "edited": int,
+            "excerpt": int,
+            "author": str,
+            "forwarded_from": str,
+            "forwarded_from_name": str,
+            "reply_to": str,
+            "links": str,
+            "media": str,
+            "link_preview": str,
+            "service": int,
+            "content_sha256": str,
+            "snapshot": int,
+            "source_url": str,
+        },
+        pk="id",
+        not_null={"post", "version"},
+        foreign_keys=[("post", "posts", "id"), ("snapshot", "snapshots", "id")],
+    )
+    db["post_versions"].create_index(["post", "version"], unique=True)
+
+    db["post_views"].create(
+        {"post": int, "observed_at": str, "views": int},
+        foreign_keys=[("post", "posts", "id")],
+    )
+    db["post_views"].create_index(["post", "observed_at"])
+
+    # Ranges of message ids a page has shown us in full (Telegram), merged.
+    db["coverage"].create(
+        {"channel_id": int, "lo": int, "hi": int},
+        pk=("channel_id", "lo"),
+        foreign_keys=[("channel_id", "channels", "id")],
+    )
+
+    # Search over the current clean text. The trigram tokenizer finds
+    # substrings, which CJK text needs (it has no spaces between words).
+    db["posts"].enable_fts(["title", "text"], tokenize="trigram", create_triggers=True)
+    # Re-index only when the searchable columns change, not on every
+    # last_seen / views update of a re-crawled post.
+    db.execute("DROP TRIGGER posts_au")
+    db.execute(
+        "CREATE TRIGGER posts_au AFTER UPDATE OF title, text ON posts BEGIN"
+        " INSERT INTO posts_fts (posts_fts, rowid, title, text)"
+        " VALUES ('delete', old.rowid, old.title, old.text);"
+        " INSERT INTO posts_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);"
+        " END"
+    )
+
+
+@migration("0002_boilerplate")
+def _boilerplate(db: sqlite_utils.Database) -> None:
+    # Learned boilerplate: candidate lines per channel, the posts each was seen
+    # in, and when it crossed the thresholds (learned_at) — see archive/store/boilerplate.py.
+    db["boilerplate"].create(
+        {
+            "id": int,
+            "channel_id": int,
+            "position": str,  # "tail" (last lines of a post) or "head" (first lines)
+            "line": str,
+            "posts": int,  # distinct posts seen with it
+            "first_seen": str,
+            "last_seen": str,
+            "learned_at": str,  # NULL while it is only a candidate
+            "rule": str,
+        },
+        pk="id",
+        not_null={"channel_id", "position", "line"},
+        foreign_keys=[("channel_id", "channels", "id")],
+        defaults={"posts": 0},
+    )
+    db["boilerplate"].create_index(["channel_id", "position", "line"], unique=True)
+    db["boilerplate_hits"].create(
+        {"boilerplate": int, "post": int},
+        pk=("boilerplate", "post"),
+        foreign_keys=[("boilerplate", "boilerplate", "id"), ("post", "posts", "id")],
+    )
+    db["boilerplate_hits"].create_index(["post"])
+    # Web listings: the posts a listing page showed when it was last fetched,
+    # so a post gone from its listing is re-fetched (and found deleted).
+    db["listing_posts"].create(
+        {"channel_id": int, "listing_url": str, "post_id": str, "url": str, "seen_at": str},
+        pk=("channel_id", "listing_url", "post_id"),
+        foreign_keys=[("channel_id", "channels", "id")],
+    )
+
+
+@migration("0003_views")
+def _views(db: sqlite_utils.Database) -> None:
+    # Views that make the common questions one SELECT away (query, serve).
+    db.execute(
+        "CREATE VIEW IF NOT EXISTS current_posts AS"
+        " SELECT p.id, ch.name AS channel, p.post_id, p.url,"
+        " COALESCE(v.published_at, p.published_at) AS published_at, p.title, p.text,"
+        " v.raw_text, p.current_version AS version, v.captured_at, p.edited, p.deleted_at,"
+        " p.views, p.first_seen, p.last_seen, v.forwarded_from, v.reply_to, v.links, v.media,"
+        " v.source_url, p.channel_id"
+        " FROM posts p JOIN channels ch ON ch.id = p.channel_id"
+        " LEFT JOIN post_versions v ON v.post = p.id AND v.version = p.current_version"
+    )
+    db.execute(
+        "CREATE VIEW IF NOT EXISTS post_history AS"
+        " SELECT v.id, ch.name AS channel, p.post_id, p.url, v.version, v.captured_at,"
+        " v.version = p.current_version AS is_current, v.title, v.text, v.raw_text, v.edited,"
+        " v.content_sha256, v.snapshot, v.source_url, p.deleted_at, v.post"
+        " FROM post_versions v JOIN posts p ON p.id = v.post"
+        " JOIN channels ch ON ch.id = p.channel_id"
+    )
+    db.execute(
+        "CREATE VIEW IF NOT EXISTS crawl_runs AS"
+        " SELECT c.id, COALESCE(ch.name, c.source) AS channel, c.source, c.trigger, c.status,"
+        " c.started_at, c.finished_at,"
+        " ROUND((julianday(c.finished_at) - julianday(c.started_at)) * 86400, 1) AS seconds,"
+        " c.pages, c.posts_new, c.posts_changed, c.posts_unchanged, c.posts_deleted, c.errors,"
+        " c.reason"
+        " FROM crawls c LEFT JOIN channels ch ON ch.id = c.channel_id"
+    )
+    # WARC export reads the snapshots in capture order.
+    db.execute("CREATE INDEX IF NOT EXISTS snapshots_fetched_at ON snapshots (fetched_at)")
+
+
+@migration("0004_schedule")
+def _schedule(db: sqlite_utils.Database) -> None:
+    # The periodic crawls (`chanarchive sources ...`), one row per source key.
+    db["sources"].create(
+        {
+            "key": str,  # the canonical SOURCE: "@name" or the URL (crawls.source)
+            "kind": str,  # "telegram" or "url"
+            "url": str,  # where the crawl starts
+            "host": str,  # crawls of one host never run at once
+            "every_seconds": int,  # an interval schedule ...
+            "cron": str,  # ... or a 5-field crontab expression
+            "jitter": int,  # seconds of random delay added to each run
+            "paused": int,
+            "adaptive": int,  # the interval follows the channel's posting rate
+            "min_seconds": int,  # adaptive bounds
+            "max_seconds": int,
+            "interval_seconds": int,  # the adaptive interval in force
+            "interval_reason": str,  # why it was chosen
+            "interval_changed_at": str,
+            "options": str,  # JSON: crawl options (settings, max_pages, depth, follow)
+            "time_limit": int,  # seconds a run may take; null: the scheduler's default
+            "next_run_at": str,  # as the running scheduler last planned it
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="key",
+        not_null={"key", "kind", "url", "host"},
+        defaults={"jitter": 0, "paused": 0, "adaptive": 0, "options": "{}"},
+    )
+    # A host that answered 429 (or Retry-After): every crawl waits until `until`.
+    db["host_backoff"].create(
+        {"host": str, "until": str, "reason": str, "updated_at": str},
+        pk="host",
+    )
+
+
+@migration("0005_post_deletions")
+def _post_deletions(db: sqlite_utils.Database) -> None:
+    # Every time a post was found gone, and when (if ever) it came back: with it
+    # an export "as of T" knows whether a post was deleted at T even when the
+    # deletion was later undone (posts.deleted_at only holds the current state).
+    db["post_deletions"].create(
+        {"id": int, "post": int, "deleted_at": str, "restored_at": str},
+        pk="id",
+        not_null={"post", "deleted_at"},
+        foreign_keys=[("post", "posts", "id")],
+    )
+    db["post_deletions"].create_index(["post", "deleted_at"])
+    db.execute(
+        "INSERT INTO post_deletions (post, deleted_at)"
+        " SELECT id, deleted_at FROM posts WHERE deleted_at IS NOT NULL"
+    )

@@ -1,0 +1,105 @@
+"""Where a crawl goes next: the pagination walks the spider follows.
+
+:class:`TelegramWalk`: a t.me/s page shows about twenty messages; ``?before=N``
+shows the ones just older than N. The walk decides, page after page, the next
+``before`` to ask for: it follows the page's "older" link, or the lowest id
+seen when the link is missing (t.me drops it under load), and, unless the
+walk is ``full``, jumps over id ranges the archive already holds in full
+and stops when nothing older is missing.
+
+:class:`WebWalk`: which links of a web (mirror) page a crawl follows. Only
+same-host links whose URL matches ``--follow`` are followed, up to
+``--depth`` hops from the start page; each URL is fetched once per crawl.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urldefrag, urlsplit
+
+from archive.models import Page
+
+
+def merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge overlapping or adjacent inclusive id ranges."""
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+class TelegramWalk:
+    """The pagination state of one channel's crawl."""
+
+    def __init__(self, covered: list[tuple[int, int]] | None = None, *, full: bool = False):
+        self.full = full
+        self.covered = merge_ranges(list(covered or []))
+        self.pages = 0
+        self.reached_start = False
+        self.stalled = False
+
+    def _covering(self, message_id: int) -> tuple[int, int] | None:
+        for lo, hi in self.covered:
+            if lo <= message_id <= hi:
+                return lo, hi
+        return None
+
+    def next_before(self, page: Page) -> int | None:
+        """The ``before`` of the next page to fetch, or None when the walk is over."""
+        self.pages += 1
+        if page.throttled:
+            return None
+        ids = [int(p.post_id) for p in page.posts if p.post_id.isdigit()]
+        if not ids:
+            # An empty answer that is not throttling: nothing older exists.
+            self.reached_start = page.before is not None
+            return None
+        lowest = min(ids)
+        if page.before is not None and lowest >= page.before:
+            # The server ignored ?before= (a static copy, a proxy): going on would loop.
+            self.stalled = True
+            return None
+        nxt = min(lowest, page.older) if page.older else lowest
+        if not self.full:
+            while (span := self._covering(nxt - 1)) is not None:
+                nxt = span[0]
+        self.covered = merge_ranges([*self.covered, page.covered_range()])
+        if nxt <= 1:
+            self.reached_start = True
+            return None
+        return nxt
+
+
+class WebWalk:
+    def __init__(self, start_url: str, *, depth: int = 1, follow: str | None = None):
+        self.host = urlsplit(start_url).netloc.lower()
+        self.depth = depth
+        self.follow = re.compile(follow) if follow else None
+        self.seen: set[str] = {urldefrag(start_url)[0]}
+
+    def claim(self, url: str) -> bool:
+        """Mark ``url`` as fetched in this crawl; False when it already was."""
+        url = urldefrag(url)[0]
+        if url in self.seen:
+            return False
+        self.seen.add(url)
+        return True
+
+    def links_to_follow(self, links: list[str], depth: int) -> list[str]:
+        """The links of a page at ``depth`` hops that the crawl should fetch next."""
+        if self.follow is None or depth >= self.depth:
+            return []
+        chosen = []
+        for link in links:
+            url = urldefrag(link)[0]
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or parts.netloc.lower() != self.host:
+                continue
+            if url in self.seen or not self.follow.search(url):
+                continue
+            self.seen.add(url)
+            chosen.append(url)
+        return chosen

@@ -1,0 +1,67 @@
+"""The Telegram pagination decisions, without a network."""
+
+from archive.models import Page, Post
+from crawler.walks import TelegramWalk, merge_ranges
+
+
+def page(ids, before=None, older=None, throttled=False):
+    posts = [Post(channel="c", post_id=str(i), url="", source_url="") for i in ids]
+    return Page(url="", kind="telegram", page_type="channel", posts=posts, before=before,
+                older=older, throttled=throttled)  # fmt: skip
+
+
+def test_merge_ranges():
+    assert merge_ranges([(5, 9), (1, 3), (4, 4), (20, 30), (25, 26)]) == [(1, 9), (20, 30)]
+
+
+def test_full_walk_follows_older_link_then_lowest_id():
+    walk = TelegramWalk(full=True)
+    assert walk.next_before(page(range(41, 61), older=41)) == 41
+    # The older link is missing (t.me drops it under load): continue from the lowest id.
+    assert walk.next_before(page(range(21, 41), before=41)) == 21
+    assert walk.next_before(page(range(1, 21), before=21)) is None
+    assert walk.reached_start
+
+
+def test_empty_page_that_is_not_throttled_ends_the_walk():
+    walk = TelegramWalk(full=True)
+    assert walk.next_before(page([], before=7)) is None
+    assert walk.reached_start
+
+
+def test_throttled_page_stops_without_claiming_the_start():
+    walk = TelegramWalk(full=True)
+    assert walk.next_before(page([], before=300, throttled=True)) is None
+    assert not walk.reached_start
+
+
+def test_incremental_walk_stops_at_archived_posts():
+    walk = TelegramWalk([(1, 60)])
+    assert walk.next_before(page(range(44, 64))) is None
+
+
+def test_incremental_walk_fetches_every_new_page_then_stops():
+    walk = TelegramWalk([(1, 100)])
+    assert walk.next_before(page(range(126, 146))) == 126
+    assert walk.next_before(page(range(106, 126), before=126)) == 106
+    # 101..105 are still missing: one more page, then it reaches the archive.
+    assert walk.next_before(page(range(86, 106), before=106)) is None
+
+
+def test_incremental_walk_jumps_over_an_archived_range_to_a_gap():
+    # An earlier crawl was killed after the newest pages: 1..40 never archived.
+    walk = TelegramWalk([(41, 100)])
+    assert walk.next_before(page(range(96, 116))) == 41
+    assert walk.next_before(page(range(21, 41), before=41)) == 21
+
+
+def test_full_walk_ignores_the_archive():
+    walk = TelegramWalk([(1, 100)], full=True)
+    assert walk.next_before(page(range(81, 101))) == 81
+
+
+def test_a_server_that_ignores_before_does_not_loop():
+    walk = TelegramWalk(full=True)
+    assert walk.next_before(page(range(201, 206), older=201)) == 201
+    assert walk.next_before(page(range(201, 206), before=201, older=201)) is None
+    assert walk.stalled and not walk.reached_start

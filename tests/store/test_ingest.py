@@ -1,0 +1,286 @@
+"""The write path: versions, views, deletions, snapshots, coverage, atomicity."""
+
+import socket
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from archive import store
+from archive.models import ERROR_FETCH, ERROR_HTTP, Capture, ChannelInfo, Page, Post
+from archive.store import ingest, open_archive
+
+AD = "🔍 发送关键词来寻找群组、频道或视频。启动SOSO机器人"
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = open_archive(tmp_path / "archive.db")
+    yield database
+    database.close()
+
+
+def tg_page(ids, *, before=None, texts=None, views=100, edited=(), throttled=False):
+    texts = texts or {}
+    posts = [
+        Post(
+            channel="news_cn",
+            post_id=str(i),
+            url=f"https://t.me/news_cn/{i}",
+            source_url="https://t.me/s/news_cn",
+            published_at=f"2026-11-{1 + i % 28:02d}T08:00:00+00:00",
+            raw_text=texts.get(i, f"第{i}条消息：城市地铁新线路今日开通。\n{AD}"),
+            views=views,
+            edited=i in edited,
+        )
+        for i in ids
+    ]
+    return Page(url="https://t.me/s/news_cn", kind="telegram", page_type="channel",
+                channel=ChannelInfo(name="news_cn", title="城市新闻"), posts=posts,
+                before=before, throttled=throttled)  # fmt: skip
+
+
+def capture(body=b"<html>page</html>", when="2026-11-26T10:00:00+00:00"):
+    return Capture(url="https://t.me/s/news_cn", fetched_at=when, status=200, body=body,
+                   headers=[("Content-Type", "text/html; charset=utf-8")])  # fmt: skip
+
+
+def rows(db, sql, params=()):
+    return db.execute(sql, params).fetchall()
+
+
+def test_first_crawl_archives_posts_with_clean_and_raw_text(db):
+    crawl = store.begin_crawl(db, "@news_cn")
+    result = store.ingest_page(db, crawl, capture(), tg_page(range(1, 21)))
+    assert (result.new, result.changed, result.unchanged, result.deleted) == (20, 0, 0, 0)
+    text, raw = rows(db, "SELECT text, raw_text FROM post_versions WHERE post = 1")[0]
+    assert AD in raw
+    assert AD not in text and text == "第1条消息：城市地铁新线路今日开通。"
+    row = store.finish_crawl(db, crawl)
+    assert row["status"] == "ok" and row["pages"] == 1 and row["posts_new"] == 20
+    assert row["channel_id"] is not None
+
+
+def test_edit_makes_version_two_and_views_never_do(db):
+    store.ingest_page(db, None, capture(), tg_page(range(1, 21), views=100))
+    result = store.ingest_page(
+        db, None, capture(when="2026-11-27T10:00:00+00:00"),
+        tg_page(range(1, 21), views=250, texts={7: "第7条消息（更正）：新线路明日开通。"}, edited={7}),
+    )  # fmt: skip
+    assert (result.new, result.changed, result.unchanged) == (0, 1, 19)
+    versions = rows(db, "SELECT version, v.text, v.edited FROM post_versions v JOIN posts p"
+                        " ON p.id = v.post WHERE p.post_id = '7' ORDER BY version")  # fmt: skip
+    assert [v[0] for v in versions] == [1, 2]
+    assert versions[1][1] == "第7条消息（更正）：新线路明日开通。" and versions[1][2] == 1
+    assert rows(db, "SELECT COUNT(*) FROM post_versions")[0][0] == 21
+    # Views: one row per post per change, none when unchanged.
+    assert rows(db, "SELECT COUNT(*) FROM post_views")[0][0] == 40
+    store.ingest_page(
+        db, None, capture(when="2026-11-28T10:00:00+00:00"), tg_page(range(1, 21), views=250)
+    )
+    assert rows(db, "SELECT COUNT(*) FROM post_views")[0][0] == 40
+    assert rows(db, "SELECT views FROM posts WHERE post_id = '3'")[0][0] == 250
+
+
+def test_same_body_is_stored_once(db):
+    store.ingest_page(db, None, capture(b"same"), tg_page(range(1, 3)))
+    result = store.ingest_page(db, None, capture(b"same"), tg_page(range(1, 3)))
+    assert not result.body_stored
+    assert rows(db, "SELECT COUNT(*) FROM snapshots")[0][0] == 2
+    assert rows(db, "SELECT COUNT(*) FROM bodies")[0][0] == 1
+    size, compression = rows(db, "SELECT size, compression FROM bodies")[0]
+    assert (size, compression) == (4, "zlib")
+
+
+def test_post_missing_inside_the_page_range_is_deleted_not_removed(db):
+    store.ingest_page(db, None, capture(), tg_page(range(1, 41)))
+    later = capture(when="2026-11-27T09:00:00+00:00")
+    result = store.ingest_page(db, None, later, tg_page([i for i in range(21, 44) if i != 30]))
+    assert result.deleted == 1 and result.new == 3
+    assert rows(db, "SELECT post_id, deleted_at FROM posts WHERE deleted_at IS NOT NULL") == [
+        ("30", "2026-11-27T09:00:00+00:00")
+    ]
+    # Posts below the page's range are not judged.
+    assert (
+        rows(db, "SELECT COUNT(*) FROM posts WHERE post_num < 21 AND deleted_at IS NULL")[0][0]
+        == 20
+    )
+    assert rows(db, "SELECT COUNT(*) FROM post_versions v JOIN posts p ON p.id = v.post"
+                    " WHERE p.post_id = '30'")[0][0] == 1  # fmt: skip
+
+
+def test_before_page_range_reaches_up_to_before(db):
+    store.ingest_page(db, None, capture(), tg_page(range(1, 41)))
+    # Page before=41 shows 21..39: 40 is gone although it is above the page's highest id.
+    result = store.ingest_page(db, None, capture(), tg_page(range(21, 40), before=41))
+    assert result.deleted == 1
+    assert rows(db, "SELECT post_id FROM posts WHERE deleted_at IS NOT NULL") == [("40",)]
+
+
+def test_throttled_or_empty_pages_delete_nothing(db):
+    store.ingest_page(db, None, capture(), tg_page(range(1, 41)))
+    assert (
+        store.ingest_page(db, None, capture(), tg_page([], before=41, throttled=True)).deleted == 0
+    )
+    assert store.ingest_page(db, None, capture(), tg_page([], before=41)).deleted == 0
+    assert rows(db, "SELECT COUNT(*) FROM posts WHERE deleted_at IS NOT NULL")[0][0] == 0
+
+
+def test_post_that_comes_back_is_no_longer_deleted(db):
+    store.ingest_page(db, None, capture(), tg_page(range(1, 11)))
+    store.ingest_page(db, None, capture(), tg_page([i for i in range(1, 11) if i != 5]))
+    result = store.ingest_page(db, None, capture(), tg_page(range(1, 11)))
+    assert result.changed == 1
+    assert rows(db, "SELECT deleted_at FROM posts WHERE post_id = '5'") == [(None,)]
+
+
+def test_coverage_merges_adjacent_pages(db):
+    store.ingest_page(db, None, capture(), tg_page(range(41, 61)))
+    store.ingest_page(db, None, capture(), tg_page(range(21, 41), before=41))
+    assert store.coverage(db, "news_cn") == [(21, 60)]
+    store.ingest_page(db, None, capture(), tg_page([], before=21))  # the start of the channel
+    assert store.coverage(db, "news_cn") == [(1, 60)]
+    store.ingest_page(db, None, capture(), tg_page([], before=5, throttled=True))
+    assert store.coverage(db, "news_cn") == [(1, 60)]
+
+
+def test_a_post_seen_twice_in_one_crawl_counts_once(db):
+    crawl = store.begin_crawl(db, "@news_cn")
+    store.ingest_page(db, crawl, capture(), tg_page(range(1, 21)))
+    store.ingest_page(db, crawl, capture(), tg_page(range(15, 21)))
+    row = store.finish_crawl(db, crawl)
+    assert (row["posts_new"], row["posts_unchanged"], row["pages"]) == (20, 0, 2)
+
+
+def test_listing_excerpt_never_overwrites_full_text(db):
+    full = tg_page([1], texts={1: "全文：第一段。\n第二段。"})
+    store.ingest_page(db, None, capture(), full)
+    excerpt = tg_page([1], texts={1: "全文：第一段。"})
+    excerpt.posts[0].excerpt = True
+    result = store.ingest_page(db, None, capture(), excerpt)
+    assert result.changed == 0
+    assert rows(db, "SELECT text, current_version FROM posts") == [("全文：第一段。\n第二段。", 1)]
+
+
+def test_failure_inside_a_page_leaves_nothing_of_it(db, monkeypatch):
+    store.ingest_page(db, None, capture(), tg_page(range(1, 6)))
+    before = rows(db, "SELECT COUNT(*) FROM snapshots")[0][0]
+    calls = {"n": 0}
+    real = ingest._insert_views
+
+    def explode(*args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk on fire")
+        return real(*args)
+
+    monkeypatch.setattr(ingest, "_insert_views", explode)
+    with pytest.raises(RuntimeError):
+        store.ingest_page(db, None, capture(), tg_page(range(1, 11), views=999))
+    assert rows(db, "SELECT COUNT(*) FROM snapshots")[0][0] == before
+    assert rows(db, "SELECT COUNT(*) FROM posts")[0][0] == 5
+    assert rows(db, "SELECT COUNT(*) FROM post_views WHERE views = 999")[0][0] == 0
+
+
+def test_error_and_status(db):
+    crawl = store.begin_crawl(db, "@news_cn")
+    store.record_error(db, crawl, "https://t.me/s/news_cn", ERROR_HTTP, "HTTP 503")
+    row = store.finish_crawl(db, crawl)
+    assert row["status"] == "failed" and row["errors"] == 1
+    assert row["reason"] == "http: HTTP 503 (https://t.me/s/news_cn)"
+    crawl = store.begin_crawl(db, "@news_cn")
+    store.ingest_page(db, crawl, capture(), tg_page(range(1, 3)))
+    store.record_error(db, crawl, "https://t.me/s/news_cn?before=1", ERROR_FETCH, "timed out")
+    assert store.finish_crawl(db, crawl)["status"] == "partial"
+
+
+def test_crawl_of_a_dead_process_is_marked_interrupted(db):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    crawl = store.begin_crawl(db, "@news_cn")
+    db.execute(
+        "UPDATE crawls SET worker = ? WHERE id = ?", [f"{dead}@{socket.gethostname()}", crawl]
+    )
+    alive = store.begin_crawl(db, "@other")
+    assert store.reap_interrupted_crawls(db) == 1
+    assert store.crawl_row(db, crawl)["status"] == "failed"
+    assert "interrupted" in store.crawl_row(db, crawl)["reason"]
+    assert store.crawl_row(db, alive)["status"] == "running"
+
+
+def test_search_finds_chinese_substrings_where_the_default_tokenizer_does_not(db):
+    store.ingest_page(
+        db, None, capture(), tg_page([1], texts={1: "城市地铁新线路今日开通，市民可免费试乘。"})
+    )
+    hits = rows(db, "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?", ['"免费试乘"'])
+    assert len(hits) == 1
+    # The same text under FTS5's default tokenizer: a CJK run is one token, substrings miss.
+    plain = sqlite3.connect(":memory:")
+    plain.execute("CREATE VIRTUAL TABLE t USING fts5(text)")
+    plain.execute("INSERT INTO t VALUES ('城市地铁新线路今日开通，市民可免费试乘。')")
+    assert plain.execute("SELECT COUNT(*) FROM t WHERE t MATCH '\"免费试乘\"'").fetchone()[0] == 0
+
+
+def test_search_index_follows_edits(db):
+    store.ingest_page(db, None, capture(), tg_page([1], texts={1: "旧的文字内容"}))
+    store.ingest_page(db, None, capture(), tg_page([1], texts={1: "新的文字内容"}))
+    assert (
+        rows(db, "SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH '\"旧的文字\"'")[0][0] == 0
+    )
+    assert (
+        rows(db, "SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH '\"新的文字\"'")[0][0] == 1
+    )
+
+
+def test_reopening_runs_no_migration_twice(tmp_path):
+    path = tmp_path / "a.db"
+    open_archive(path).close()
+    again = open_archive(path)
+    names = [r[0] for r in again.execute("SELECT name FROM _chanarchive_migrations")]
+    assert names == sorted(set(names)) and "0001_initial" in names
+    assert again.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_pages_travel_as_json_to_a_separate_writer(db):
+    """A crawl worker may hand its pages to another process: plain JSON in, same rows out."""
+    import json
+
+    from archive.models import capture_from_dict, page_from_dict, to_dict
+
+    page = tg_page(range(1, 4))
+    page.posts[0].media = [{"type": "photo", "url": "https://cdn.example/1.jpg"}]
+    page.posts[1].forwarded_from = {"name": "源频道", "url": None}
+    wire = json.dumps({"capture": to_dict(capture(b"\x00\xffbinary")), "page": to_dict(page)})
+    message = json.loads(wire)
+    result = store.ingest_page(
+        db, None, capture_from_dict(message["capture"]), page_from_dict(message["page"])
+    )
+    assert result.new == 3
+    assert rows(db, "SELECT size FROM bodies") == [(8,)]
+    assert rows(db, "SELECT forwarded_from_name, media FROM post_versions ORDER BY post")[:2] == [
+        (None, '[{"type": "photo", "url": "https://cdn.example/1.jpg"}]'),
+        ("源频道", "[]"),
+    ]
+
+
+def test_deletions_and_restorations_are_kept_for_exports_as_of_a_time(db):
+    from archive.export import ExportScope, iter_scope
+
+    def at(day):
+        return capture(when=f"2026-11-{day:02d}T10:00:00.000000+00:00")
+
+    store.ingest_page(db, None, at(1), tg_page(range(1, 6)))
+    store.ingest_page(db, None, at(3), tg_page([1, 2, 4, 5]))  # 3 is gone
+    store.ingest_page(db, None, at(5), tg_page(range(1, 6)))  # 3 is back
+    assert rows(db, "SELECT deleted_at, restored_at FROM post_deletions") == [
+        ("2026-11-03T10:00:00.000000+00:00", "2026-11-05T10:00:00.000000+00:00")
+    ]
+
+    def ids(as_of):
+        return [r["post_id"] for r in iter_scope(db, ExportScope(as_of=as_of))]
+
+    assert ids("2026-11-02T00:00:00Z") == ["1", "2", "3", "4", "5"]
+    assert ids("2026-11-04T00:00:00Z") == ["1", "2", "4", "5"]
+    assert ids("2026-11-06T00:00:00Z") == ["1", "2", "3", "4", "5"]
+    assert rows(db, "SELECT deleted_at FROM posts WHERE post_id = '3'") == [(None,)]
