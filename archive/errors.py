@@ -23,3 +23,7 @@ class ArchiveError(ChanarchiveError):
 
 class FetchError(ChanarchiveError):
     """A page could not be fetched."""
+
+
+class NotAPage(ChanarchiveError):
+    """A fetched body that is no page at all (binary data, an image): no post is made of it."""

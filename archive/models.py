@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,15 @@ PAGE_CHANNEL = "channel"  # a t.me/s page: a run of a channel's messages
 PAGE_LISTING = "listing"  # a mirror page with many post cards
 PAGE_POST = "post"  # a page carrying one main post
 PAGE_GONE = "gone"  # a post page answered 404/410: the post was removed
+
+
+#: A Telegram message id as the archive counts it: ASCII digits, below 2**63.
+_POST_NUMBER = re.compile(r"^[0-9]{1,18}\Z", re.ASCII)
+
+
+def post_number(post_id: str) -> int | None:
+    """A post id as a number (Telegram message ids), or None when it is not one."""
+    return int(post_id) if _POST_NUMBER.match(post_id) else None
 
 
 @dataclass
@@ -99,6 +109,8 @@ class Page:
     removed: list[tuple[str, str]] = field(default_factory=list)
     #: The site profile the page was extracted with (None: the defaults).
     profile: str | None = None
+    #: What could not be read on the page (left-out messages, truncated markup): parse errors.
+    errors: list[str] = field(default_factory=list)
 
     def covered_range(self) -> tuple[int, int] | None:
         """Telegram: the ids this page shows in full (every id in it that still exists is here).
@@ -107,7 +119,7 @@ class Page:
         page covers its lowest id to N-1; an empty (not throttled)
         ``?before=N`` page means nothing is older than N, so it covers 1..N-1.
         """
-        ids = [int(p.post_id) for p in self.posts if p.post_id.isdigit()]
+        ids = [n for p in self.posts if (n := post_number(p.post_id)) is not None]
         if ids:
             hi = self.before - 1 if self.before is not None else max(ids)
             return min(ids), max(hi, max(ids))

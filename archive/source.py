@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from .errors import BadSource
 
-#: Telegram public usernames: a letter, then letters, digits and underscores.
-_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,31}$")
+#: Telegram public usernames: a letter, then letters, digits and underscores (ASCII).
+_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,31}\Z", re.ASCII)
 #: The hosts that are Telegram itself (aliases of t.me).
 TELEGRAM_HOSTS = frozenset({"t.me", "telegram.me", "www.t.me", "www.telegram.me", "telegram.dog"})
 _RESERVED = {"s", "joinchat", "addstickers", "share", "proxy", "socks", "iv", "c", "login"}
@@ -43,8 +43,54 @@ def channel_key(name: str) -> str:
     return name.strip().lstrip("@").lower()
 
 
+#: A web channel's name: a host (and port), or a profile's name for a site; never a path.
+_WEB_NAME = re.compile(
+    r"^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?)*(?::[0-9]{1,5})?\Z",
+    re.ASCII,
+)
+
+
+def is_web_channel_name(name: str) -> bool:
+    """Whether ``name`` is a safe web channel name: ``host[:port]`` or ``a-profile.name``."""
+    return len(name) <= 255 and bool(_WEB_NAME.match(name))
+
+
+def site_channel_name(url: str) -> str:
+    """The channel name of a web source: its host (IDNA, lower case) with a non-default port.
+
+    An empty string when the URL has no usable host (a saved file, a malformed URL).
+    """
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+        host = host.encode("idna").decode("ascii") if host and not host.isascii() else host
+    except (ValueError, UnicodeError):
+        return ""
+    name = f"{host}:{port}" if port else host
+    return name if is_web_channel_name(name) else ""
+
+
+def origin_of(url: str) -> str:
+    """Where a page comes from, as channels keep it: ``host[:port]``; t.me for all its aliases."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        return ""
+    if host in TELEGRAM_HOSTS:
+        return "t.me"
+    return f"{host}:{port}" if port else host
+
+
+def is_channel_name(name: str) -> bool:
+    """Whether ``name`` can be a Telegram channel's public username (case ignored)."""
+    return bool(_USERNAME.match(name)) and name.lower() not in _RESERVED
+
+
 def telegram_source(name: str) -> Source:
-    if not _USERNAME.match(name) or name.lower() in _RESERVED:
+    if not is_channel_name(name):
         raise BadSource(f"not a Telegram channel name: {name!r}")
     name = name.lower()
     return Source(SOURCE_TELEGRAM, f"@{name}", f"https://t.me/s/{name}", name)
@@ -65,12 +111,25 @@ def parse_source(text: str) -> Source:
         raise BadSource(
             f"unknown source {raw!r}: give @name, t.me/name, https://t.me/s/name or an http(s) URL"
         )
-    parts = urlsplit(candidate)
-    if parts.scheme not in ("http", "https"):
+    if any(ch.isspace() or ord(ch) < 32 for ch in candidate):
+        raise BadSource(f"a source URL has no spaces or control characters: {raw!r}")
+    try:
+        parts = urlsplit(candidate)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError as exc:
+        if "port" in str(exc).lower():
+            raise BadSource(f"bad port in {raw!r}") from None
+        raise BadSource(f"not a URL: {raw!r} ({exc})") from None
+    if parts.scheme.lower() not in ("http", "https"):
         raise BadSource(f"unsupported scheme {parts.scheme!r} in {raw!r}: only http and https")
-    host = (parts.hostname or "").lower()
     if not host:
         raise BadSource(f"no host in {raw!r}")
+    if parts.username is not None or parts.password is not None:
+        raise BadSource(
+            f"no user name or password in a source URL, please: they would be kept in the"
+            f" archive ({parts.scheme}://…@{host})"
+        )
     if host in TELEGRAM_HOSTS:
         segments = [s for s in parts.path.split("/") if s]
         if segments and segments[0] == "s":
@@ -78,8 +137,11 @@ def parse_source(text: str) -> Source:
         if not segments:
             raise BadSource(f"no channel name in {raw!r}")
         return telegram_source(segments[0])
-    try:
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        raise BadSource(f"bad port in {raw!r}") from exc
-    return Source(SOURCE_URL, candidate, candidate)
+    if port == 0:
+        raise BadSource(f"bad port in {raw!r}")
+    # One spelling per source: the scheme and the host are case-insensitive.
+    netloc = f"{host}:{port}" if port is not None else host
+    if ":" in host:
+        netloc = f"[{host}]:{port}" if port is not None else f"[{host}]"
+    url = urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, ""))
+    return Source(SOURCE_URL, url, url)

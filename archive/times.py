@@ -29,13 +29,13 @@ def parse_time(text: str, *, option: str = "time") -> str:
         raw = raw[:-1] + "+00:00"
     try:
         when = datetime.fromisoformat(raw)
-    except ValueError:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return when.astimezone(UTC).isoformat(timespec="microseconds")
+    except (ValueError, OverflowError):
         raise BadInput(
             f"bad {option} {text!r}: give ISO 8601, e.g. 2026-11-26 or 2026-11-26T10:00:00+08:00"
         ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def to_datetime(value: str | None) -> datetime | None:
@@ -44,9 +44,11 @@ def to_datetime(value: str | None) -> datetime | None:
         return None
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        when.astimezone(UTC)  # a time that cannot be said in UTC (year 1 or 9999 at an offset)
+    except (ValueError, OverflowError):
         return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when
 
 
 def warc_date(stamp: str) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from . import __version__
-from .clitools import DEFAULT_DB
+from .clitools import DEFAULT_DB, BadUsage
 from .commands import (
     crawl,
     demo,
@@ -20,7 +23,33 @@ from .commands import (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineErrors(click.Group):
+    """Usage errors as one line (``Error: …`` and where to read more), exit status 2.
+
+    Click prints the whole usage block above a bad option's message; a
+    script or a person reads the one line that says what was wrong.
+    """
+
+    def main(self, *args, **kwargs):
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx is not None else "chanarchive"
+            click.echo(f"Error: {exc.format_message()} (see: {command} --help)", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="chanarchive")
 @click.option(
     "--db",
@@ -44,6 +73,11 @@ def cli(ctx: click.Context, db: str) -> None:
         chanarchive export --format jsonl -o durov.jsonl
     """
     ctx.ensure_object(dict)
+    source = ctx.get_parameter_source("db")
+    if not db.strip() or (
+        source == click.core.ParameterSource.DEFAULT and os.environ.get("CHANARCHIVE_DB") == ""
+    ):
+        raise BadUsage("no archive named: --db (or $CHANARCHIVE_DB) is empty; give a file name")
     ctx.obj["db"] = db
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import sys
@@ -79,6 +80,55 @@ def is_terminal(stream=None) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
+#: Settings that decide where pages are written or which code runs: not for ``-s``.
+FIXED_SETTINGS = ("ITEM_PIPELINES", "SPIDER_MODULES", "NEWSPIDER_MODULE")
+#: Numeric settings that must be above zero (a zero timeout or concurrency stalls a crawl).
+POSITIVE_SETTINGS = ("DOWNLOAD_TIMEOUT", "CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN")
+
+
+def check_setting(name: str, value: str) -> str | None:
+    """Why ``-s NAME=VALUE`` is refused, or None: the value must read as the setting's type."""
+    if name.startswith("CHANARCHIVE_") or name in FIXED_SETTINGS:
+        return f"{name} cannot be set with -s: chanarchive sets it"
+    default = _setting_default(name)
+    if default is None or isinstance(default, str):
+        return None
+    if isinstance(default, bool):
+        if value.strip().lower() not in ("0", "1", "true", "false"):
+            return f"{name} takes true or false, not {value!r}"
+        return None
+    if isinstance(default, int | float):
+        try:
+            number = float(value) if isinstance(default, float) else int(value)
+        except ValueError:
+            kind = "a number" if isinstance(default, float) else "a whole number"
+            return f"{name} takes {kind}, not {value!r}"
+        if number != number or number in (float("inf"), float("-inf")) or number < 0:
+            return f"{name} takes a number of zero or more, not {value!r}"
+        if name in POSITIVE_SETTINGS and number == 0:
+            return f"{name} must be above zero"
+        return None
+    if isinstance(default, dict):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return f"{name} takes a JSON object, not {value!r}"
+        if not isinstance(parsed, dict):
+            return f"{name} takes a JSON object, not {value!r}"
+    return None
+
+
+def _setting_default(name: str) -> Any:
+    """The value a setting has without ``-s`` (chanarchive's, else Scrapy's), or None."""
+    from scrapy.settings import default_settings
+
+    import crawler.settings
+
+    if hasattr(crawler.settings, name):
+        return getattr(crawler.settings, name)
+    return getattr(default_settings, name, None)
+
+
 def _settings(
     ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
 ) -> dict[str, str]:
@@ -87,6 +137,9 @@ def _settings(
         name, sep, setting = value.partition("=")
         if not sep or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
             raise click.BadParameter(f"expected NAME=VALUE with an upper-case NAME, got {value!r}")
+        problem = check_setting(name, setting)
+        if problem:
+            raise click.BadParameter(problem)
         parsed[name] = setting
     return parsed
 
@@ -117,12 +170,12 @@ def crawl_options(
     options = [
         click.option(
             "--max-pages",
-            type=click.IntRange(min=1),
+            type=click.IntRange(min=1, max=10**9),
             help=f"Fetch at most N pages per source, {scope}.",
         ),
         click.option(
             "--depth",
-            type=click.IntRange(min=0),
+            type=click.IntRange(min=0, max=1000),
             default=depth_default,
             show_default=depth_default is not None,
             help="Web sources: how many link hops to follow from the start page.",

@@ -38,7 +38,7 @@ def parse_retry_after(value: bytes | str | None, now: float | None = None) -> fl
     if isinstance(value, bytes):
         value = value.decode("latin-1")
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urldefrag, urlsplit
 
-from archive.models import Page
+from archive.models import Page, post_number
 
 
 def merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -52,7 +52,7 @@ class TelegramWalk:
         self.pages += 1
         if page.throttled:
             return None
-        ids = [int(p.post_id) for p in page.posts if p.post_id.isdigit()]
+        ids = [n for p in page.posts if (n := post_number(p.post_id)) is not None]
         if not ids:
             # An empty answer that is not throttling: nothing older exists.
             self.reached_start = page.before is not None

@@ -32,7 +32,7 @@ class BadSchedule(BadInput):
 def parse_duration(text: str, *, what: str = "duration") -> int:
     """Seconds in ``45s``, ``30m``, ``2h``, ``1d``, ``1w``, ``1h30m`` or a bare number of seconds."""
     raw = str(text).strip().lower()
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():
         return int(raw)
     compact = raw.replace(" ", "")
     if not compact or _DURATION.sub("", compact):
@@ -109,7 +109,7 @@ def _crontab_weekdays(field: str) -> str:
     days: set[int] = set()
     for part in field.lower().split(","):
         body, slash, step_text = part.partition("/")
-        if slash and not step_text.isdigit() or step_text == "0":
+        if slash and not (step_text.isascii() and step_text.isdigit()) or step_text == "0":
             raise BadSchedule(f"bad step {part!r} in the day-of-week field")
         step = int(step_text) if slash else 1
         if body == "*":
@@ -130,7 +130,7 @@ def _crontab_weekdays(field: str) -> str:
 
 def _weekday_number(token: str) -> int:
     token = token.strip()
-    if token.isdigit() and int(token) <= 7:
+    if token.isascii() and token.isdigit() and int(token) <= 7:
         return int(token)
     if token[:3] in _CRON_DAYS and len(token) == 3:
         return _CRON_DAYS.index(token)

@@ -45,6 +45,7 @@ from chanarchive.demo.site import (  # noqa: E402 - after the path fix-up
     SiteServer,
     html_page,
 )
+from tests import hostile  # noqa: E402 - after the path fix-up
 
 DEFAULT_STATIC = Path(__file__).resolve().parent / "fixtures"
 GENERATED_START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
@@ -139,6 +140,7 @@ class FaultSite(SiteServer):
         self.route("/changing", self._changing)
         self.route("/private/", self._private)
         self.route("/static/", self._static)
+        self.route("/hostile/", self._hostile)
 
     # -- control
     def _stats(self, request: Request) -> Response | None:
@@ -303,6 +305,24 @@ class FaultSite(SiteServer):
             "and the time above differ between two captures.</p></article>"
         )
         return html_page("Changing article", body)
+
+    def _hostile(self, request: Request) -> Response:
+        name = request.path[len("/hostile/") :].strip("/")
+        found = hostile.serve(name, request.query)
+        if found is None:
+            return html_page("Not Found", "<h1>Not Found</h1>", 404)
+        status, headers, body = found
+        named = dict(headers)
+        content_type = named.get("Content-Type", "text/html")
+        length = named.get("Content-Length")
+        rest = [(k, v) for k, v in headers if k not in ("Content-Type", "Content-Length")]
+        return Response(
+            status=status,
+            body=body,
+            content_type=content_type,
+            headers=rest,
+            length=int(length) if length else None,
+        )
 
     def _private(self, request: Request) -> Response:
         return html_page("Private", "<h1>Private</h1><p>robots.txt disallows this page.</p>")

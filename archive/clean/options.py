@@ -22,6 +22,7 @@ from typing import Any
 from lxml import etree
 
 from ..errors import BadInput
+from ..source import is_web_channel_name
 from . import rules
 
 #: Settings read from ``[section] key`` of a TOML file, with their attribute and type.
@@ -193,7 +194,12 @@ def apply_toml(options: ExtractOptions, data: dict[str, Any], *, source: str) ->
             if not isinstance(value, str) or not value.strip():
                 raise BadInput(f"{source}: {key} must be a non-empty string")
             if key == "channel":
-                result.channel = value.strip()
+                result.channel = value.strip().lower()
+                if not is_web_channel_name(result.channel):
+                    raise BadInput(
+                        f"{source}: channel {value!r} is not a channel name"
+                        " (letters, digits, '.', '-' and '_', like a host name)"
+                    )
         elif key == "rules":
             _apply_rules(result, value, source)
         elif isinstance(value, dict) and any(section == key for section, _ in _SETTINGS):

@@ -11,10 +11,13 @@ million posts runs in constant memory. What is exported is an
   last export gives what is new or edited since);
 - ``as_of`` gives the archive as it stood at that time: posts first seen
   later are absent, each post has the version that was current then (the
-  last captured at or before it), posts deleted at or before it (and not
+  last captured at or before it), a post deleted at or before it (and not
   back by then: ``post_deletions`` keeps every deletion and restoration)
-  are absent and later deletions are not applied, and ``views`` is the
-  last count observed at or before it.
+  is present with that ``deleted_at``, as a plain export has it, and later
+  deletions are not applied; ``views`` is the last count observed at or
+  before it. So an export as of a time after the last crawl is the plain
+  export;
+- ``live`` leaves out the posts that are deleted (at ``as_of``, if given).
 
 Every format (:mod:`.tabular` for jsonl and csv, :mod:`.warc`,
 :mod:`.atom`) shares the scope.
@@ -51,6 +54,7 @@ class ExportScope:
     as_of: str | None = None
     all_versions: bool = False
     post: int | None = None  # one post (posts.id): ``history`` uses this
+    live: bool = False  # leave out posts deleted (by ``as_of``, when given)
 
     def normalized(self) -> ExportScope:
         """Times in the archive's UTC form, the channel name as the archive spells it."""
@@ -76,7 +80,11 @@ def record_query(scope: ExportScope) -> tuple[str, dict[str, Any]]:
         deleted, views = "p.deleted_at", "p.views"
     else:
         params["as_of"] = scope.as_of
-        deleted = "NULL"
+        # Deleted at T: a deletion at or before T that was not undone by T.
+        deleted = (
+            "(SELECT MAX(d.deleted_at) FROM post_deletions d WHERE d.post = p.id"
+            " AND d.deleted_at <= :as_of AND (d.restored_at IS NULL OR d.restored_at > :as_of))"
+        )
         views = (
             "(SELECT pv.views FROM post_views pv WHERE pv.post = p.id"
             " AND pv.observed_at <= :as_of ORDER BY pv.observed_at DESC LIMIT 1)"
@@ -106,11 +114,8 @@ def record_query(scope: ExportScope) -> tuple[str, dict[str, Any]]:
                 " WHERE v2.post = p.id AND v2.captured_at <= :as_of)"
             )
         where.append("p.first_seen <= :as_of")
-        # Deleted at T: a deletion at or before T that was not undone by T.
-        where.append(
-            "NOT EXISTS (SELECT 1 FROM post_deletions d WHERE d.post = p.id"
-            " AND d.deleted_at <= :as_of AND (d.restored_at IS NULL OR d.restored_at > :as_of))"
-        )
+    if scope.live:
+        where.append(f"{deleted} IS NULL")
     if scope.channel is not None:
         where.append("ch.name = :channel")
         params["channel"] = scope.channel

@@ -24,11 +24,17 @@ from ..clean import Learned, apply_learned, clean_text
 from ..clean.learn import learn
 from ..clean.options import ExtractOptions
 from ..clean.profiles import load_options
+from ..errors import NotAPage
 from ..models import KIND_WEB, PAGE_GONE, ChannelInfo, Page, Post
 from . import html, telegram
 from .web import parse_web_page, site_channel_name, url_hash_id, url_post_id
 
+#: No page holds more posts than this (t.me/s shows 20; a long mirror listing a few hundred).
+MAX_POSTS_PER_PAGE = 1000
+
 __all__ = [
+    "MAX_POSTS_PER_PAGE",
+    "NotAPage",
     "extract_page",
     "extract_pages",
     "gone_page",
@@ -45,35 +51,61 @@ def extract_page(
     before: int | None = None,
     options: ExtractOptions | None = None,
     learned: Learned | None = None,
+    channel: str | None = None,
 ) -> Page:
     """Parse a fetched page into a :class:`Page` of posts, each with raw and clean text.
 
     ``options`` are the extraction settings (default: the shipped defaults;
     see :func:`archive.clean.profiles.load_options`); ``learned`` is boilerplate
-    already learned for the page's channel, stripped from the clean text.
+    already learned for the page's channel, stripped from the clean text;
+    ``channel`` the Telegram channel the crawl asked for (a page lists only
+    its own). Raises :class:`NotAPage` for a body that is no page at all
+    (binary data, an image): no post is ever made of one.
     """
     options = options or load_options()
+    reason = html.not_html(body, content_type)
+    if reason:
+        raise NotAPage(reason)
     decoded = html.decode(body, content_type)
-    if telegram.is_telegram_markup(body):
-        page = telegram.parse_telegram_page(decoded.text, url, before=before)
+    reason = html.not_text(decoded.text)
+    if reason:
+        raise NotAPage(reason)
+    if telegram.is_telegram_markup(decoded.text):
+        page = telegram.parse_telegram_page(decoded.text, url, before=before, channel=channel)
         page.encoding = decoded.encoding
     else:
         page = parse_web_page(decoded.text, url, options, encoding=decoded.encoding)
+    if len(page.posts) > MAX_POSTS_PER_PAGE:
+        page.errors.append(
+            f"the page holds {len(page.posts)} posts: only the first {MAX_POSTS_PER_PAGE} were kept"
+        )
+        del page.posts[MAX_POSTS_PER_PAGE:]
     for post in page.posts:
         clean_post(post, options, learned)
     return page
 
 
 def extract_pages(
-    items: list[tuple[bytes, str, str | None]], options: ExtractOptions | None = None
+    items: list[tuple[bytes, str, str | None]],
+    options: ExtractOptions | None = None,
+    failures: list[str] | None = None,
 ) -> list[Page]:
     """Extract several pages (body, url, content type) together.
 
     Lines that recur at the end of many posts of one channel across these
-    pages are learned and stripped, as the archive does over its crawls.
+    pages are learned and stripped, as the archive does over its crawls. A
+    body that is no page is left out, and said in ``failures`` when given
+    (else :class:`NotAPage` is raised).
     """
     options = options or load_options()
-    pages = [extract_page(body, url, content_type=ct, options=options) for body, url, ct in items]
+    pages = []
+    for body, url, ct in items:
+        try:
+            pages.append(extract_page(body, url, content_type=ct, options=options))
+        except NotAPage as exc:
+            if failures is None:
+                raise
+            failures.append(f"{url}: {exc}")
     for kind in {page.kind for page in pages}:
         posts = [post for page in pages if page.kind == kind for post in page.posts]
         for channel, learned in learn(posts, kind, options).items():
@@ -103,7 +135,7 @@ def gone_page(
 ) -> Page:
     """The page of a web post that answered 404 / 410: the archive marks the post deleted."""
     options = options or load_options()
-    name = options.channel or site_channel_name(url)
+    name = options.channel or site_channel_name(url) or "local"
     post_id = post_id or web_post_id(url, options)
     return Page(
         url=url,

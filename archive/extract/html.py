@@ -72,19 +72,100 @@ def decode(body: bytes, content_type: str | None = None) -> Decoded:
     return decode_html(body, content_type)
 
 
-def parse_html(text: str) -> Any | None:
-    """The document root of ``text`` without comments and unseen elements, or None."""
+@dataclass
+class Document:
+    """A parsed page: its root (None when nothing could be read) and what parsing lost."""
+
+    root: Any | None
+    problems: list[str]
+
+
+#: What libxml2's resource limits cost a page, said plainly.
+_LIMIT_PROBLEMS = (
+    (
+        "depth",
+        "the page is nested deeper than the HTML parser reads (256 levels): what lies deeper was lost",
+    ),
+    (
+        "buffer",
+        "a text or attribute on the page is larger than the HTML parser reads: the page was cut there",
+    ),
+)
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+#: An attribute value longer than this is no real page's: it is dropped before parsing.
+_HUGE_VALUE = 1_000_000
+_HUGE_ATTRIBUTE = re.compile(rf"""=\s*(?:"[^"]{{{_HUGE_VALUE},}}"|'[^']{{{_HUGE_VALUE},}}')""")
+
+
+def parse_document(text: str) -> Document:
+    """Parse ``text``, comments and processing instructions dropped, saying what was lost.
+
+    libxml2 stops at its resource limits (nesting depth, huge text nodes or
+    attributes) and keeps what it read so far; that is reported, never
+    silent.
+    """
     if not text or not text.strip():
-        return None
+        return Document(None, [])
+    problems = []
+    # Characters no XML tree may hold (lxml refuses them once parsed): a reader sees nothing.
+    text = _NOT_XML.sub("", text)
+    if len(text) > _HUGE_VALUE:
+        # libxml2 gives up on the rest of the page at an attribute value this large.
+        text, dropped = _HUGE_ATTRIBUTE.subn('=""', text)
+        if dropped:
+            problems.append(f"{dropped} attribute value(s) over {_HUGE_VALUE} characters dropped")
     parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True)
     try:
         root = lxml.html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError):
-        try:  # an XML declaration with an encoding is refused in a str
-            root = lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
+        # An XML declaration with an encoding, or a NUL, is refused in a str: give bytes.
+        parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8")
+        try:
+            root = lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=parser)
         except (etree.ParserError, ValueError):
-            return None
-    return root
+            return Document(None, [*problems, "the page could not be parsed as HTML"])
+    for entry in parser.error_log:
+        if entry.type_name == "ERR_RESOURCE_LIMIT":
+            message = entry.message.lower()
+            for key, problem in _LIMIT_PROBLEMS:
+                if key in message and problem not in problems:
+                    problems.append(problem)
+    return Document(root, problems)
+
+
+#: Content types a page may be served as (a missing type is taken on trust).
+PAGE_TYPES = frozenset(
+    {"text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml"}
+)
+#: More control characters than this share of a page's text: binary data, not a page.
+_CONTROL_SHARE = 0.01
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
+
+
+def not_html(body: bytes, content_type: str | None = None) -> str | None:
+    """Why ``body`` served as ``content_type`` is not a page (None when it may be one)."""
+    mime = (content_type or "").split(";", 1)[0].strip().lower()
+    if mime and mime not in PAGE_TYPES:
+        return f"not a page: served as {mime[:60]}"
+    return None
+
+
+def not_text(text: str) -> str | None:
+    """Why decoded ``text`` is binary data rather than a page (None when it reads as text)."""
+    sample = text[:65536]
+    if not sample:
+        return None
+    controls = len(_CONTROL.findall(sample))
+    if controls > _CONTROL_SHARE * len(sample):
+        return f"not a page: binary data ({controls} control bytes in the first {len(sample)})"
+    return None
+
+
+def parse_html(text: str) -> Any | None:
+    """The document root of ``text`` without comments and unseen elements, or None."""
+    return parse_document(text).root
 
 
 def tag(el: Any) -> str:

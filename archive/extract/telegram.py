@@ -24,6 +24,8 @@ from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from ..models import KIND_TELEGRAM, PAGE_CHANNEL, ChannelInfo, Page, Post
+from ..source import is_channel_name
+from ..times import to_datetime
 from . import html as dom
 
 __all__ = ["is_telegram_markup", "parse_telegram_page", "parse_views"]
@@ -37,6 +39,11 @@ _BG_URL_RE = re.compile(r"""background-image\s*:\s*url\(\s*(['"]?)(.*?)\1\s*\)""
 _COUNT_RE = re.compile(r"(\d[\d \u00a0\u202f,]*(?:\.\d+)?)\s*([kmbg])?(?![a-z])", re.I)
 _GENERIC_OG_RE = re.compile(r"You can (?:view and join|contact) @\w+ right away\.?$")
 _SCALE = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000, "g": 1_000_000_000}
+#: A message id: ASCII digits, no leading zero, and small enough for SQLite (< 2**63).
+_POST_ID_RE = re.compile(r"^[1-9][0-9]{0,17}\Z", re.ASCII)
+#: Counters above this are not a count Telegram shows (views, subscribers, voters).
+MAX_COUNT = 2**53
+_DATA_POST_RE = re.compile(r"\sdata-post\s*=", re.I)
 #: Parts of a message that are not the message's own content.
 _FOREIGN = frozenset(
     {
@@ -77,20 +84,32 @@ def parse_views(text: str) -> int | None:
     if suffix and re.fullmatch(r"\d+,\d{1,2}", number):
         number = number.replace(",", ".")  # a decimal comma: "1,2K"
     number = number.replace(",", "")
+    if len(number) > 20:
+        return None
     try:
-        value = Decimal(number) * _SCALE.get(suffix, 1)
+        value = int(Decimal(number) * _SCALE.get(suffix, 1))
     except InvalidOperation:
         return None
-    return int(value)
+    return value if value < MAX_COUNT else None
 
 
 def parse_telegram_page(
-    html: str | bytes, url: str, *, before: int | None = None, content_type: str | None = None
+    html: str | bytes,
+    url: str,
+    *,
+    before: int | None = None,
+    content_type: str | None = None,
+    channel: str | None = None,
 ) -> Page:
     """Parse a fetched ``t.me/s/<channel>`` page (any host) into a :class:`Page`.
 
     Bytes are decoded as every page is (:func:`archive.extract.html.decode`,
-    ``content_type`` the HTTP header when there is one).
+    ``content_type`` the HTTP header when there is one). ``channel`` is the
+    channel the crawl asked for: a page lists only its own channel's
+    messages, so a message of another channel (or one whose id or markup
+    cannot be read) is left out and said in ``page.errors``. Without it the
+    page's header (else its first message, else ``/s/NAME`` in the URL) names
+    the channel.
     """
     page = Page(url=url, kind=KIND_TELEGRAM, page_type=PAGE_CHANNEL, before=before)
     if isinstance(html, bytes | bytearray):
@@ -99,23 +118,46 @@ def parse_telegram_page(
     else:
         text = html or ""
     page.throttled = _NO_MESSAGES in text
-    root = dom.parse_html(text)
+    document = dom.parse_document(text)
+    page.errors += document.problems
+    root = document.root
     if root is None:
         return page
     page.title = dom.one_line(dom.first(root, "//title")) or None
     page.older = _older(root)
     messages = root.xpath(f"//*[@data-post][{dom.class_xpath(_MSG)}]")
-    name = _channel_name(root, messages, url, telegram=is_telegram_markup(text))
+    name = _channel_name(root, messages, url, telegram=is_telegram_markup(text), page=page)
+    if channel is not None:
+        if name is not None and name != channel.lower():
+            page.errors.append(f"the page is channel @{name}'s, not @{channel.lower()}'s")
+        name = channel.lower()
     if name:
         page.channel = _channel_info(root, name)
+    seen: set[str] = set()
     for msg in messages:
         try:
-            post = _parse_message(msg, url)
-        except Exception:  # one odd message must not lose the whole page
-            post = None
-        if post is not None:
-            page.posts.append(post)
+            post = _parse_message(msg, url, name)
+        except BadMessage as exc:
+            page.errors.append(str(exc))
+            continue
+        except Exception as exc:  # one odd message must not lose the whole page
+            page.errors.append(f"message {msg.get('data-post')!r} could not be read: {exc!r}")
+            continue
+        if post.post_id in seen:
+            page.errors.append(f"message {post.channel}/{post.post_id} appears twice: kept once")
+            continue
+        seen.add(post.post_id)
+        page.posts.append(post)
+    marked = len(_DATA_POST_RE.findall(text))
+    if marked > len(messages) and not document.problems:
+        page.errors.append(
+            f"{marked - len(messages)} of {marked} messages on the page could not be read"
+        )
     return page
+
+
+class BadMessage(ValueError):
+    """A message of the page that is not kept: another channel's, or an unreadable id."""
 
 
 # --------------------------------------------------------------------------- page level
@@ -134,18 +176,30 @@ def _older(root: Any) -> int | None:
     return None
 
 
-def _channel_name(root: Any, messages: list[Any], url: str, *, telegram: bool) -> str | None:
+def _channel_name(
+    root: Any, messages: list[Any], url: str, *, telegram: bool, page: Page
+) -> str | None:
+    """The channel the page names (checked: a Telegram username), else None."""
+    candidates = []
     username = dom.one_line(dom.first_with_class(root, "tgme_channel_info_header_username"))
     if username.startswith("@") and len(username) > 1:
-        return username[1:].lower()
-    for msg in messages:
-        prefix = (msg.get("data-post") or "").split("/", 1)[0].strip()
-        if prefix:
-            return prefix.lower()
-    if telegram:
+        candidates.append(username[1:])
+    else:
+        for msg in messages:
+            prefix = (msg.get("data-post") or "").split("/", 1)[0].strip()
+            if prefix:
+                candidates.append(prefix)
+                break
+    if not candidates and telegram:
         m = re.search(r"/s/([A-Za-z0-9_]+)", url or "")
         if m:
-            return m.group(1).lower()
+            candidates.append(m.group(1))
+    for name in candidates:
+        if is_channel_name(name):
+            return name.lower()
+        page.errors.append(
+            f"the page names a channel that is not a Telegram username: {name[:80]!r}"
+        )
     return None
 
 
@@ -200,14 +254,20 @@ def _multiline(value: str | None) -> str | None:
 # --------------------------------------------------------------------------- one message
 
 
-def _parse_message(msg: Any, page_url: str) -> Post | None:
+def _parse_message(msg: Any, page_url: str, page_channel: str | None) -> Post:
     data_post = (msg.get("data-post") or "").strip()
+    shown = repr(data_post[:80])
     if "/" not in data_post:
-        return None
+        raise BadMessage(f"message {shown} has no channel/id")
     channel = data_post.split("/", 1)[0].strip().lower()
     post_id = data_post.rsplit("/", 1)[1].strip()
-    if not channel or not post_id:
-        return None
+    if not _POST_ID_RE.match(post_id):
+        raise BadMessage(f"message {shown} has no readable id (1 to 18 digits)")
+    if page_channel is None or channel != page_channel:
+        raise BadMessage(
+            f"message {shown} belongs to another channel than the page's"
+            f" (@{page_channel or '?'}): left out"
+        )
     base = f"{_TME}s/{channel}"
     date_link = _own_first(msg, "tgme_widget_message_date")
     href = date_link.get("href") if date_link is not None else None
@@ -219,7 +279,8 @@ def _parse_message(msg: Any, page_url: str) -> Post | None:
     )
     if date_link is not None:
         stamps = date_link.xpath(".//time/@datetime")
-        post.published_at = stamps[0].strip() if stamps else None
+        stamp = stamps[0].strip() if stamps else None
+        post.published_at = stamp if stamp and to_datetime(stamp) is not None else None
 
     text_el = _own_text_element(msg)
     if text_el is not None:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
+import weakref
 from dataclasses import dataclass
 
 from ..errors import BadInput
@@ -295,7 +297,115 @@ class Authorizer:
         )
 
 
-def limit_connection(conn: sqlite3.Connection, *, max_length: int = 100_000_000) -> None:
-    """Run-time limits no query needs to exceed: no attached databases, no giant values."""
+#: The largest value (string or blob) a query may build or read: a post's text is far below.
+MAX_VALUE_BYTES = 8 * 1024 * 1024
+
+#: One printf conversion: flags, width, precision, length, type (as SQLite reads them).
+_PRINTF_SPEC = re.compile(r"%([-+ 0#!,]*)(\*|[0-9]+)?(?:\.(\*|[0-9]+))?(l{0,2})([a-zA-Z%])")
+
+
+def limit_connection(conn: sqlite3.Connection, *, max_length: int = MAX_VALUE_BYTES) -> Refusals:
+    """Run-time limits no query needs to exceed: no attached databases, no giant values.
+
+    SQLite's length limit stops every function that would build a value
+    larger than ``max_length``, but its ``printf()`` (and ``format()``) still
+    counts out a huge width or precision one character at a time, between
+    two looks of the time limit: those are replaced on this connection by a
+    version that refuses such a width before any work is done.
+    """
     conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max_length)
+    refusals = Refusals()
+    printf = _bounded_printf(max_length, refusals)
+    for name in ("printf", "format"):
+        conn.create_function(name, -1, printf, deterministic=True)
+    return refusals
+
+
+class Refusals(list):
+    """Why a function of :func:`limit_connection` refused to run (SQLite keeps no message)."""
+
+
+def _bounded_printf(max_length: int, refusals: Refusals):
+    """SQLite's own printf, run on a private connection once the widths are known to be small."""
+    helper = sqlite3.connect(":memory:", check_same_thread=False)
+    helper.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max_length)
+    lock = threading.Lock()
+
+    def printf(fmt, *args):
+        if fmt is None:
+            return None
+        text = fmt if isinstance(fmt, str) else str(fmt)
+        index = 0
+        for spec in _PRINTF_SPEC.finditer(text):
+            _flags, width, precision, _length, kind = spec.groups()
+            if kind == "%":
+                continue
+            for part in (width, precision):
+                if part == "*":
+                    size = _as_int(args[index]) if index < len(args) else 0
+                    index += 1
+                else:
+                    size = int(part) if part else 0
+                if abs(size) > max_length:
+                    refusals.append(
+                        f"printf(): a width or precision of {size} is larger than a value may be"
+                        f" ({max_length} bytes)"
+                    )
+                    raise ValueError(refusals[-1])
+            index += 1
+        marks = ", ".join("?" for _ in range(len(args) + 1))
+        with lock:
+            return helper.execute(f"SELECT printf({marks})", (text, *args)).fetchone()[0]
+
+    return printf
+
+
+def _as_int(value) -> int:
+    """A printf ``*`` argument as SQLite reads it (text that is no number counts as 0)."""
+    if isinstance(value, int | float):
+        try:
+            return int(value)
+        except (OverflowError, ValueError):
+            return 2**63
+    try:
+        return int(float(str(value).strip()))
+    except (OverflowError, ValueError):
+        return 0
+
+
+class ResultTooLarge(sqlite3.DatabaseError):
+    """A query's rows passed the byte budget of its connection (see :func:`budget_rows`)."""
+
+
+def value_size(value) -> int:
+    """Roughly what one value takes in memory and once written out."""
+    if isinstance(value, str):
+        return 4 * len(value)
+    if isinstance(value, bytes):
+        return 2 * len(value)
+    return 8
+
+
+def budget_rows(conn: sqlite3.Connection, max_bytes: int) -> None:
+    """Make every cursor of ``conn`` stop (:class:`ResultTooLarge`) past ``max_bytes`` of rows.
+
+    For connections whose caller fetches rows itself (Datasette): each row
+    is measured as it is fetched, so a query that would return gigabytes
+    stops at the budget instead of after it. The connection's row factory
+    is kept for the rows that pass.
+    """
+    inner = conn.row_factory
+    spent: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def measured(cursor: sqlite3.Cursor, row: tuple):
+        total = spent.get(cursor, 0) + sum(value_size(v) for v in row)
+        if total > max_bytes:
+            raise ResultTooLarge(
+                f"the result is larger than {max_bytes // (1024 * 1024)} MB: select fewer rows"
+                " or smaller columns"
+            )
+        spent[cursor] = total
+        return inner(cursor, row) if inner is not None else row
+
+    conn.row_factory = measured

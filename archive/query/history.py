@@ -66,8 +66,12 @@ _POST_COLUMNS = (
 
 def _telegram_parts(ref: str) -> tuple[str, str] | None:
     candidate = ref if "://" in ref else "https://" + ref
-    parts = urlsplit(candidate)
-    if (parts.hostname or "").lower() not in TELEGRAM_HOSTS:
+    try:
+        parts = urlsplit(candidate)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        raise UnknownPost(f"not a post's URL or channel/post_id: {ref!r}") from None
+    if host not in TELEGRAM_HOSTS:
         return None
     segments = [s for s in parts.path.split("/") if s]
     if segments and segments[0] == "s":

@@ -26,10 +26,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import BadInput
-from .guard import Authorizer, QueryRefused, check_statement, limit_connection
+from .guard import Authorizer, QueryRefused, check_statement, limit_connection, value_size
 
 DEFAULT_TIME_LIMIT_MS = 1000
 DEFAULT_MAX_ROWS = 1000
+#: A result never holds more than this many bytes of values: it is cut and says so.
+MAX_RESULT_BYTES = 64 * 1024 * 1024
 
 #: How many SQLite VM instructions run between two looks at the clock.
 _PROGRESS_STEPS = 1000
@@ -49,8 +51,9 @@ class QueryResult:
 
     columns: list[str]
     rows: list[tuple[Any, ...]]
-    truncated: bool  # more rows matched than max_rows
+    truncated: bool  # more rows matched than max_rows (or than MAX_RESULT_BYTES hold)
     max_rows: int
+    too_large: bool = False  # cut at MAX_RESULT_BYTES rather than at max_rows
 
 
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -82,7 +85,7 @@ def run_query(
     statement = check_statement(sql)
     bound = _clean_params(params)
     guard = Authorizer(pragma_statements=False)
-    limit_connection(conn)
+    refusals = limit_connection(conn)
     deadline = time.monotonic() + time_limit_ms / 1000
     timed_out = False
 
@@ -98,11 +101,13 @@ def run_query(
     try:
         cursor = conn.execute(statement.sql, bound)
         columns = [d[0] for d in cursor.description or []]
-        rows = cursor.fetchmany(max_rows + 1)
+        rows, too_large = _fetch(cursor, max_rows + 1, MAX_RESULT_BYTES)
         cursor.close()
     except (sqlite3.DatabaseError, sqlite3.Warning) as exc:
         if guard.denied:
             raise QueryRefused(guard.denied) from exc
+        if refusals:
+            raise QueryRefused(refusals[-1]) from exc
         if timed_out:
             raise QueryTimeout(
                 f"the query ran longer than its time limit of {time_limit_ms} ms and was stopped"
@@ -113,7 +118,27 @@ def run_query(
     finally:
         conn.set_progress_handler(None, 0)
         conn.set_authorizer(None)
-    truncated = len(rows) > max_rows
+    truncated = len(rows) > max_rows or too_large
     return QueryResult(
-        columns=columns, rows=rows[:max_rows], truncated=truncated, max_rows=max_rows
+        columns=columns,
+        rows=rows[:max_rows],
+        truncated=truncated,
+        max_rows=max_rows,
+        too_large=too_large,
     )
+
+
+def _fetch(
+    cursor: sqlite3.Cursor, max_rows: int, max_bytes: int
+) -> tuple[list[tuple[Any, ...]], bool]:
+    """At most ``max_rows`` rows, stopping before their values pass ``max_bytes``."""
+    rows: list[tuple[Any, ...]] = []
+    size = 0
+    for row in cursor:
+        size += sum(value_size(value) for value in row)
+        if size > max_bytes and rows:
+            return rows, True
+        rows.append(row)
+        if len(rows) >= max_rows:
+            break
+    return rows, False

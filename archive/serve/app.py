@@ -20,7 +20,7 @@ from typing import Any
 
 from datasette import hookimpl
 
-from ..query.guard import Authorizer, limit_connection
+from ..query.guard import Authorizer, budget_rows, limit_connection
 from ..store.connection import connect_readonly
 from .metadata import database_name, metadata
 
@@ -36,6 +36,13 @@ SETTINGS: dict[str, Any] = {
 }
 
 
+#: The largest value a query in the browser may build or read: a post's text, its
+#: HTML and a compressed page are far below it.
+SERVE_MAX_VALUE_BYTES = 1024 * 1024
+
+#: The most a query's rows may weigh in the browser (JSON may spell a byte in six).
+SERVE_MAX_RESULT_BYTES = 32 * 1024 * 1024
+
 #: Datasette database names whose connections get the read-only authorizer.
 GUARDED: set[str] = set()
 
@@ -44,7 +51,8 @@ GUARDED: set[str] = set()
 def prepare_connection(conn: sqlite3.Connection, database: str, datasette: Any) -> None:
     """Datasette plugin hook: the read-only authorizer on every connection to a guarded archive."""
     if database in GUARDED:
-        limit_connection(conn)
+        limit_connection(conn, max_length=SERVE_MAX_VALUE_BYTES)
+        budget_rows(conn, SERVE_MAX_RESULT_BYTES)
         conn.set_authorizer(Authorizer(pragma_statements=True))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -34,20 +35,106 @@ def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
     return conn
 
 
-def open_archive(path: str | os.PathLike[str], *, create: bool = True) -> sqlite_utils.Database:
-    """Open (and if needed create and migrate) the archive at ``path``.
+#: The table every chanarchive archive has (its migrations): the mark of an archive.
+MIGRATIONS_TABLE = "_chanarchive_migrations"
+#: The files SQLite keeps beside a database, by suffix.
+SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
 
-    Raises :class:`ArchiveError` with a one-line reason when the file is
-    missing (and ``create`` is false), is not SQLite, or cannot be opened.
+
+def archive_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The archive file and the side files SQLite keeps beside it (existing or not)."""
+    path = Path(path)
+    return [path, *(Path(f"{path}{suffix}") for suffix in SIDE_SUFFIXES)]
+
+
+def check_archive_file(path: str | os.PathLike[str], *, create: bool, write: bool) -> bool:
+    """Whether ``path`` may be used as an archive; True when it is new (absent or empty).
+
+    A command writes only into a new file or a chanarchive archive: a missing
+    file (when ``create``), an empty file, or an SQLite file without any
+    table is new; an SQLite file with tables but no ``_chanarchive_migrations``
+    is someone else's database and is refused, as is anything that is not a
+    regular file or not SQLite. With ``write``, a file (or folder) that cannot
+    be written is refused too, before anything is attempted. Raises
+    :class:`ArchiveError` with a one-line reason; reads the file only.
     """
     path = Path(path)
-    if not path.exists():
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise ArchiveError(f"cannot open archive {path}: {exc.strerror or exc}") from None
+    if info is None:
         if not create:
             raise ArchiveError(f"no archive at {path}")
-        if path.parent and not path.parent.exists():
-            raise ArchiveError(f"cannot create archive {path}: folder {path.parent} does not exist")
-    elif path.is_dir():
+        folder = path.parent
+        if not folder.is_dir():
+            raise ArchiveError(f"cannot create archive {path}: folder {folder} does not exist")
+        if write and not os.access(folder, os.W_OK | os.X_OK):
+            raise ArchiveError(f"cannot create archive {path}: folder {folder} is not writable")
+        return True
+    if stat.S_ISDIR(info.st_mode):
         raise ArchiveError(f"{path} is a folder, not an archive file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ArchiveError(f"{path} is not a regular file, so not an archive")
+    if write:
+        if not os.access(path, os.W_OK):
+            raise ArchiveError(f"archive {path} is read-only: this command writes to it")
+        folder = path.parent
+        side_ok = all(p.exists() and os.access(p, os.W_OK) for p in archive_files(path)[1:3])
+        if not side_ok and not os.access(folder, os.W_OK | os.X_OK):
+            raise ArchiveError(
+                f"archive {path} cannot be written: its folder {folder} is read-only"
+                " (SQLite keeps its -wal and -shm files there)"
+            )
+    # SQLite reads the file itself: a plain open() and close() here would drop
+    # the POSIX locks of this process's own connections to it (SQLite's FAQ).
+    names = _schema_names(path)
+    if not names:
+        return True
+    if MIGRATIONS_TABLE not in names:
+        raise ArchiveError(
+            f"{path} is an SQLite database but not a chanarchive archive: refusing to touch it"
+        )
+    return False
+
+
+def _schema_names(path: Path) -> set[str]:
+    """The names in the schema of the SQLite file ``path``, read without writing."""
+    conn = None
+    # With no -wal beside it there is no WAL content to miss, and an immutable
+    # read leaves no side file behind.
+    immutable = not Path(f"{path}-wal").exists()
+    try:
+        uri = _readonly_uri(path) + ("&immutable=1" if immutable else "")
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError as exc:
+        detail = "not SQLite, so not an archive" if "not a database" in str(exc) else ""
+        raise ArchiveError(
+            f"cannot open archive {path}: {exc}" + (f" ({detail})" if detail else "")
+        ) from exc
+    finally:
+        if conn is not None:
+            conn.close()
+
+
+def _readonly_uri(path: Path) -> str:
+    return "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro"
+
+
+def open_archive(path: str | os.PathLike[str], *, create: bool = True) -> sqlite_utils.Database:
+    """Open for writing (and if needed create and migrate) the archive at ``path``.
+
+    Raises :class:`ArchiveError` with a one-line reason when the file is
+    missing (and ``create`` is false), is not a chanarchive archive (see
+    :func:`check_archive_file`: another SQLite database is never touched),
+    is read-only, or cannot be opened.
+    """
+    path = Path(path)
+    check_archive_file(path, create=create, write=True)
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     pause = 0.05
     while True:
@@ -108,22 +195,37 @@ def connect_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
     """A read-only connection to the archive at ``path``; nothing through it can change the file.
 
     SQLite shares the WAL index (``-shm``) with writers, so a crawl may run
-    meanwhile and the reader sees each committed page. Raises
-    :class:`ArchiveError` when the file is missing or is not an archive.
+    meanwhile and the reader sees each committed page. Nothing is created or
+    migrated: an archive written by an older chanarchive is read as it is.
+    Raises :class:`ArchiveError` when the file is missing or is not an archive.
     """
     file = Path(path)
-    if not file.exists():
-        raise ArchiveError(f"no archive at {path}")
-    if file.is_dir():
-        raise ArchiveError(f"{path} is a folder, not an archive file")
-    uri = "file:" + urllib.parse.quote(str(file.resolve())) + "?mode=ro"
+    if check_archive_file(file, create=False, write=False):
+        raise ArchiveError(f"{path} is empty: not a chanarchive archive (crawl something first)")
     try:
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        return _open_readonly(file)
+    except sqlite3.OperationalError as exc:
+        # In a folder this user cannot write, SQLite cannot make the WAL index
+        # (-shm) a reader needs. With no WAL content to miss, the file alone is
+        # the whole archive: read it as an immutable file.
+        wal = Path(f"{file}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise ArchiveError(f"cannot open archive {path}: {exc}") from exc
+        try:
+            return _open_readonly(file, immutable=True)
+        except sqlite3.DatabaseError:
+            raise ArchiveError(f"cannot open archive {path}: {exc}") from exc
     except sqlite3.DatabaseError as exc:
         raise ArchiveError(f"cannot open archive {path}: {exc}") from exc
-    if "posts" not in tables:
+
+
+def _open_readonly(file: Path, *, immutable: bool = False) -> sqlite3.Connection:
+    uri = _readonly_uri(file) + ("&immutable=1" if immutable else "")
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+    except BaseException:
         conn.close()
-        raise ArchiveError(f"{path} is not a chanarchive archive (it has no posts table)")
+        raise
     return conn

@@ -50,11 +50,27 @@ def record_error(
 ) -> None:
     """Keep the reason a fetch or parse failed, and count it on the crawl."""
     with write_transaction(db):
+        insert_errors(db, crawl_id, url, kind, [message])
+
+
+#: A page never records more reasons than this (the rest are counted in the last one).
+MAX_ERRORS_PER_PAGE = 20
+
+
+def insert_errors(
+    db: sqlite_utils.Database, crawl_id: int, url: str | None, kind: str, messages: list[str]
+) -> None:
+    """:func:`record_error` for several reasons of one page, inside the caller's transaction."""
+    if len(messages) > MAX_ERRORS_PER_PAGE:
+        extra = len(messages) - MAX_ERRORS_PER_PAGE + 1
+        messages = [*messages[: MAX_ERRORS_PER_PAGE - 1], f"and {extra} more like these"]
+    now = utcnow()
+    for message in messages:
         db.execute(
             "INSERT INTO crawl_errors (crawl_id, at, url, kind, message) VALUES (?, ?, ?, ?, ?)",
-            [crawl_id, utcnow(), url, kind, message[:2000]],
+            [crawl_id, now, url, kind, message[:2000]],
         )
-        db.execute("UPDATE crawls SET errors = errors + 1 WHERE id = ?", [crawl_id])
+    db.execute("UPDATE crawls SET errors = errors + ? WHERE id = ?", [len(messages), crawl_id])
 
 
 def finish_crawl(
@@ -103,7 +119,7 @@ def reap_interrupted_crawls(db: sqlite_utils.Database) -> int:
         pid, _, tag_host = str(tag or "").partition("@")
         if tag_host and tag_host != host:
             continue  # another machine's crawl: not ours to judge
-        if not pid.isdigit() or not _alive(int(pid)):
+        if not (pid.isascii() and pid.isdigit()) or not _alive(int(pid)):
             stale.append(crawl_id)
     for crawl_id in stale:
         finish_crawl(db, crawl_id, status=FAILED, reason="interrupted: the crawl process ended")

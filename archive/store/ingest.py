@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlite_utils
 
@@ -29,10 +30,23 @@ from ..clean import Learned
 from ..clean.options import ExtractOptions
 from ..clean.profiles import load_options
 from ..errors import BadInput
-from ..models import KIND_TELEGRAM, PAGE_GONE, PAGE_LISTING, Capture, ChannelInfo, Page, Post
+from ..models import (
+    ERROR_INGEST,
+    ERROR_PARSE,
+    KIND_TELEGRAM,
+    PAGE_GONE,
+    PAGE_LISTING,
+    Capture,
+    ChannelInfo,
+    Page,
+    Post,
+    post_number,
+)
+from ..source import origin_of
 from .boilerplate import learned_for, observe_and_relearn
 from .connection import write_transaction
 from .coverage import add_coverage
+from .crawls import insert_errors
 from .listings import record_listing
 
 
@@ -47,6 +61,8 @@ class PageResult:
     unchanged: int = 0
     deleted: int = 0
     body_stored: bool = False
+    #: Why some of the page was not written (a foreign channel, a post that failed).
+    refused: list[str] = field(default_factory=list)
 
 
 def ingest_page(
@@ -55,7 +71,12 @@ def ingest_page(
     """Write one fetched page into the archive, atomically.
 
     ``page`` is None when the body could not be parsed: the capture is still
-    kept. Returns what changed.
+    kept. A channel's posts are written only from pages of its own origin
+    (the host it is crawled from; t.me and its aliases are one): a page from
+    elsewhere claiming it is kept as a capture, its posts refused. A post
+    that cannot be written is refused alone; the rest of the page is kept.
+    The page's parse errors and the refusals are recorded with the crawl.
+    Returns what changed.
     """
     sha = hashlib.sha256(capture.body).hexdigest()
     compressed = zlib.compress(capture.body, 6)  # outside the lock: the slow part
@@ -68,7 +89,10 @@ def ingest_page(
             ).rowcount
             == 1
         )
-        channel_id = _upsert_channel(db, page.channel, now) if page and page.channel else None
+        refused: list[str] = []
+        channel_id = None
+        if page is not None and page.channel is not None:
+            channel_id = _owned_channel(db, page, origin_of(capture.url), now, refused)
         if crawl_id is not None and channel_id is not None:
             db.execute(
                 "UPDATE crawls SET channel_id = ? WHERE id = ? AND channel_id IS NULL",
@@ -93,7 +117,9 @@ def ingest_page(
                 len(page.posts) if page else 0,
             ],
         ).lastrowid
-        result = PageResult(snapshot_id=snapshot_id, channel_id=channel_id, body_stored=body_stored)
+        result = PageResult(
+            snapshot_id=snapshot_id, channel_id=channel_id, body_stored=body_stored, refused=refused
+        )
         if page is not None and channel_id is not None:
             if page.page_type == PAGE_GONE:
                 result.deleted += _mark_gone(db, channel_id, page, now)
@@ -102,14 +128,17 @@ def ingest_page(
                 learned = learned_for(db, channel_id, options)
                 observed: list[tuple[int, str]] = []
                 for post in page.posts:
-                    _ingest_post(
+                    _ingest_post_alone(
                         db, channel_id, crawl_id, snapshot_id, post, now, result,
-                        learned=learned, observed=observed,
+                        learned=learned, observed=observed, page=page,
                     )  # fmt: skip
                 if page.page_type == PAGE_LISTING:
                     record_listing(db, channel_id, page, now)
                 observe_and_relearn(db, channel_id, page.kind, observed, options, now)
-                if page.kind == KIND_TELEGRAM and not page.throttled:
+                # Deletions and coverage need the whole page: a message that could
+                # not be read must not count as gone, nor its range as seen.
+                whole = not page.errors and not result.refused
+                if page.kind == KIND_TELEGRAM and not page.throttled and whole:
                     covered = page.covered_range()
                     if covered is not None:
                         if page.posts:
@@ -118,6 +147,10 @@ def ingest_page(
                             )
                         add_coverage(db, channel_id, *covered)
         if crawl_id is not None:
+            if page is not None and page.errors:
+                insert_errors(db, crawl_id, capture.url, ERROR_PARSE, page.errors)
+            if result.refused:
+                insert_errors(db, crawl_id, capture.url, ERROR_INGEST, result.refused)
             db.execute(
                 "UPDATE crawls SET pages = pages + 1, posts_new = posts_new + ?,"
                 " posts_changed = posts_changed + ?, posts_unchanged = posts_unchanged + ?,"
@@ -127,7 +160,29 @@ def ingest_page(
     return result
 
 
-def _upsert_channel(db: sqlite_utils.Database, info: ChannelInfo, now: str) -> int:
+def _owned_channel(
+    db: sqlite_utils.Database, page: Page, origin: str, now: str, refused: list[str]
+) -> int | None:
+    """The page's channel, created or updated, if the page may write it; else None (refused)."""
+    info = page.channel
+    row = db.execute("SELECT kind, origin FROM channels WHERE name = ?", [info.name]).fetchone()
+    if row is not None:
+        kind, owner = row
+        if kind != info.kind:
+            refused.append(
+                f"the page claims {kind} channel {info.name!r} as a {info.kind} page: not written"
+            )
+            return None
+        if owner is not None and owner != origin:
+            refused.append(
+                f"the page from {origin or 'nowhere'} claims channel {info.name!r},"
+                f" which is archived from {owner}: not written"
+            )
+            return None
+    return _upsert_channel(db, info, origin, now)
+
+
+def _upsert_channel(db: sqlite_utils.Database, info: ChannelInfo, origin: str, now: str) -> int:
     row = db.execute("SELECT id FROM channels WHERE name = ?", [info.name]).fetchone()
     fields = {
         "title": info.title,
@@ -140,10 +195,11 @@ def _upsert_channel(db: sqlite_utils.Database, info: ChannelInfo, now: str) -> i
     if row is None:
         cursor = db.execute(
             "INSERT INTO channels (name, kind, first_seen, title, description, subscribers,"
-            " image, source_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [info.name, info.kind, now, *fields.values()],
+            " image, source_url, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [info.name, info.kind, now, *fields.values(), origin],
         )
         return cursor.lastrowid
+    present.setdefault("origin", origin)  # an archive from before origins were kept adopts it
     if present:
         assignments = ", ".join(f"{k} = ?" for k in present)
         db.execute(f"UPDATE channels SET {assignments} WHERE id = ?", [*present.values(), row[0]])
@@ -193,6 +249,41 @@ def _current(db: sqlite_utils.Database, channel_id: int, post_id: str) -> _Curre
         [channel_id, post_id],
     ).fetchone()
     return None if row is None else _Current(*row[:6], excerpt=bool(row[6]))
+
+
+def _ingest_post_alone(
+    db: sqlite_utils.Database,
+    channel_id: int,
+    crawl_id: int | None,
+    snapshot_id: int,
+    post: Post,
+    now: str,
+    result: PageResult,
+    *,
+    learned: Learned | None,
+    observed: list[tuple[int, str]],
+    page: Page,
+) -> None:
+    """:func:`_ingest_post` in a savepoint: a post that cannot be written is refused alone."""
+    if page.kind == KIND_TELEGRAM and post.channel != page.channel.name:
+        result.refused.append(
+            f"post {post.channel}/{post.post_id} is not channel {page.channel.name}'s: not written"
+        )
+        return
+    counts = (result.new, result.changed, result.unchanged, len(observed))
+    db.execute("SAVEPOINT post")
+    try:
+        _ingest_post(
+            db, channel_id, crawl_id, snapshot_id, post, now, result,
+            learned=learned, observed=observed,
+        )  # fmt: skip
+    except (sqlite3.DataError, sqlite3.IntegrityError, OverflowError, ValueError) as exc:
+        db.execute("ROLLBACK TO post")
+        result.new, result.changed, result.unchanged = counts[:3]
+        del observed[counts[3] :]
+        result.refused.append(f"post {post.post_id[:40]!r} could not be written: {exc}")
+    finally:
+        db.execute("RELEASE post")
 
 
 def _ingest_post(
@@ -259,7 +350,7 @@ def _new_post(
     now: str,
 ) -> int:
     """Outcome *new*: the post and its first version."""
-    post_num = int(post.post_id) if post.post_id.isdigit() else None
+    post_num = post_number(post.post_id)
     post_pk = db.execute(
         "INSERT INTO posts (channel_id, post_id, post_num, url, published_at, first_seen,"
         " last_seen, current_version, title, text, edited, views, last_crawl)"
@@ -428,7 +519,7 @@ def _insert_views(db: sqlite_utils.Database, post_pk: int, now: str, views: int)
 def _mark_deleted_in_range(
     db: sqlite_utils.Database, channel_id: int, page: Page, covered: tuple[int, int], now: str
 ) -> int:
-    present = [int(p.post_id) for p in page.posts if p.post_id.isdigit()]
+    present = [n for p in page.posts if (n := post_number(p.post_id)) is not None]
     marks = ", ".join("?" for _ in present)
     gone = [
         row[0]

@@ -14,9 +14,7 @@ import sqlite_utils
 
 from ..errors import ArchiveError
 from ..times import utcnow
-from .connection import write_transaction
-
-MIGRATIONS_TABLE = "_chanarchive_migrations"
+from .connection import MIGRATIONS_TABLE, write_transaction
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -373,3 +371,11 @@ def _post_deletions(db: sqlite_utils.Database) -> None:
         "INSERT INTO post_deletions (post, deleted_at)"
         " SELECT id, deleted_at FROM posts WHERE deleted_at IS NOT NULL"
     )
+
+
+@migration("0006_channel_origin")
+def _channel_origin(db: sqlite_utils.Database) -> None:
+    # Where a channel is archived from (host[:port]; "t.me" for Telegram and its
+    # aliases): only pages from there write its posts. Channels of an older
+    # archive adopt the origin of the next page that writes them.
+    db["channels"].add_column("origin", str)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import click
 
 from archive.errors import ArchiveError
-from archive.store import open_archive
+from archive.store import connect_readonly, open_archive
 
 from ..clitools import BadUsage, WorkFailed, translate_errors
 
@@ -17,20 +20,38 @@ DEMO_CHANNEL = "chanarchive_demo"
 DEMO_DB = "demo.db"
 
 
-def _fresh_archive(path: Path) -> None:
-    """Start from an empty archive; refuse to wipe a file that holds anything but the demo."""
+def _check_replaceable(path: Path) -> None:
+    """Refuse (exit 2, file untouched) to replace anything but an earlier demo archive.
+
+    Only a chanarchive archive that holds the demo channel and nothing else
+    (no other channel, no scheduled source) may be replaced; it is read
+    through a read-only connection, so a refused file is left byte for byte.
+    """
     if not path.exists():
         return
     try:
-        db = open_archive(path, create=False)
-        names = {row[0] for row in db.execute("SELECT name FROM channels")}
-        db.close()
+        conn = connect_readonly(path)
     except ArchiveError as exc:
         raise BadUsage(f"{path} is not a demo archive ({exc}); give --db a new file") from exc
-    if names - {DEMO_CHANNEL}:
-        raise BadUsage(f"{path} holds other channels; give --db a new file for the demo")
-    for suffix in ("", "-wal", "-shm"):
+    try:
+        names = {row[0] for row in conn.execute("SELECT name FROM channels")}
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        sources = (
+            conn.execute("SELECT COUNT(*) FROM sources").fetchone()[0] if "sources" in tables else 0
+        )
+    except sqlite3.Error as exc:
+        raise BadUsage(f"{path} is not a demo archive ({exc}); give --db a new file") from exc
+    finally:
+        conn.close()
+    if names - {DEMO_CHANNEL} or sources:
+        raise BadUsage(f"{path} holds more than the demo; give --db a new file for the demo")
+
+
+def _replace(built: Path, path: Path) -> None:
+    """Put the finished demo archive in place of ``path`` (and its side files)."""
+    for suffix in ("-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    os.replace(built, path)
 
 
 def _crawl(db: Path, url: str) -> str:
@@ -48,6 +69,15 @@ def _crawl(db: Path, url: str) -> str:
 def _short(text: str, width: int = 60) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _checkpoint(path: Path) -> None:
+    """Fold the WAL into the file, so that the file alone is the whole archive."""
+    db = open_archive(path, create=False)
+    try:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()
 
 
 def report(db_path: Path) -> str:
@@ -151,15 +181,22 @@ def demo(ctx):
     root = ctx.find_root()
     explicit = root.get_parameter_source("db") not in (None, click.core.ParameterSource.DEFAULT)
     db_path = Path(root.obj["db"] if explicit else DEMO_DB)
-    _fresh_archive(db_path)
+    _check_replaceable(db_path)
+    if not db_path.parent.is_dir():
+        raise BadUsage(f"cannot create {db_path}: folder {db_path.parent} does not exist")
 
-    with SiteServer({DEMO_CHANNEL: demo_channel(1)}) as server:
-        url = f"{server.url}/s/{DEMO_CHANNEL}"
-        click.echo(f"Serving the sample channel at {url}")
-        click.echo(f"First crawl (the whole history) into {db_path} …")
-        click.echo("  " + _crawl(db_path, url))
-        server.channels[DEMO_CHANNEL] = demo_channel(2)
-        click.echo("The channel changed: a post edited, one deleted, new posts, more views.")
-        click.echo("Second crawl (incremental: only what is new) …")
-        click.echo("  " + _crawl(db_path, url))
+    # Built beside the target and moved into place only once it is complete.
+    with tempfile.TemporaryDirectory(prefix=".demo-", dir=db_path.parent) as work:
+        built = Path(work) / db_path.name
+        with SiteServer({DEMO_CHANNEL: demo_channel(1)}) as server:
+            url = f"{server.url}/s/{DEMO_CHANNEL}"
+            click.echo(f"Serving the sample channel at {url}")
+            click.echo(f"First crawl (the whole history) into {db_path} …")
+            click.echo("  " + _crawl(built, url))
+            server.channels[DEMO_CHANNEL] = demo_channel(2)
+            click.echo("The channel changed: a post edited, one deleted, new posts, more views.")
+            click.echo("Second crawl (incremental: only what is new) …")
+            click.echo("  " + _crawl(built, url))
+        _checkpoint(built)
+        _replace(built, db_path)
     click.echo(report(db_path))

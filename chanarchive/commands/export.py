@@ -10,11 +10,12 @@ import click
 
 from archive.export import ExportScope, iter_scope, write_csv, write_jsonl
 from archive.export.atom import channel_info, write_atom
+from archive.export.output import OutputFailed, atomic_output, check_target, file_in
 from archive.export.warc import write_warc
 from archive.source import channel_key
 from archive.store import connect_readonly
 
-from ..clitools import BadUsage, db_path, is_terminal, translate_errors
+from ..clitools import BadUsage, WorkFailed, db_path, is_terminal, translate_errors
 
 FORMATS = ("jsonl", "csv", "warc", "atom")
 
@@ -60,7 +61,13 @@ def _atom_channels(conn, channel: str | None) -> list[str]:
     "as_of",
     metavar="T",
     help="The archive as it stood at T: later posts absent, the version then current, "
-    "posts deleted by then absent.",
+    "posts deleted by then present with their deleted_at (as a plain export has them).",
+)
+@click.option(
+    "--no-deleted",
+    "live",
+    is_flag=True,
+    help="Leave out posts found deleted (by T, with --as-of).",
 )
 @click.option(
     "--all-versions", is_flag=True, help="Every version of every post, not only the current."
@@ -74,12 +81,14 @@ def _atom_channels(conn, channel: str | None) -> list[str]:
 )
 @click.pass_context
 @translate_errors
-def export(ctx, fmt, channel, since, until, as_of, all_versions, output):
+def export(ctx, fmt, channel, since, until, as_of, all_versions, live, output):
     """Stream posts out of the archive.
 
     By default the current version of each post, deleted posts included (with
     their deleted_at); --all-versions gives every version; --as-of T the
-    archive exactly as it stood at time T. --since/--until select on when a
+    archive exactly as it stood at time T (posts deleted by then included,
+    with their deleted_at, as a plain export has them); --no-deleted leaves
+    deleted posts out. --since/--until select on when a
     version was captured. jsonl and csv carry the export record; warc the raw
     page captures (WARC/1.1: response records, revisit records for captures
     identical to an earlier one); atom one feed per channel of its new and
@@ -98,11 +107,18 @@ def export(ctx, fmt, channel, since, until, as_of, all_versions, output):
         chanarchive export --format atom --channel durov -o durov.atom
     """
     scope = ExportScope(
-        channel=channel, since=since, until=until, as_of=as_of, all_versions=all_versions
+        channel=channel,
+        since=since,
+        until=until,
+        as_of=as_of,
+        all_versions=all_versions,
+        live=live,
     ).normalized()  # bad times are refused here, before any output is opened
+    archive = db_path(ctx)
     if output is not None:
         _check_output(Path(output), fmt)
-    conn = connect_readonly(db_path(ctx))
+        check_target(output, archive)
+    conn = connect_readonly(archive)
     progress = _Progress("captures" if fmt == "warc" else "records")
     # On a terminal only, and not over the export itself when that goes to the same screen.
     shown = is_terminal() and (output is not None or not is_terminal(sys.stdout))
@@ -114,11 +130,10 @@ def export(ctx, fmt, channel, since, until, as_of, all_versions, output):
             count = _export_atom(conn, scope, output, report)
         elif fmt == "warc":
             gzip = not (output and output.endswith(".warc"))
-            name = Path(output).name if output else None
             if output:
-                with open(output, "wb") as out:
+                with atomic_output(output, binary=True) as out:
                     count = write_warc(
-                        conn, out, scope, gzip=gzip, filename=name, progress=report
+                        conn, out, scope, gzip=gzip, filename=Path(output).name, progress=report
                     ).records
             else:
                 count = write_warc(
@@ -129,10 +144,17 @@ def export(ctx, fmt, channel, since, until, as_of, all_versions, output):
             writer = write_jsonl if fmt == "jsonl" else write_csv
             records = iter_scope(conn, scope)
             if output:
-                with open(output, "w", encoding="utf-8", newline="") as out:
+                with atomic_output(output) as out:
                     count = writer(records, out, report)
             else:
                 count = writer(records, sys.stdout, report)
+                sys.stdout.flush()
+    except OutputFailed as exc:
+        raise WorkFailed(str(exc)) from None
+    except OSError as exc:  # stdout itself failed (a full disk behind a redirect)
+        if isinstance(exc, BrokenPipeError):
+            raise
+        raise WorkFailed(f"cannot write the export: {exc.strerror or exc}") from None
     finally:
         conn.close()
     if report is not None:
@@ -155,14 +177,13 @@ def _export_atom(conn, scope: ExportScope, output: str | None, report) -> int:
             "an Atom feed is one channel's: give --channel NAME, or -o FOLDER for one "
             f"NAME.atom per channel (channels: {names})"
         )
+    # Every file is named and checked before the first is written: all or nothing.
+    targets = [file_in(output, f"{name}.atom") if folder else output for name in channels]
     count = 0
-    for name in channels:
+    for name, target in zip(channels, targets, strict=True):
         one = ExportScope(**{**vars(scope), "channel": name})
-        if folder:
-            with open(Path(output) / f"{name}.atom", "w", encoding="utf-8") as out:
-                count += write_atom(conn, out, one, progress=report)
-        elif output:
-            with open(output, "w", encoding="utf-8") as out:
+        if target:
+            with atomic_output(target) as out:
                 count += write_atom(conn, out, one, progress=report)
         else:
             count += write_atom(conn, sys.stdout, one, progress=report)

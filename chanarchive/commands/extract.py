@@ -17,14 +17,18 @@ from archive.models import Page
 from ..clitools import WorkFailed, output_format, translate_errors
 
 
-def _load(target: str):
+def _load(target: str, timeout: float):
     """(body, url, content type) of a file or an http(s) URL."""
-    if target.startswith(("http://", "https://")):
-        capture = fetch(target)
+    if target.lower().startswith(("http://", "https://")):
+        capture = fetch(target, timeout=timeout)
         return capture.body, capture.url, capture.header("Content-Type")
     path = Path(target)
-    if not path.is_file():
+    if path.is_dir():
+        raise BadInput(f"{target} is a folder: give the page files in it")
+    if not path.exists():
         raise BadInput(f"no such file: {target}")
+    if not path.is_file():
+        raise BadInput(f"{target} is not a regular file")
     try:
         return path.read_bytes(), target, None
     except OSError as exc:
@@ -75,8 +79,15 @@ def _explain_post(post) -> list[str]:
     is_flag=True,
     help="Show which rule removed what, per page and per post (on stderr with json/jsonl).",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=3600),
+    default=30.0,
+    show_default=True,
+    help="Seconds a URL may take in all (connecting, redirects and the whole body).",
+)
 @translate_errors
-def extract(targets, fmt, profile, explain):
+def extract(targets, fmt, profile, explain, timeout):
     """Print the posts found on each page, with their clean text and fields.
 
     Nothing is archived. A Telegram preview page yields each of its messages;
@@ -100,10 +111,13 @@ def extract(targets, fmt, profile, explain):
     failures = []
     for target in targets:
         try:
-            loaded.append(_load(target))
+            loaded.append(_load(target, timeout))
         except FetchError as exc:
             failures.append(str(exc))
-    pages = extract_pages(loaded, options)
+    pages = extract_pages(loaded, options, failures)
+    for page in pages:
+        for problem in page.errors:
+            click.echo(f"warning: {page.url}: {problem}", err=True)
     records = [record_from_post(post) for page in pages for post in page.posts]
     if fmt == "json":
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
@@ -127,4 +141,8 @@ def extract(targets, fmt, profile, explain):
             for line in _explain_page(page) + [x for p in page.posts for x in _explain_post(p)]:
                 click.echo(line, err=True)
     if failures:
-        raise WorkFailed("; ".join(failures))
+        if pages:  # what could be read is printed; the rest is said on stderr
+            for failure in failures:
+                click.echo(f"warning: {failure}", err=True)
+        else:
+            raise WorkFailed("; ".join(failures))

@@ -56,7 +56,8 @@ def history(ctx, post, fmt):
         f"current v{ref.current_version}{state})"
     )
     for v in found:
-        click.echo(f"\nv{v.version}  captured {v.captured_at}")
+        source = f"  from {v.source_url}" if v.source_url else ""
+        click.echo(f"\nv{v.version}  captured {v.captured_at}{source}")
         if v.title:
             click.echo(f"    {v.title}")
         for line in (v.text or "").splitlines() or [""]:
@@ -65,7 +66,7 @@ def history(ctx, post, fmt):
 
 @click.command()
 @click.argument("post", metavar="POST")
-@click.argument("versions_", metavar="[V1 V2]", nargs=-1, type=click.IntRange(min=1))
+@click.argument("versions_", metavar="[V1 V2]", nargs=-1, type=click.IntRange(min=1, max=10**9))
 @click.option(
     "--words",
     is_flag=True,

@@ -27,14 +27,14 @@ from ..clitools import db_path, output_format, translate_errors
 )
 @click.option(
     "--time-limit-ms",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=10**9),
     default=DEFAULT_TIME_LIMIT_MS,
     show_default=True,
     help="Stop the query after this many milliseconds.",
 )
 @click.option(
     "--max-rows",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=10**9),
     default=DEFAULT_MAX_ROWS,
     show_default=True,
     help="Return at most this many rows (a notice on stderr says when there were more).",
@@ -63,7 +63,13 @@ def query(ctx, sql, fmt, params, time_limit_ms, max_rows):
     finally:
         conn.close()
     write_rows(result.columns, result.rows, sys.stdout, fmt)
-    if result.truncated:
+    if result.too_large:
+        click.echo(
+            f"truncated: showing the first {len(result.rows)} rows, as many as the size cap"
+            " of a result holds; select fewer or smaller columns to see the rest",
+            err=True,
+        )
+    elif result.truncated:
         click.echo(
             f"truncated: showing the first {result.max_rows} rows; "
             "raise --max-rows or add a LIMIT to see the rest",

@@ -40,7 +40,7 @@ def scheduler():
 @click.option("--once", is_flag=True, help="Run what is due now, then exit.")
 @click.option(
     "--concurrency",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=10**9),
     default=4,
     show_default=True,
     help="Crawls at once (never two of one host).",

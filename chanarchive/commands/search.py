@@ -23,7 +23,7 @@ _START, _END = "\x00", "\x01"
 @click.option("--channel", metavar="NAME", help="Only this channel.")
 @click.option(
     "--limit",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=10**9),
     default=DEFAULT_LIMIT,
     show_default=True,
     help="At most this many posts.",

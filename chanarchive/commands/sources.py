@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
+from archive.store import connect_readonly
 from scheduler.registry import (
     DEFAULT_MAX,
     DEFAULT_MIN,
@@ -18,10 +19,11 @@ from scheduler.registry import (
     list_sources,
     remove_source,
     set_paused,
+    source_key,
 )
 from scheduler.schedules import format_duration, parse_duration, parse_schedule
 
-from ..clitools import BadUsage, crawl_options, open_db, output_format, translate_errors
+from ..clitools import BadUsage, crawl_options, db_path, open_db, output_format, translate_errors
 from ..tables import render_table
 
 
@@ -189,9 +191,14 @@ def list_(ctx, fmt):
 
         chanarchive sources list --format json
     """
-    db = open_db(ctx)
-    rows = list_sources(db)
-    db.close()
+    conn = connect_readonly(db_path(ctx))  # listing never writes, not even a migration
+    try:
+        has_sources = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sources'"
+        ).fetchone()
+        rows = list_sources(conn) if has_sources else []
+    finally:
+        conn.close()
     if fmt == "json":
         click.echo(json.dumps([r.record() for r in rows], ensure_ascii=False, indent=2))
     elif rows:
@@ -213,6 +220,7 @@ def remove(ctx, source):
 
         chanarchive sources remove @durov
     """
+    source_key(source)  # a bad SOURCE is refused before the file is opened
     db = open_db(ctx)
     removed = remove_source(db, source)
     db.close()
@@ -230,6 +238,7 @@ def pause(ctx, source):
 
         chanarchive sources pause @durov
     """
+    source_key(source)  # a bad SOURCE is refused before the file is opened
     db = open_db(ctx)
     paused = set_paused(db, source, True)
     db.close()
@@ -247,6 +256,7 @@ def resume(ctx, source):
 
         chanarchive sources resume @durov
     """
+    source_key(source)  # a bad SOURCE is refused before the file is opened
     db = open_db(ctx)
     resumed = set_paused(db, source, False)
     db.close()

@@ -20,9 +20,10 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import scrapy
 
 from archive.clean.profiles import load_options
-from archive.extract import extract_page, gone_page, site_channel_name
+from archive.errors import NotAPage
+from archive.extract import extract_page, gone_page
 from archive.models import ERROR_HTTP, ERROR_PARSE, KIND_TELEGRAM, PAGE_LISTING, Capture, WebKnown
-from archive.source import SOURCE_URL, Source
+from archive.source import SOURCE_TELEGRAM, SOURCE_URL, Source, origin_of, site_channel_name
 
 from ..failures import describe_failure
 from ..items import ErrorItem, PageItem
@@ -86,6 +87,10 @@ class ChannelSpider(scrapy.Spider):
         self.requested: dict[str, int] = {}
         self.telegram_walks: dict[str, TelegramWalk] = {}
         self.web_walks: dict[str, WebWalk] = {}
+        #: The Telegram channel each source's pages must list (a @name source knows it).
+        self.channel_names: dict[str, str] = {
+            s.key: s.name for s in sources if s.kind == SOURCE_TELEGRAM and s.name
+        }
 
     def _request(self, source: str, url: str, **meta) -> scrapy.Request | None:
         if self.max_pages is not None and self.requested.get(source, 0) >= self.max_pages:
@@ -110,6 +115,11 @@ class ChannelSpider(scrapy.Spider):
 
     def parse(self, response):
         source = response.meta["source"]
+        moved = self._elsewhere(source, response)
+        if moved:
+            self.logger.warning("Not archived: %s (%s)", response.url, moved)
+            yield ErrorItem(source, response.url, ERROR_HTTP, moved)
+            return
         capture = capture_from_response(response)
         if response.status in GONE_STATUSES:
             yield from self._gone(source, response, capture)
@@ -121,13 +131,22 @@ class ChannelSpider(scrapy.Spider):
                 content_type=response.headers.get("Content-Type", b"").decode("latin-1"),
                 before=response.meta.get("before"),
                 options=self.options,
+                channel=self.channel_names.get(source),
             )
             page.profile = self.profile
+        except NotAPage as exc:  # kept as a capture, never as posts
+            self.logger.warning("Not a page: %s (%s)", response.url, exc)
+            yield PageItem(source, capture, None)
+            yield ErrorItem(source, response.url, ERROR_PARSE, str(exc))
+            return
         except Exception as exc:  # a page we cannot parse is still kept, with the reason
             self.logger.warning("Could not parse %s: %r", response.url, exc)
             yield PageItem(source, capture, None)
             yield ErrorItem(source, response.url, ERROR_PARSE, repr(exc))
             return
+        if page.kind == KIND_TELEGRAM and page.channel is not None:
+            # Every later page of this source lists the same channel's messages.
+            self.channel_names.setdefault(source, page.channel.name)
         if page.kind != KIND_TELEGRAM and page.channel is not None:
             self._known(page.channel.name)  # as it stood before this page is archived
         yield PageItem(source, capture, page)
@@ -135,6 +154,14 @@ class ChannelSpider(scrapy.Spider):
             yield from self._next_telegram(source, response, page)
         else:
             yield from self._next_web(source, response, page)
+
+    def _elsewhere(self, source: str, response) -> str | None:
+        """Why a response is not the source's own page (redirected to another host), or None."""
+        wanted = origin_of(self.sources[source].url)
+        got = origin_of(response.url)
+        if got != wanted:
+            return f"redirected to another host ({got or response.url}): not archived"
+        return None
 
     def _next_telegram(self, source: str, response, page):
         walk = self.telegram_walks.get(source)
@@ -181,7 +208,7 @@ class ChannelSpider(scrapy.Spider):
 
     def _gone(self, source: str, response, capture: Capture):
         """A web page answered 404 / 410: a known post is deleted; anything else is an error."""
-        channel = self.options.channel or site_channel_name(response.url)
+        channel = self.options.channel or site_channel_name(response.url) or "local"
         post_id = response.meta.get("post_id")
         if post_id is None:
             by_url = {url: pid for pid, url in self._known(channel).urls.items()}

@@ -89,11 +89,23 @@ def test_as_of_between_two_crawls_reproduces_the_first(tmp_path, sample):
 
 def test_as_of_applies_deletions_up_to_then_and_the_views_seen_by_then(sample):
     now = {r["post_id"]: r for r in jsonl(sample, "--as-of", T3)}
-    assert "5" not in now  # deleted at T2, so absent at T3
+    assert now["5"]["deleted_at"] == T2  # deleted at T2: present at T3, with its deleted_at
     assert now["3"]["version"] == 2 and now["1"]["views"] == 150
     at_t1 = {r["post_id"]: r for r in jsonl(sample, "--as-of", T1)}
     assert at_t1["5"]["deleted_at"] is None and at_t1["1"]["views"] == 100
     assert "7" not in at_t1  # first seen at T2
+    live = {r["post_id"] for r in jsonl(sample, "--as-of", T3, "--no-deleted")}
+    assert "5" not in live and {"1", "3", "7"} <= live
+
+
+def test_as_of_after_the_last_crawl_is_the_plain_export(sample):
+    """A plain export and one as of a time after every crawl agree, deleted posts included."""
+    assert jsonl(sample, "--as-of", "2030-01-01") == jsonl(sample)
+    assert jsonl(sample, "--as-of", "2030-01-01", "--all-versions") == jsonl(
+        sample, "--all-versions"
+    )
+    plain_live = jsonl(sample, "--no-deleted")
+    assert plain_live == [r for r in jsonl(sample) if r["deleted_at"] is None]
 
 
 def test_since_and_until_select_on_capture_time(sample):

@@ -705,10 +705,10 @@ def test_minimal_message_has_defaults() -> None:
 def test_bytes_follow_meta_charset() -> None:
     html = (
         '<html><head><meta charset="windows-1251"><title>Канал</title></head><body>'
-        '<div class="tgme_widget_message" data-post="cp/1"><div class="tgme_widget_message_text">'
+        '<div class="tgme_widget_message" data-post="cp_news/1"><div class="tgme_widget_message_text">'
         "Привет, мир</div></div></body></html>"
     )
-    page = parse_telegram_page(html.encode("cp1251"), "https://t.me/s/cp")
+    page = parse_telegram_page(html.encode("cp1251"), "https://t.me/s/cp_news")
     assert page.title == "Канал"
     # the codec, named as for every page (archive.extract.html.decode)
     assert page.encoding == "cp1251"

@@ -56,7 +56,9 @@ def test_history_lists_every_version_with_its_capture_time(sample):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "news_cn/3  https://t.me/news_cn/3  (2 versions, current v2)"
-    assert f"v1  captured {T1}" in lines and f"v2  captured {T2}" in lines
+    # each version says when it was captured and from which page (issue 9)
+    assert f"v1  captured {T1}  from https://t.me/s/news_cn" in lines
+    assert f"v2  captured {T2}  from https://t.me/s/news_cn" in lines
     assert f"    {TEXTS[3]}" in lines and f"    {EDITED_3}" in lines
     deleted = run(sample, "history", "news_cn/5")
     assert "deleted_at 2026-11-27T10:00:00.000000+00:00" in deleted.output.splitlines()[0]

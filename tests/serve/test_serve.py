@@ -145,6 +145,23 @@ def test_sql_stays_read_only(served, demo_db):
     assert file_state(demo_db)["db"] == before["db"]
 
 
+def test_sql_in_the_browser_cannot_outrun_its_limits(served):
+    """A huge printf() width, a huge value, a result of gigabytes: each ends at once, refused."""
+    base, _ = served
+    for sql in (
+        "SELECT length(printf('%.*c', 2147483647, 'x'))",
+        "SELECT zeroblob(99000000)",
+        "SELECT zeroblob(1000000) FROM posts, posts LIMIT 1000",
+    ):
+        url = base + "/archive.json?" + urllib.parse.urlencode({"sql": sql})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            OPENER.open(url, timeout=30)
+        assert refused.value.code == 400
+        refused.value.close()
+    ok = get_json(base, "/archive.json", sql="SELECT printf('%05d', 42) AS p", _shape="array")
+    assert ok == [{"p": "00042"}]
+
+
 def test_bare_datasette_opens_the_archive(demo_db):
     before = file_state(demo_db)
 

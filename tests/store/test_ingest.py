@@ -277,10 +277,19 @@ def test_deletions_and_restorations_are_kept_for_exports_as_of_a_time(db):
         ("2026-11-03T10:00:00.000000+00:00", "2026-11-05T10:00:00.000000+00:00")
     ]
 
-    def ids(as_of):
-        return [r["post_id"] for r in iter_scope(db, ExportScope(as_of=as_of))]
+    def ids(as_of, **scope):
+        return [r["post_id"] for r in iter_scope(db, ExportScope(as_of=as_of, **scope))]
+
+    def deleted(as_of):
+        return {r["post_id"]: r["deleted_at"] for r in iter_scope(db, ExportScope(as_of=as_of))}[
+            "3"
+        ]
 
     assert ids("2026-11-02T00:00:00Z") == ["1", "2", "3", "4", "5"]
-    assert ids("2026-11-04T00:00:00Z") == ["1", "2", "4", "5"]
+    assert deleted("2026-11-02T00:00:00Z") is None
+    # as of the 4th, post 3 was gone: present with its deleted_at, or left out when live
+    assert deleted("2026-11-04T00:00:00Z") == "2026-11-03T10:00:00.000000+00:00"
+    assert ids("2026-11-04T00:00:00Z", live=True) == ["1", "2", "4", "5"]
     assert ids("2026-11-06T00:00:00Z") == ["1", "2", "3", "4", "5"]
+    assert deleted("2026-11-06T00:00:00Z") is None
     assert rows(db, "SELECT deleted_at FROM posts WHERE post_id = '3'") == [(None,)]

@@ -9,7 +9,8 @@ May import: the rest of :mod:`archive.extract` (its HTML toolkit, dates),
 :mod:`archive.clean`, :mod:`archive.models`. Never SQLite.
 """
 
-from .context import site_channel_name, url_hash_id, url_post_id
+from ...source import site_channel_name
+from .context import url_hash_id, url_post_id
 from .page import parse_web_page
 
 __all__ = ["parse_web_page", "site_channel_name", "url_hash_id", "url_post_id"]

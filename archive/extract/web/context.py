@@ -19,13 +19,6 @@ from ..dates import find_time
 _SHOWN = 120
 
 
-def site_channel_name(url: str) -> str:
-    """The channel name of a web source: its host (with a non-default port)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    return f"{host}:{parts.port}" if parts.port else host
-
-
 def url_post_id(url: str, options: ExtractOptions) -> str | None:
     """The stable post id a URL carries (``/post/123`` → ``123``), or None."""
     parts = urlsplit(url)

@@ -1,4 +1,4 @@
-"""Mirror and aggregator pages: which posts a page holds, and each post's own text.
+"""A web page as a whole: a listing of post cards or a post page, its furniture cut.
 
 A web page is either a **listing** (many post cards: a channel's page on a
 mirror site) or a **post page** (one main post, maybe followed by cards of
@@ -35,9 +35,10 @@ from urllib.parse import urljoin, urlsplit
 
 from ...clean.options import ExtractOptions
 from ...models import KIND_WEB, PAGE_LISTING, PAGE_POST, ChannelInfo, Page
+from ...source import site_channel_name
 from .. import html
 from .cards import card_post, cards_from_markup, find_cards, is_listing
-from .context import PageContext, site_channel_name, url_post_id
+from .context import PageContext, url_post_id
 from .post import main_post
 
 #: Inline styles that hide an element from readers (and hide link spam from us).
@@ -56,7 +57,9 @@ def parse_web_page(
 ) -> Page:
     """Split a (decoded) web page into its posts; see the module docstring."""
     page = Page(url=url, kind=KIND_WEB, page_type=PAGE_POST, encoding=encoding)
-    root = html.parse_html(text)
+    document = html.parse_document(text)
+    page.errors += document.problems
+    root = document.root
     base_href = root.xpath("string(//base/@href)") if root is not None else ""
     ctx = PageContext(url=url, base=urljoin(url, base_href) if base_href else url, options=options)
     meta = _meta(root, ctx) if root is not None else {"canonical": None}
