@@ -223,7 +223,15 @@ def change_query(scope: ChangeScope) -> tuple[str, dict[str, Any]]:
         if kind not in scope.kinds:
             continue
         column, template = _BRANCHES[kind]
-        branches.append(template.replace("{where}", where(column)))
+        branch = template.replace("{where}", where(column))
+        if scope.limit is not None:
+            # Each kind's newest first, in the final order: the top of each is all the
+            # outer query needs, and the time index finds it without reading every version.
+            branch = (
+                f"SELECT * FROM ({branch} ORDER BY {column} DESC, ch.name,"
+                " p.post_num DESC, p.post_id DESC LIMIT :limit)"
+            )
+        branches.append(branch)
     if not branches:
         raise ValueError("no kinds of change asked for")
     sql = (
