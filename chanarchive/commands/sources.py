@@ -102,7 +102,7 @@ def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, noti
 
         chanarchive sources add @busy_channel --adaptive --min 10m --max 1d
 
-        chanarchive sources add @durov --every 1h --notify json://127.0.0.1:8080/hook
+        chanarchive sources add @durov --every 1h --notify ntfy://ntfy.example/t
     """
     if notify and no_notify:
         raise BadUsage("give --notify URL or --no-notify, not both")
