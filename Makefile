@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench screenshots clean
 
 # Create the virtualenv and install the project with its test extras.
 # Re-runs when pyproject.toml changes.
@@ -25,6 +25,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# The README's pictures of the pages (needs Debian's chromium and fonts-wqy-microhei).
+screenshots: $(STAMP)
+	docs/screenshots/take.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

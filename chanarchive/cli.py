@@ -10,6 +10,7 @@ import click
 from . import __version__
 from .clitools import DEFAULT_DB, BadUsage
 from .commands import (
+    changes,
     crawl,
     demo,
     export,
@@ -91,4 +92,5 @@ cli.add_command(query.query)
 cli.add_command(search.search)
 cli.add_command(history.history)
 cli.add_command(history.diff)
+cli.add_command(changes.changes)
 cli.add_command(serve.serve)

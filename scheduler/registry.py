@@ -296,10 +296,11 @@ def add_source(
 
 
 def remove_source(db: sqlite_utils.Database, text: str) -> ScheduledSource:
-    """Stop scheduling SOURCE (its archived crawls and posts stay)."""
+    """Stop scheduling SOURCE, and notifying its changes (its archived crawls and posts stay)."""
     source = get_source(db, text)
     with write_transaction(db):
         db.execute("DELETE FROM sources WHERE key = ?", [source.key])
+        db.execute("DELETE FROM notify_targets WHERE source = ?", [source.key])
     return source
 
 

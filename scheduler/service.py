@@ -60,6 +60,7 @@ from .jobs import (
     sync_jobs,
 )
 from .lock import SchedulerLock
+from .notify import notify_after_crawl
 from .politeness import HostGate, host_backoff
 from .registry import (
     ScheduledSource,
@@ -353,6 +354,8 @@ class Service:
         self.report.outcomes.append(outcome)
         log = logger.warning if outcome.status == FAILED else logger.info
         log("%s", outcome.summary())
+        # Issue 13: the crawl rows are finished; tell the source's --notify targets what changed.
+        notify_after_crawl(self.db_path, source.key)
         if source.adaptive and outcome.status in (OK, PARTIAL):
             self._adapt(source)
         return outcome

@@ -153,3 +153,20 @@ def make_site() -> Iterator[Callable[..., SiteProcess]]:
 def site(make_site: Callable[..., SiteProcess]) -> SiteProcess:
     """The tests' server (static folder ``tests/fixtures/``), one per test."""
     return make_site()
+
+
+@pytest.fixture(scope="session")
+def demo_archive(tmp_path_factory) -> Path:
+    """An archive made by ``chanarchive demo`` (two crawls: an edit, a deletion, new posts).
+
+    Shared by the tests of a session (one per xdist worker): read it, never write it.
+    """
+    db = tmp_path_factory.mktemp("demo") / "demo.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "chanarchive", "--db", str(db), "demo"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return db

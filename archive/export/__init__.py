@@ -3,12 +3,14 @@
 Holds: what an export covers and its records read as a stream
 (:mod:`.scope`), the export record itself, the product contract's field
 names (:mod:`.records`), jsonl and csv (:mod:`.tabular`), the raw captures
-as WARC/1.1 (:mod:`.warc`), and a channel's posts as an Atom feed
-(:mod:`.atom`). Every export runs in constant memory.
+as WARC/1.1 (:mod:`.warc`), and Atom feeds of a channel's posts and of
+the archive's change events (:mod:`.atom`). Every export runs in
+constant memory.
 
 Reads through a read-only connection and writes only to the stream it is
 given. May import: :mod:`archive.models`, :mod:`archive.errors`,
-:mod:`archive.times`, :mod:`archive.store` (for its read-only connection).
+:mod:`archive.times`, :mod:`archive.store` (for its read-only connection),
+:mod:`archive.query.changes` (the change events the change feed is made of).
 """
 
 from .records import FIELDS, record_from_post, record_from_row

@@ -1,11 +1,15 @@
-"""An Atom feed (RFC 4287) of one channel's new and edited posts.
+"""Atom feeds (RFC 4287): one channel's posts, and the archive's change events.
 
-One entry per post in the export scope (or per version with
+:func:`write_atom` (``export --format atom``) writes one entry per post in the export scope (or per version with
 ``all_versions``), deleted posts left out: a feed reader shows what the
 channel holds. An entry's ``updated`` is when chanarchive captured that
 version and its ``published`` the post's own date, so an edited post
 reads as updated; its title says ``(edited)``. The feed is written as it
 is read, entry by entry; only the feed's ``updated`` is computed first.
+
+:func:`write_change_feed` (``changes --format atom``) writes one entry per
+change event of :mod:`archive.query.changes`, newest first: a post new,
+edited (the word diff as HTML ``<del>``/``<ins>``), deleted, undeleted.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from .. import __version__
 from ..errors import BadInput
+from ..query.changes import EDITED, Change, ChangeScope, iter_changes
+from ..query.history import ADDED, REMOVED
 from ..source import channel_key
 from ..times import to_datetime
 from .scope import ExportScope, counted, iter_scope, latest_capture
@@ -136,3 +142,77 @@ def _entry(record: dict[str, Any], *, per_version: bool) -> str:
     lines.append(f'    <content type="text">{_x(record.get("text") or "")}</content>')
     lines.append("  </entry>\n")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# The change feed
+# --------------------------------------------------------------------------
+
+#: How each kind of change reads in an entry's title.
+CHANGE_TITLES = {"new": "New", "edited": "Edited", "deleted": "Deleted", "undeleted": "Back"}
+
+
+def change_entry_id(change: Change) -> str:
+    """A stable id for one event: the same event gets the same id in every feed."""
+    return (
+        f"tag:chanarchive,2026:change/{change.channel}/{change.post_id}/{change.kind}/{change.at}"
+    )
+
+
+def _change_html(change: Change) -> str:
+    """The entry's content: the post's text, an edit's removed and added words marked up."""
+    if change.kind != EDITED:
+        return f"<p>{_x(change.text)}</p>".replace("\n", "<br/>")
+    parts = []
+    for kind, text in change.segments:
+        if kind == REMOVED:
+            parts.append(f"<del>{_x(text)}</del>")
+        elif kind == ADDED:
+            parts.append(f"<ins>{_x(text)}</ins>")
+        else:
+            parts.append(_x(text))
+    return "<p>" + "".join(parts).replace("\n", "<br/>") + "</p>"
+
+
+def _change_entry(change: Change) -> str:
+    first = next((ln.strip() for ln in change.text.splitlines() if ln.strip()), "")
+    first = change.title or first
+    if len(first) > TITLE_WIDTH:
+        first = first[: TITLE_WIDTH - 1] + "…"
+    title = f"{CHANGE_TITLES[change.kind]}: {change.name}" + (f" — {first}" if first else "")
+    lines = [
+        "  <entry>",
+        f"    <id>{_x(change_entry_id(change))}</id>",
+        f"    <title>{_x(title)}</title>",
+        f"    <updated>{_x(change.at)}</updated>",
+    ]
+    if change.url:
+        lines.append(f'    <link rel="alternate" href={_attr(change.url)}/>')
+    lines.append(f"    <category term={_attr(change.kind)}/>")
+    # The HTML is escaped once more as the text of the element (type="html").
+    lines.append(f'    <content type="html">{_x(_change_html(change))}</content>')
+    lines.append("  </entry>\n")
+    return "\n".join(lines)
+
+
+def write_change_feed(
+    conn: sqlite3.Connection, out: IO[str], scope: ChangeScope, *, title: str
+) -> int:
+    """Write the change events of ``scope`` as an Atom feed named ``title``; returns the entries."""
+    scope = scope.normalized()
+    feed_key = ",".join(scope.channels) or "all"
+    newest = next(iter_changes(conn, ChangeScope(**{**vars(scope), "limit": 1})), None)
+    updated = newest.at if newest else "1970-01-01T00:00:00+00:00"
+    out.write('<?xml version="1.0" encoding="utf-8"?>\n')
+    out.write(f'<feed xmlns="{ATOM_NS}">\n')
+    out.write(f"  <id>{_x(f'tag:chanarchive,2026:changes/{feed_key}')}</id>\n")
+    out.write(f"  <title>{_x(title)}</title>\n")
+    out.write(f"  <updated>{_x(updated)}</updated>\n")
+    out.write("  <author><name>chanarchive</name></author>\n")
+    out.write(f'  <generator version="{_x(__version__)}">chanarchive</generator>\n')
+    count = 0
+    for change in iter_changes(conn, scope):
+        out.write(_change_entry(change))
+        count += 1
+    out.write("</feed>\n")
+    return count

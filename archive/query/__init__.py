@@ -3,7 +3,10 @@
 Holds: the rules that keep SQL read-only (:mod:`.guard`: the statement
 check and the SQLite authorizer), running a query with its time limit and
 caps (:mod:`.sql`), search over the current clean text (:mod:`.search`),
-and every version of one post with diffs between them (:mod:`.history`).
+every version of one post with diffs between them and its counts over
+time (:mod:`.history`), the archive's change events — posts new, edited,
+deleted, undeleted — that every "what changed" view reads
+(:mod:`.changes`), and each channel at a glance (:mod:`.channels`).
 
 Everything here reads through :func:`archive.store.connect_readonly` and
 writes nothing. May import: :mod:`archive.models`, :mod:`archive.errors`,

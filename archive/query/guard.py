@@ -13,7 +13,8 @@ connection, the time limit and the row cap, in :mod:`archive.query`):
   ``ATTACH`` (which creates files even on a read-only connection),
   transactions, ``PRAGMA`` statements and extension loading. It records
   why it denied, so the caller can give the user the reason rather than
-  SQLite's bare "not authorized".
+  SQLite's bare "not authorized". Columns that may hold credentials
+  (:data:`SECRET_COLUMNS`: notification URLs) read as NULL.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ _PRAGMAS_WITH_ARGUMENT = frozenset(
         "table_xinfo",
     }
 )
+
+#: Columns untrusted SQL reads as NULL: they may hold credentials (apprise notification URLs).
+SECRET_COLUMNS = frozenset({("notify_targets", "url")})
 
 _SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_schema", "sqlite_temp_master"})
 
@@ -257,6 +261,8 @@ class Authorizer:
         if action == sqlite3.SQLITE_SELECT:
             self._in_select = True
             return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_READ and (arg1, arg2) in SECRET_COLUMNS:
+            return sqlite3.SQLITE_IGNORE  # the column reads as NULL
         if action in (sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE):
             return sqlite3.SQLITE_OK
         if action == sqlite3.SQLITE_FUNCTION:

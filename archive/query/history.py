@@ -15,9 +15,11 @@ characters, not the whole line.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import BadInput
@@ -56,6 +58,8 @@ class Version:
     edited: bool
     source_url: str | None
     content_sha256: str | None
+    #: The media items of this version (``{type, url, ...}``), as captured.
+    media: tuple[dict[str, Any], ...] = ()
 
 
 _POST_COLUMNS = (
@@ -103,18 +107,76 @@ def find_post(conn: sqlite3.Connection, ref: str) -> PostRef:
     return PostRef(*row)
 
 
+def get_post(conn: sqlite3.Connection, channel: str, post_id: str) -> PostRef | None:
+    """The post ``post_id`` of ``channel`` (as the archive names them), or None."""
+    row = conn.execute(
+        _POST_COLUMNS + " WHERE ch.name = ? AND p.post_id = ?", [channel_key(channel), post_id]
+    ).fetchone()
+    return PostRef(*row) if row else None
+
+
 def versions(conn: sqlite3.Connection, post: PostRef) -> list[Version]:
     """Every version of ``post``, oldest first."""
     rows = conn.execute(
         "SELECT version, captured_at, title, COALESCE(text, ''), COALESCE(raw_text, ''),"
-        " COALESCE(edited, 0), source_url, content_sha256"
+        " COALESCE(edited, 0), source_url, content_sha256, media"
         " FROM post_versions WHERE post = ? ORDER BY version",
         [post.id],
     ).fetchall()
     return [
-        Version(v, at, title, text, raw, bool(edited), source, sha)
-        for v, at, title, text, raw, edited, source, sha in rows
+        Version(v, at, title, text, raw, bool(edited), source, sha, _media(media))
+        for v, at, title, text, raw, edited, source, sha, media in rows
     ]
+
+
+def _media(value: str | None) -> tuple[dict[str, Any], ...]:
+    try:
+        items = json.loads(value) if value else []
+    except ValueError:
+        return ()
+    return (
+        tuple(item for item in items if isinstance(item, dict)) if isinstance(items, list) else ()
+    )
+
+
+def views_over_time(conn: sqlite3.Connection, post: PostRef) -> list[tuple[str, int]]:
+    """Each view count seen for ``post``, oldest first: ``(observed_at, views)``."""
+    return [
+        (at, views)
+        for at, views in conn.execute(
+            "SELECT observed_at, views FROM post_views WHERE post = ? AND views IS NOT NULL"
+            " ORDER BY observed_at",
+            [post.id],
+        )
+    ]
+
+
+def reactions_over_time(
+    conn: sqlite3.Connection, post: PostRef
+) -> list[tuple[str, dict[str, int]]] | None:
+    """Each reaction count seen for ``post``, oldest first: ``(observed_at, {emoji: count})``.
+
+    None when the archive keeps no reactions (no ``post_reactions`` table).
+    """
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = 'post_reactions'"
+    ).fetchone()
+    if not exists:
+        return None
+    series = []
+    for at, value in conn.execute(
+        "SELECT observed_at, reactions FROM post_reactions WHERE post = ? ORDER BY observed_at",
+        [post.id],
+    ):
+        try:
+            counts = json.loads(value) if isinstance(value, str) else value
+        except ValueError:
+            continue
+        if isinstance(counts, dict):
+            series.append(
+                (at, {str(k): int(v) for k, v in counts.items() if isinstance(v, int | float)})
+            )
+    return series
 
 
 def pick_versions(
@@ -177,21 +239,44 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+#: The kinds of runs :func:`word_segments` returns.
+EQUAL, REMOVED, ADDED = "equal", "removed", "added"
+
+
+def word_segments(old: str, new: str) -> list[tuple[str, str]]:
+    """The word diff of ``old`` → ``new`` as runs ``(kind, text)``, kind ``equal``/``removed``/``added``.
+
+    Units are :func:`tokens` (a word, a white space run, one CJK character);
+    a replaced run gives its removed run, then its added run. Every
+    renderer of a word diff (terminal marks, HTML ``<del>``/``<ins>``,
+    change events) starts from these runs.
+    """
+    a, b = tokens(old), tokens(new)
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    runs: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            runs.append((EQUAL, "".join(a[i1:i2])))
+            continue
+        if op in ("delete", "replace"):
+            runs.append((REMOVED, "".join(a[i1:i2])))
+        if op in ("insert", "replace"):
+            runs.append((ADDED, "".join(b[j1:j2])))
+    return runs
+
+
 def word_diff(
     old: str, new: str, *, marks: tuple[str, str, str, str] = ("[-", "-]", "{+", "+}")
 ) -> str:
     """``new`` with removed runs as ``[-…-]`` and added runs as ``{+…+}`` (``git diff --word-diff``)."""
-    a, b = tokens(old), tokens(new)
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     out = []
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            out.append("".join(a[i1:i2]))
-            continue
-        if op in ("delete", "replace"):
-            out.append(marks[0] + "".join(a[i1:i2]) + marks[1])
-        if op in ("insert", "replace"):
-            out.append(marks[2] + "".join(b[j1:j2]) + marks[3])
+    for kind, text in word_segments(old, new):
+        if kind == REMOVED:
+            out.append(marks[0] + text + marks[1])
+        elif kind == ADDED:
+            out.append(marks[2] + text + marks[3])
+        else:
+            out.append(text)
     return "".join(out)
 
 

@@ -1,8 +1,10 @@
 """Serving the archive with Datasette, read-only, with chanarchive's metadata and canned queries.
 
-Holds: the Datasette app and the plugin hook that guards every connection
-(:mod:`.app`), and what Datasette shows about an archive: descriptions,
-search, facets, canned queries (:mod:`.metadata`).
+Holds: the Datasette app (:mod:`.app`); chanarchive's Datasette plugin
+(:mod:`.plugin`: the hook that guards every connection to an archive, and
+the archive's own pages, their templates, stylesheet and SVG charts); and
+what Datasette shows about an archive: descriptions, search, facets,
+canned queries (:mod:`.metadata`).
 
 May import: :mod:`archive.query` (the SQL guard), :mod:`archive.store`
 (its read-only connection), and Datasette. Writes nothing.

@@ -170,6 +170,19 @@ TABLES: dict[str, dict[str, Any]] = {
         "description": "Web listings: the posts each listing page showed when last fetched.",
     },
     "sources": {"description": "Scheduled sources: what `chanarchive scheduler run` crawls, when."},
+    "notify_targets": {
+        "description": (
+            "Where each scheduled source's changes are announced (sources add --notify), and"
+            " up to when each target has been told. The URL may hold credentials: queries"
+            " read it as null; `shown` is masked."
+        ),
+        "hidden": True,
+    },
+    "notifications": {
+        "description": "Every notification sent or attempted after a scheduled crawl, and what it said.",
+        "sort_desc": "attempted_at",
+        "facets": ["status", "source"],
+    },
     "host_backoff": {
         "description": "Hosts backed off after a 429 or Retry-After, for every crawl job.",
     },

@@ -379,3 +379,49 @@ def _channel_origin(db: sqlite_utils.Database) -> None:
     # aliases): only pages from there write its posts. Channels of an older
     # archive adopt the origin of the next page that writes them.
     db["channels"].add_column("origin", str)
+
+
+@migration("0011_notifications")
+def _notifications(db: sqlite_utils.Database) -> None:
+    # Where a scheduled source's changes are announced (`sources add ... --notify URL`), and
+    # how far each target has been told: every change event up to `notified_until` has been
+    # sent to it. A failed message leaves it where it was, so the next run sends the
+    # changes again, together with the new ones, and nothing is lost or sent twice.
+    db["notify_targets"].create(
+        {
+            "source": str,  # sources.key
+            "url": str,  # the apprise URL; it may hold credentials, so untrusted SQL reads NULL
+            "shown": str,  # the URL with its secrets masked, for lists and logs
+            "added_at": str,
+            "notified_until": str,  # the watermark
+            "last_attempt_at": str,
+            "last_sent_at": str,
+            "failures": int,  # consecutive failed messages
+            "last_error": str,
+        },
+        pk=("source", "url"),
+        not_null={"source", "url", "notified_until"},
+        defaults={"failures": 0},
+    )
+    # Every message sent or attempted, with what it said.
+    db["notifications"].create(
+        {
+            "id": int,
+            "source": str,
+            "target": str,  # notify_targets.shown
+            "attempted_at": str,
+            "status": str,  # sent or failed
+            "changes": int,  # how many change events it told of
+            "after": str,  # the events it covers: after this time ...
+            "until": str,  # ... up to this one
+            "title": str,
+            "body": str,
+            "error": str,
+        },
+        pk="id",
+    )
+    db["notifications"].create_index(["source", "attempted_at"])
+    # Change events are read by time (`changes --since`, each notification's window).
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS post_versions_captured_at ON post_versions (captured_at)"
+    )

@@ -152,9 +152,10 @@ def report(db_path: Path) -> str:
         f'  chanarchive --db {db_path} query "SELECT post_id, version, captured_at, text'
         ' FROM post_history WHERE post IN (SELECT id FROM current_posts WHERE version > 1)"',
         f"  chanarchive --db {db_path} history {DEMO_CHANNEL}/43",
+        f"  chanarchive --db {db_path} changes      # new, edited, deleted: newest first",
         f"  chanarchive --db {db_path} search 频道",
         f"  chanarchive --db {db_path} export --format jsonl --all-versions",
-        f"  chanarchive --db {db_path} serve      # or: datasette {db_path}",
+        f"  chanarchive --db {db_path} serve        # the archive in a browser (or: datasette {db_path})",
     ]
     return "\n".join(lines)
 

@@ -6,8 +6,10 @@ import json
 from datetime import UTC, datetime
 
 import click
+import sqlite_utils
 
 from archive.store import connect_readonly
+from scheduler.notify import check_urls, set_targets, targets
 from scheduler.registry import (
     DEFAULT_MAX,
     DEFAULT_MIN,
@@ -69,16 +71,31 @@ def sources():
     metavar="DURATION",
     help="Stop a run that takes longer [default: the scheduler's --time-limit].",
 )
+@click.option(
+    "--notify",
+    "notify",
+    multiple=True,
+    metavar="URL",
+    help="After each run, tell this apprise URL what changed (repeatable; "
+    "e.g. json://host/path, mailto://…, ntfy://topic).",
+)
+@click.option(
+    "--no-notify", is_flag=True, help="Stop the notifications of this source (see --notify)."
+)
 @crawl_options(depth_default=None, scope="for every run of this source")
 @click.pass_context
 @translate_errors
-def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, max_pages, depth,
-        follow, profile, settings):  # fmt: skip
+def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, notify, no_notify,
+        max_pages, depth, follow, profile, settings):  # fmt: skip
     """Schedule SOURCE (or change its schedule: a source is never listed twice).
 
     Give exactly one of --every or --cron. With --adaptive the interval
     follows the channel's posting rate, between --min and --max; --every is
-    where it starts.
+    where it starts. With --notify, each run ends with one message to each
+    URL naming what changed since it was last told: new posts, edits with
+    their removed and added words, deletions. A message that fails is sent
+    with the next run's changes; it never fails the crawl. Adding a source
+    again with --notify replaces its URLs; without it, they stay.
 
     Example:
 
@@ -87,7 +104,11 @@ def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, max_
         chanarchive sources add t.me/telegram --cron "0 */6 * * *"
 
         chanarchive sources add @busy_channel --adaptive --min 10m --max 1d
+
+        chanarchive sources add @durov --every 1h --notify ntfy://ntfy.example/t
     """
+    if notify and no_notify:
+        raise BadUsage("give --notify URL or --no-notify, not both")
     bounds = None
     if adaptive:
         bounds = Adaptive(
@@ -103,14 +124,20 @@ def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, max_
         settings=settings, max_pages=max_pages, depth=depth, follow=follow, profile=profile
     )
     check_source(source, schedule, adaptive=bounds, time_limit=limit)  # before the file is touched
+    urls = check_urls(notify)
     db = open_db(ctx, create=True)
     scheduled, created = add_source(
         db, source, schedule, adaptive=bounds, crawl=crawl, time_limit=limit
     )
+    if urls or no_notify:
+        set_targets(db, scheduled.key, urls)
+    told = [t.shown for t in targets(db, scheduled.key)]
     db.close()
     verb = "scheduled" if created else "updated"
     state = " (paused)" if scheduled.paused else ""
     click.echo(f"{verb} {scheduled.key}: {scheduled.describe_schedule()}{state}")
+    if told:
+        click.echo(f"changes go to: {', '.join(told)}")
 
 
 def _seconds(value: str | None, default: int, what: str) -> int:
@@ -135,7 +162,7 @@ def _ago(when: str | None, now: datetime) -> str:
 SOURCE_WIDTH = 120
 
 
-def _table(rows: list[SourceStatus]) -> str:
+def _table(rows: list[SourceStatus], told: dict[str, list]) -> str:
     now = datetime.now(UTC)
     header = [
         "SOURCE",
@@ -170,6 +197,12 @@ def _table(rows: list[SourceStatus]) -> str:
             notes.append(f"{src.key}: {src.interval_reason}")
         if row.last_status == "failed" and row.last_reason:
             notes.append(f"{src.key} failed: {row.last_reason}")
+        for target in told.get(src.key, []):
+            if target.failures:
+                notes.append(
+                    f"{src.key}: notifications to {target.shown} failing "
+                    f"({target.failures}x, kept for the next run): {target.last_error}"
+                )
     out = render_table(header, lines, cell_width=SOURCE_WIDTH, rule=False).rstrip("\n")
     return "\n".join([out, "", *notes]) if notes else out
 
@@ -183,7 +216,8 @@ def list_(ctx, fmt):
 
     Each source: its schedule, next run, last run and its status, last
     success, consecutive failures, paused or not; adaptive sources say why
-    their interval is what it is.
+    their interval is what it is, and failing notifications why they fail.
+    json adds each source's notification targets (their secrets masked).
 
     Example:
 
@@ -193,16 +227,16 @@ def list_(ctx, fmt):
     """
     conn = connect_readonly(db_path(ctx))  # listing never writes, not even a migration
     try:
-        has_sources = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sources'"
-        ).fetchone()
-        rows = list_sources(conn) if has_sources else []
+        db = sqlite_utils.Database(conn)
+        rows = list_sources(db) if "sources" in db.table_names() else []
+        told = {row.source.key: targets(db, row.source.key) for row in rows}
     finally:
         conn.close()
     if fmt == "json":
-        click.echo(json.dumps([r.record() for r in rows], ensure_ascii=False, indent=2))
+        records = [{**r.record(), "notify": [t.record() for t in told[r.source.key]]} for r in rows]
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
     elif rows:
-        click.echo(_table(rows))
+        click.echo(_table(rows, told))
     else:
         click.echo(
             "no scheduled sources (add one with `chanarchive sources add SOURCE --every 1h`)"

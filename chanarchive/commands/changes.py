@@ -1,0 +1,98 @@
+"""``chanarchive changes``: the archive's change events, newest first."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from archive.export.atom import channel_info, write_change_feed
+from archive.query.changes import EDITED, ChangeScope, iter_changes
+from archive.store import connect_readonly
+
+from ..clitools import db_path, is_terminal, output_format, translate_errors
+from ..tables import pad, truncate
+
+#: Unchanged characters kept on each side of a change in the text format.
+CONTEXT = 12
+#: The widest a text line's summary gets, in terminal columns.
+LINE_WIDTH = 120
+
+PLAIN_MARKS = ("[-", "-]", "{+", "+}")
+COLOUR_MARKS = ("\x1b[31m[-", "-]\x1b[0m", "\x1b[32m{+", "+}\x1b[0m")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _text_line(change, *, colour: bool) -> str:
+    when = change.at[:19].replace("T", " ") + "Z"
+    name = change.name + (f" v{change.version}" if change.kind == EDITED else "")
+    if change.kind == EDITED:
+        summary = _one_line(change.marked(PLAIN_MARKS, context=CONTEXT))
+        if not change.removed and not change.added:
+            summary = "(the text is the same: links, media or the title changed)"
+        summary = truncate(summary, LINE_WIDTH)
+        if colour:
+            for plain, coloured in zip(PLAIN_MARKS, COLOUR_MARKS, strict=True):
+                summary = summary.replace(plain, coloured)
+    else:
+        summary = truncate(_one_line(change.title or change.text), LINE_WIDTH)
+    return f"{when}  {pad(change.kind, 9)}  {pad(name, 24)}  {summary}".rstrip()
+
+
+@click.command()
+@click.option("--channel", metavar="NAME", help="Only this channel.")
+@click.option("--since", metavar="T", help="Only changes seen at or after T (ISO 8601).")
+@click.option(
+    "--limit", type=click.IntRange(min=1), metavar="N", help="At most N changes (the newest)."
+)
+@output_format("text", "jsonl", "atom", default="text")
+@click.pass_context
+@translate_errors
+def changes(ctx, channel, since, limit, fmt):
+    """List what changed in the archive, newest first.
+
+    Each change is a post new, edited (with the words removed and added;
+    every CJK character counts as a word), deleted, or back after a
+    deletion, at the time a crawl saw it. text marks an edit's removed
+    [-words-] and added {+words+}; jsonl gives one record a line (kind, at,
+    channel, post_id, url, version, title, text, removed, added, diff); atom
+    a feed of the changes. Reads the archive only.
+
+    Example:
+
+        chanarchive changes --since 2026-11-20
+
+        chanarchive changes --channel durov --format jsonl
+
+        chanarchive changes --channel durov --format atom > durov-changes.atom
+    """
+    scope = ChangeScope(channels=(channel,) if channel else (), since=since, limit=limit)
+    scope = scope.normalized()  # a bad time is refused here, before anything is printed
+    path = db_path(ctx)
+    conn = connect_readonly(path)
+    try:
+        if channel:
+            channel_info(conn, channel)  # an unknown channel is bad input: exit 2
+        if fmt == "atom":
+            title = (
+                f"Changes in {scope.channels[0]}" if channel else f"Changes in {Path(path).name}"
+            )
+            write_change_feed(conn, sys.stdout, scope, title=title)
+            return
+        colour = fmt == "text" and is_terminal(sys.stdout)
+        count = 0
+        for change in iter_changes(conn, scope):
+            if fmt == "jsonl":
+                click.echo(json.dumps(change.record(), ensure_ascii=False))
+            else:
+                click.echo(_text_line(change, colour=colour))
+            count += 1
+    finally:
+        conn.close()
+    if count == 0 and fmt == "text":
+        click.echo("no changes" + (f" since {since}" if since else ""), err=True)

@@ -1,0 +1,223 @@
+"""Change events (``archive.query.changes``) and ``chanarchive changes``: new, edited, deleted, back."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from click.testing import CliRunner
+
+from archive import store
+from archive.query.changes import (
+    DELETED,
+    EDITED,
+    NEW,
+    UNDELETED,
+    ChangeScope,
+    iter_changes,
+)
+from archive.store import connect_readonly, open_archive
+from chanarchive.cli import cli
+from tests.sample_archive import (
+    EDITED_3,
+    T1,
+    T2,
+    T3,
+    TEXTS,
+    _capture,
+    _page,
+    build_sample_archive,
+    file_state,
+)
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+T4 = "2026-11-29T10:00:00.000000+00:00"
+
+
+@pytest.fixture
+def sample(tmp_path):
+    return build_sample_archive(tmp_path / "archive.db")
+
+
+def changes_of(db, scope=None):
+    conn = connect_readonly(db)
+    try:
+        return list(iter_changes(conn, scope))
+    finally:
+        conn.close()
+
+
+def run(db, *args):
+    return CliRunner().invoke(cli, ["--db", str(db), "changes", *args])
+
+
+def test_every_change_newest_first_with_the_edit_word_by_word(sample):
+    found = changes_of(sample)
+    assert [(c.kind, c.name) for c in found[:3]] == [
+        (NEW, "news_cn/7"),
+        (DELETED, "news_cn/5"),
+        (EDITED, "news_cn/3"),
+    ]
+    assert all(c.at == T2 for c in found[:3])
+    assert {c.at for c in found[3:]} == {T1}
+    assert sorted(c.name for c in found[3:]) == sorted(
+        ["mirror_blog/hello-world"] + [f"news_cn/{i}" for i in range(1, 7)]
+    )
+    assert [c.at for c in found] == sorted((c.at for c in found), reverse=True)
+
+    edit = found[2]
+    assert edit.version == 2 and edit.text == EDITED_3
+    # Each CJK character is a word: only the changed characters are marked.
+    assert edit.removed == ["地铁", "底"]
+    assert edit.added == ["轻轨", "明", "春节"]
+    assert (
+        edit.marked()
+        == "[-地铁-]{+轻轨+}3号线南延段今日起试运行，预计{+明+}年[-底-]{+春节+}前开通。"
+    )
+    assert edit.marked(context=3) == "[-地铁-]{+轻轨+}3号线…，预计{+明+}年[-底-]{+春节+}前开通。"
+    # A deletion carries the text the post had when it was found gone.
+    assert found[1].text == TEXTS[5] and found[1].removed == []
+
+
+def test_scopes_by_channel_and_time(sample):
+    assert {c.channel for c in changes_of(sample, ChangeScope(channels=("@News_CN",)))} == {
+        "news_cn"
+    }
+    assert [c.name for c in changes_of(sample, ChangeScope(channels=("mirror_blog",)))] == [
+        "mirror_blog/hello-world"
+    ]
+    since = changes_of(sample, ChangeScope(since="2026-11-27"))
+    assert [c.kind for c in since] == [NEW, DELETED, EDITED]
+    # A watermark: strictly after one time, up to another.
+    assert changes_of(sample, ChangeScope(after=T2)) == []
+    window = changes_of(sample, ChangeScope(after=T1, until=T2))
+    assert [c.name for c in window] == ["news_cn/7", "news_cn/5", "news_cn/3"]
+    everything = changes_of(sample)
+    for n in range(1, len(everything) + 2):  # the newest n, in the same order, whatever n
+        assert changes_of(sample, ChangeScope(limit=n)) == everything[:n]
+
+
+def test_a_post_that_comes_back_is_an_undeleted_event(sample):
+    db = open_archive(sample)
+    crawl = store.begin_crawl(db, "@news_cn")
+    store.ingest_page(db, crawl, _capture(b"<html>back</html>", T4), _page([5, 6, 7], 200, {}))
+    store.finish_crawl(db, crawl)
+    db.close()
+    newest = changes_of(sample, ChangeScope(since=T3))
+    assert [(c.kind, c.name, c.at) for c in newest] == [(UNDELETED, "news_cn/5", T4)]
+    # The deletion stays in the record, at its own time.
+    assert (DELETED, "news_cn/5") in [(c.kind, c.name) for c in changes_of(sample)]
+
+
+def test_changes_command_text_jsonl_and_atom(sample):
+    before = file_state(sample)
+    text = run(sample, "--since", "2026-11-27")
+    assert text.exit_code == 0, text.output
+    lines = text.output.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("2026-11-27 10:00:00Z  new") and "news_cn/7" in lines[0]
+    assert "deleted" in lines[1] and "news_cn/5" in lines[1] and TEXTS[5] in lines[1]
+    assert "edited" in lines[2] and "news_cn/3 v2" in lines[2]
+    assert "[-地铁-]{+轻轨+}" in lines[2] and "{+春节+}" in lines[2]
+
+    jsonl = run(sample, "--format", "jsonl", "--channel", "news_cn")
+    assert jsonl.exit_code == 0
+    records = [json.loads(line) for line in jsonl.output.splitlines()]
+    assert len(records) == 9
+    edit = next(r for r in records if r["kind"] == "edited")
+    assert edit == {
+        "kind": "edited",
+        "at": T2,
+        "channel": "news_cn",
+        "post_id": "3",
+        "url": "https://t.me/news_cn/3",
+        "version": 2,
+        "title": None,
+        "text": EDITED_3,
+        "removed": ["地铁", "底"],
+        "added": ["轻轨", "明", "春节"],
+        "diff": "[-地铁-]{+轻轨+}3号线南延段今日起试运行，预计{+明+}年[-底-]{+春节+}前开通。",
+    }
+    assert records[-1]["kind"] == "new" and records[-1]["removed"] is None
+
+    atom = run(sample, "--format", "atom", "--since", "2026-11-27")
+    assert atom.exit_code == 0
+    feed = ET.fromstring(atom.output)
+    assert feed.find(f"{ATOM}updated").text == T2
+    entries = feed.findall(f"{ATOM}entry")
+    assert [e.find(f"{ATOM}category").get("term") for e in entries] == ["new", "deleted", "edited"]
+    assert entries[2].find(f"{ATOM}title").text.startswith("Edited: news_cn/3")
+    content = entries[2].find(f"{ATOM}content")
+    assert content.get("type") == "html"
+    assert "<del>地铁</del><ins>轻轨</ins>" in content.text
+    ids = [e.find(f"{ATOM}id").text for e in entries]
+    assert len(set(ids)) == 3
+    assert file_state(sample)["db"] == before["db"]  # read-only: nothing written
+
+
+def test_changes_command_refuses_bad_input_with_one_line(sample, tmp_path):
+    for args, message in [
+        (["--channel", "nope"], "no channel 'nope'"),
+        (["--since", "yesterday"], "bad --since 'yesterday'"),
+        (["--format", "csv"], "Invalid value for '--format'"),
+    ]:
+        result = run(sample, *args)
+        assert result.exit_code == 2, args
+        assert message in result.output
+    missing = run(tmp_path / "none.db")
+    assert missing.exit_code == 2 and "no archive" in missing.output
+    assert not (tmp_path / "none.db").exists()
+    empty = run(sample, "--since", "2030-01-01")
+    assert empty.exit_code == 0 and "no changes since 2030-01-01" in empty.output
+
+
+def test_hostile_text_stays_text_in_the_atom_feed(tmp_path):
+    from archive.models import Capture, ChannelInfo, Page, Post
+
+    db = open_archive(tmp_path / "hostile.db")
+    hostile = "<script>alert(1)</script> & ]]> \x07"
+    post = Post(
+        channel="evil", post_id="1", url="https://t.me/evil/1",
+        source_url="https://t.me/s/evil", raw_text=hostile, text=hostile,
+    )  # fmt: skip
+    page = Page(
+        url="https://t.me/s/evil", kind="telegram", page_type="channel",
+        channel=ChannelInfo(name="evil", title="<b>evil</b>"), posts=[post],
+    )  # fmt: skip
+    crawl = store.begin_crawl(db, "@evil")
+    store.ingest_page(db, crawl, Capture(page.url, T1, 200, b"x"), page)
+    store.finish_crawl(db, crawl)
+    db.close()
+    atom = run(tmp_path / "hostile.db", "--format", "atom", "--channel", "evil")
+    assert atom.exit_code == 0
+    entry = ET.fromstring(atom.output).find(f"{ATOM}entry")
+    assert "<script>" in entry.find(f"{ATOM}title").text  # text, as written
+    assert "&lt;script&gt;" in entry.find(f"{ATOM}content").text  # escaped inside the HTML
+
+
+def test_the_demo_archive_lists_its_edit_deletion_and_new_posts(demo_archive):
+    text = run(demo_archive)
+    assert text.exit_code == 0
+    lines = text.output.splitlines()
+    second = [line for line in lines if line.startswith(lines[0][:17])]  # the second crawl
+    kinds = {line.split()[2]: line for line in second}
+    assert set(kinds) >= {"new", "edited", "deleted"}
+    assert "chanarchive_demo/43 v2" in kinds["edited"]
+    assert "[-三-]{+五+}" in kinds["edited"] and "{+，可电话预约+}" in kinds["edited"]
+    assert "chanarchive_demo/44" in kinds["deleted"]
+
+    jsonl = run(demo_archive, "--format", "jsonl", "--channel", "chanarchive_demo")
+    records = [json.loads(line) for line in jsonl.output.splitlines()]
+    by_kind: dict[str, list] = {}
+    for record in records:
+        by_kind.setdefault(record["kind"], []).append(record["post_id"])
+    assert by_kind["edited"] == ["43"] and by_kind["deleted"] == ["44"]
+    assert {"46", "47", "48"} <= set(by_kind["new"]) and len(by_kind["new"]) == 48
+    edit = next(r for r in records if r["kind"] == "edited")
+    assert edit["removed"] == ["三"] and edit["added"] == ["五", "，可电话预约"]
+
+    atom = run(demo_archive, "--format", "atom", "--channel", "chanarchive_demo")
+    entries = ET.fromstring(atom.output).findall(f"{ATOM}entry")
+    terms = [e.find(f"{ATOM}category").get("term") for e in entries]
+    assert terms.count("edited") == 1 and terms.count("deleted") == 1 and terms.count("new") == 48
