@@ -109,6 +109,8 @@ class Page:
     removed: list[tuple[str, str]] = field(default_factory=list)
     #: The site profile the page was extracted with (None: the defaults).
     profile: str | None = None
+    #: Telegram: no message of the channel is older than ``before`` (the walk proved it).
+    start: bool = False
     #: What could not be read on the page (left-out messages, truncated markup): parse errors.
     errors: list[str] = field(default_factory=list)
 
@@ -117,13 +119,14 @@ class Page:
 
         The newest page covers its lowest to its highest id; a ``?before=N``
         page covers its lowest id to N-1; an empty (not throttled)
-        ``?before=N`` page means nothing is older than N, so it covers 1..N-1.
+        ``?before=N`` page, or one the walk found to be the channel's start,
+        means nothing is older than N, so it covers 1..N-1.
         """
         ids = [n for p in self.posts if (n := post_number(p.post_id)) is not None]
         if ids:
             hi = self.before - 1 if self.before is not None else max(ids)
             return min(ids), max(hi, max(ids))
-        if self.before is not None and self.before > 1 and not self.throttled:
+        if self.before is not None and self.before > 1 and (self.start or not self.throttled):
             return 1, self.before - 1
         return None
 

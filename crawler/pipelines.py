@@ -67,7 +67,8 @@ class ArchivePipeline:
         stats.inc_value("chanarchive/posts_new", result.new)
         stats.inc_value("chanarchive/posts_changed", result.changed)
         stats.inc_value("chanarchive/posts_deleted", result.deleted)
-        if item.page is not None and item.page.throttled and crawl_id is not None:
+        page = item.page
+        if page is not None and page.throttled and not page.start and crawl_id is not None:
             store.record_error(
                 self.db,
                 crawl_id,

@@ -40,6 +40,9 @@ class TelegramWalk:
         self.pages = 0
         self.reached_start = False
         self.stalled = False
+        #: The page asked for now lies below a short page that had no "older" link.
+        self.probing = False
+        self.fullest = 0  # the most messages a page of this walk showed
 
     def _covering(self, message_id: int) -> tuple[int, int] | None:
         for lo, hi in self.covered:
@@ -48,11 +51,24 @@ class TelegramWalk:
         return None
 
     def next_before(self, page: Page) -> int | None:
-        """The ``before`` of the next page to fetch, or None when the walk is over."""
+        """The ``before`` of the next page to fetch, or None when the walk is over.
+
+        Marks ``page.start`` when the page proves that no message of the
+        channel is older than its ``before``: the archive then remembers that
+        the start was reached, and no later crawl probes below it again.
+        """
         self.pages += 1
+        probing, self.probing = self.probing, False
+        ids = [n for p in page.posts if (n := post_number(p.post_id)) is not None]
+        if not ids and probing and page.before is not None:
+            # Below a short page without an "older" link nothing answers, not even
+            # after the throttling retries: the channel starts here. (Under load t.me
+            # drops the link from full pages too, so its absence alone proves nothing.)
+            page.start = True
+            self.reached_start = True
+            return None
         if page.throttled:
             return None
-        ids = [n for p in page.posts if (n := post_number(p.post_id)) is not None]
         if not ids:
             # An empty answer that is not throttling: nothing older exists.
             self.reached_start = page.before is not None
@@ -70,6 +86,9 @@ class TelegramWalk:
         if nxt <= 1:
             self.reached_start = True
             return None
+        short = len(ids) < self.fullest
+        self.fullest = max(self.fullest, len(ids))
+        self.probing = page.older is None and nxt == lowest and short
         return nxt
 
 

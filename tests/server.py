@@ -207,6 +207,9 @@ class FaultSite(SiteServer):
             if action == "throttle":
                 self.throttle(channel.name, _int(q, "count", 1))
                 return {"ok": True}
+            if action == "start_throttled":
+                self.start_throttled.add(channel.name)
+                return {"ok": True}
             if action == "drop_more":
                 self.drop_more(channel.name, _int(q, "count", 1))
                 return {"ok": True}

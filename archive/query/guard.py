@@ -317,7 +317,8 @@ def limit_connection(conn: sqlite3.Connection, *, max_length: int = MAX_VALUE_BY
     larger than ``max_length``, but its ``printf()`` (and ``format()``) still
     counts out a huge width or precision one character at a time, between
     two looks of the time limit: those are replaced on this connection by a
-    version that refuses such a width before any work is done.
+    version that refuses such a width before any work is done (its result
+    is NULL, and the returned :class:`Refusals` say why).
     """
     conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max_length)
@@ -329,7 +330,7 @@ def limit_connection(conn: sqlite3.Connection, *, max_length: int = MAX_VALUE_BY
 
 
 class Refusals(list):
-    """Why a function of :func:`limit_connection` refused to run (SQLite keeps no message)."""
+    """Why a function of :func:`limit_connection` refused to run (it gave NULL instead)."""
 
 
 def _bounded_printf(max_length: int, refusals: Refusals):
@@ -354,11 +355,13 @@ def _bounded_printf(max_length: int, refusals: Refusals):
                 else:
                     size = int(part) if part else 0
                 if abs(size) > max_length:
+                    # NULL, not an exception: SQLite keeps no message, and some hosts
+                    # (Datasette) print a traceback for every exception in a function.
                     refusals.append(
                         f"printf(): a width or precision of {size} is larger than a value may be"
                         f" ({max_length} bytes)"
                     )
-                    raise ValueError(refusals[-1])
+                    return None
             index += 1
         marks = ", ".join("?" for _ in range(len(args) + 1))
         with lock:

@@ -1,12 +1,17 @@
-"""Full-text search over the current clean text of every post.
+"""Full-text search over the current clean text of every post, best first, fast at any size.
 
-The archive's ``posts_fts`` index uses SQLite's trigram tokenizer, which
-finds any substring of three or more characters — what Chinese needs, as
-it has no spaces between words. A term of one or two characters (地铁)
-cannot be looked up in a trigram index, so such terms fall back to a
-substring scan of ``posts.text`` and ``posts.title``; results are then
-ranked by how often the terms occur, densest first. Terms of three or
-more characters are ranked by FTS5's bm25.
+Terms of three or more characters are looked up in ``posts_fts``, whose
+trigram tokenizer finds any substring of three or more characters — what
+Chinese needs, as it has no spaces between words. A query with a shorter
+term (地铁, 5G) uses ``posts_fts_cjk`` instead, where each CJK character is
+a word: a Chinese term is a phrase of its characters, a Latin one a word
+(:mod:`archive.store.fts`). Either way the ranking is FTS5's bm25.
+
+Best first never means ranking every match: the index gives matches newest
+first, and the newest :data:`CANDIDATES` are ranked. A rare term is ranked
+exactly; a term in half the archive costs no more than a rare one, and its
+best hits are the best of its most recent posts. A term of punctuation
+only is found by a substring scan.
 
 A query is split on white space into terms that must all occur; text in
 double quotes is one term. FTS syntax is never interpreted: ``AND``, ``*``
@@ -21,11 +26,16 @@ from dataclasses import dataclass
 
 from ..errors import BadInput
 from ..source import channel_key
+from ..store.fts import CJK_INDEX, cjk_spaced
 
 #: Terms shorter than this cannot use the trigram index.
 TRIGRAM = 3
 
 DEFAULT_LIMIT = 20
+#: At most this many matches (the newest) are ranked for one query.
+CANDIDATES = 1000
+#: What the CJK index holds of a term: its words (each CJK character one).
+_WORD = re.compile(r"\w+")
 SNIPPET_WIDTH = 80
 
 
@@ -82,55 +92,118 @@ def search_posts(
         raise BadInput("nothing to search for: give one or more words")
     if limit < 1:
         raise BadInput("--limit must be at least 1")
-    long_terms = [t for t in terms if len(t) >= TRIGRAM]
-    short_terms = [t for t in terms if len(t) < TRIGRAM]
-
-    where, params = [], []
-    if long_terms:
-        source = "posts_fts JOIN posts p ON p.id = posts_fts.rowid"
-        where.append("posts_fts MATCH ?")
-        params.append(" AND ".join(_fts_phrase(t) for t in long_terms))
-        score = "bm25(posts_fts)"
-    else:
-        source = "posts p"
-        # Occurrences per character of text, negated so that lower is better.
-        counts = " + ".join(
-            "(length(COALESCE(p.text, '')) - length(replace(COALESCE(p.text, ''), ?, '')))"
-            " / length(?)"
-            for _ in short_terms
+    key = channel_key(channel) if channel is not None else None
+    ranked = _ranked_ids(conn, terms, key, max(limit, CANDIDATES))
+    chosen = ranked[:limit]
+    if not chosen:
+        return []
+    marks_sql = ", ".join("?" for _ in chosen)
+    rows = {
+        row[0]: row[1:]
+        for row in conn.execute(
+            "SELECT p.id, ch.name, p.post_id, p.url, p.published_at, p.title, p.text,"
+            " p.deleted_at FROM posts p JOIN channels ch ON ch.id = p.channel_id"
+            f" WHERE p.id IN ({marks_sql})",
+            [pk for pk, _ in chosen],
         )
-        score = f"-1.0 * ({counts}) / (length(COALESCE(p.text, '')) + 20)"
-    score_params = [value for t in short_terms for value in (t, t)] if not long_terms else []
-    for term in short_terms:
+    }
+    hits = []
+    for pk, score in chosen:
+        name, post_id, url, published_at, title, body, deleted_at = rows[pk]
+        snippet_source = body or title or ""
+        if title and not _matches(body, terms):
+            snippet_source = title
+        hits.append(
+            SearchHit(
+                channel=name,
+                post_id=str(post_id),
+                url=url,
+                published_at=published_at,
+                title=title,
+                snippet=make_snippet(snippet_source, terms, marks=marks, width=width),
+                deleted_at=deleted_at,
+                score=score,
+            )
+        )
+    return hits
+
+
+def _ranked_ids(
+    conn: sqlite3.Connection, terms: list[str], channel: str | None, candidates: int
+) -> list[tuple[int, float]]:
+    """(post pk, score) of the matching posts, best (lowest score) first.
+
+    The index gives its matches newest first; only the newest ``candidates``
+    of them are ranked, so a term in half the archive costs what a rare one
+    costs. When fewer match, every match is ranked: the order is exact.
+    """
+    plan = _index_query(conn, terms)
+    if plan is None:
+        return _scan(conn, terms, channel, candidates)
+    index, query = plan
+    source = f"{index} f"
+    where = [f"{index} MATCH ?"]
+    params: list = [query]
+    if channel is not None:
+        # CROSS JOIN keeps the index first: its rows come newest first, filtered here.
+        source += (
+            " CROSS JOIN posts p ON p.id = f.rowid CROSS JOIN channels ch ON ch.id = p.channel_id"
+        )
+        where.append("ch.name = ?")
+        params.append(channel)
+    rows = conn.execute(
+        f"SELECT f.rowid, bm25({index}) FROM {source} WHERE {' AND '.join(where)}"
+        " ORDER BY f.rowid DESC LIMIT ?",
+        [*params, candidates],
+    ).fetchall()
+    rows.sort(key=lambda row: (row[1], -row[0]))
+    return rows
+
+
+def _index_query(conn: sqlite3.Connection, terms: list[str]) -> tuple[str, str] | None:
+    """The index and FTS5 query that find ``terms`` (None when no index can)."""
+    if all(len(t) >= TRIGRAM for t in terms):
+        return "posts_fts", " AND ".join(_fts_phrase(t) for t in terms)
+    if not _has_table(conn, CJK_INDEX):
+        return None  # an archive from before the index, read as it is
+    phrases = []
+    for term in terms:
+        words = _WORD.findall(cjk_spaced(term) or "")
+        if not words:
+            return None  # punctuation only: nothing an index holds
+        phrases.append(_fts_phrase(" ".join(words)))
+    return CJK_INDEX, " AND ".join(phrases)
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [name]).fetchone() is not None
+
+
+def _scan(
+    conn: sqlite3.Connection, terms: list[str], channel: str | None, candidates: int
+) -> list[tuple[int, float]]:
+    """Substring search without an index (punctuation, or an archive without the CJK index)."""
+    where, params = [], []
+    for term in terms:
         where.append(
             "(COALESCE(p.text, '') LIKE ? ESCAPE '\\' OR COALESCE(p.title, '') LIKE ? ESCAPE '\\')"
         )
         params += [_like_pattern(term)] * 2
     if channel is not None:
         where.append("ch.name = ?")
-        params.append(channel_key(channel))
-    sql = (
-        f"SELECT ch.name, p.post_id, p.url, p.published_at, p.title, p.text, p.deleted_at,"
-        f" {score} AS score FROM {source} JOIN channels ch ON ch.id = p.channel_id"
-        f" WHERE {' AND '.join(where)}"
-        " ORDER BY score, p.published_at DESC, p.id DESC LIMIT ?"
+        params.append(channel)
+    # Occurrences per character of text, negated so that lower is better.
+    counts = " + ".join(
+        "(length(COALESCE(p.text, '')) - length(replace(COALESCE(p.text, ''), ?, ''))) / length(?)"
+        for _ in terms
     )
-    rows = conn.execute(sql, [*score_params, *params, limit]).fetchall()
-    return [
-        SearchHit(
-            channel=name,
-            post_id=str(post_id),
-            url=url,
-            published_at=published_at,
-            title=title,
-            snippet=make_snippet(body or title or "", terms, marks=marks, width=width)
-            if _matches(body, terms) or not title
-            else make_snippet(title, terms, marks=marks, width=width),
-            deleted_at=deleted_at,
-            score=score_value,
-        )
-        for name, post_id, url, published_at, title, body, deleted_at, score_value in rows
-    ]
+    score = f"-1.0 * ({counts}) / (length(COALESCE(p.text, '')) + 20)"
+    score_params = [value for t in terms for value in (t, t)]
+    return conn.execute(
+        f"SELECT p.id, {score} AS score FROM posts p JOIN channels ch ON ch.id = p.channel_id"
+        f" WHERE {' AND '.join(where)} ORDER BY score, p.id DESC LIMIT ?",
+        [*score_params, *params, candidates],
+    ).fetchall()
 
 
 def _matches(text: str | None, terms: list[str]) -> bool:

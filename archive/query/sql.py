@@ -103,11 +103,11 @@ def run_query(
         columns = [d[0] for d in cursor.description or []]
         rows, too_large = _fetch(cursor, max_rows + 1, MAX_RESULT_BYTES)
         cursor.close()
+        if refusals:
+            raise QueryRefused(refusals[-1])
     except (sqlite3.DatabaseError, sqlite3.Warning) as exc:
         if guard.denied:
             raise QueryRefused(guard.denied) from exc
-        if refusals:
-            raise QueryRefused(refusals[-1]) from exc
         if timed_out:
             raise QueryTimeout(
                 f"the query ran longer than its time limit of {time_limit_ms} ms and was stopped"

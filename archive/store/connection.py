@@ -22,6 +22,7 @@ from pathlib import Path
 import sqlite_utils
 
 from ..errors import ArchiveError
+from .fts import register_functions
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -32,6 +33,7 @@ def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
         str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
     )
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    register_functions(conn)  # the archive's triggers call them
     return conn
 
 
@@ -222,6 +224,7 @@ def connect_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
 def _open_readonly(file: Path, *, immutable: bool = False) -> sqlite3.Connection:
     uri = _readonly_uri(file) + ("&immutable=1" if immutable else "")
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    register_functions(conn)  # so that a refused write says "readonly", not "no such function"
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()

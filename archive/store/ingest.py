@@ -138,7 +138,7 @@ def ingest_page(
                 # Deletions and coverage need the whole page: a message that could
                 # not be read must not count as gone, nor its range as seen.
                 whole = not page.errors and not result.refused
-                if page.kind == KIND_TELEGRAM and not page.throttled and whole:
+                if page.kind == KIND_TELEGRAM and (page.start or not page.throttled) and whole:
                     covered = page.covered_range()
                     if covered is not None:
                         if page.posts:

@@ -15,6 +15,7 @@ import sqlite_utils
 from ..errors import ArchiveError
 from ..times import utcnow
 from .connection import MIGRATIONS_TABLE, write_transaction
+from .fts import create_cjk_index
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -379,6 +380,13 @@ def _channel_origin(db: sqlite_utils.Database) -> None:
     # aliases): only pages from there write its posts. Channels of an older
     # archive adopt the origin of the next page that writes them.
     db["channels"].add_column("origin", str)
+
+
+@migration("0008_short_term_search")
+def _short_term_search(db: sqlite_utils.Database) -> None:
+    # One- and two-character terms (地铁, 5G) cannot use the trigram index: a second,
+    # contentless index where each CJK character is a word makes them indexed phrases.
+    create_cjk_index(db.conn)
 
 
 @migration("0011_notifications")

@@ -770,6 +770,8 @@ class SiteServer:
         self._log: list[tuple[str, str, int]] = []
         self._throttle: dict[str, int] = {}
         self._drop_more: dict[str, int] = {}
+        #: Channels whose empty page below their first post is Telegram's "no messages" page.
+        self.start_throttled: set[str] = set()
         self._routes: list[tuple[str, Handler]] = []
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -859,6 +861,8 @@ class SiteServer:
             if channel is None:
                 return None
             throttled = self._take(self._throttle, name)
+            if name in self.start_throttled and before is not None:
+                throttled = throttled or not any(p.id < before for p in channel.visible_posts())
             page = render_channel_page(
                 channel,
                 before=before,

@@ -149,10 +149,13 @@ class ChannelSpider(scrapy.Spider):
             self.channel_names.setdefault(source, page.channel.name)
         if page.kind != KIND_TELEGRAM and page.channel is not None:
             self._known(page.channel.name)  # as it stood before this page is archived
-        yield PageItem(source, capture, page)
         if page.kind == KIND_TELEGRAM:
-            yield from self._next_telegram(source, response, page)
+            # The walk may mark the page (the channel's start): decide before it is archived.
+            following = list(self._next_telegram(source, response, page))
+            yield PageItem(source, capture, page)
+            yield from following
         else:
+            yield PageItem(source, capture, page)
             yield from self._next_web(source, response, page)
 
     def _elsewhere(self, source: str, response) -> str | None:

@@ -292,3 +292,22 @@ def test_two_crawls_write_one_archive_at_once(site, tmp_path):
                      " GROUP BY ch.name ORDER BY ch.name") == [("left", 120), ("right", 120)]  # fmt: skip
     assert query(db, "SELECT status, pages FROM crawls") == [("ok", 12), ("ok", 12)]
     assert query(db, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_the_start_once_reached_is_never_probed_again(site, tmp_path):
+    """A channel whose first posts are gone, and whose empty page below them is Telegram's
+    "no messages" answer: the start is proved once, remembered, and never probed again."""
+    db = tmp_path / "archive.db"
+    site.control("channel", name="from_five", posts=60, page_size=20)
+    for post_id in range(1, 5):
+        site.control("delete", name="from_five", id=post_id)
+    site.control("start_throttled", name="from_five")
+    site.control("drop_more", name="from_five", count=2)  # under load: full pages lose the link
+    url = f"{site.url}/s/from_five"
+    done = crawl(db, url, "--full", "-s", "TELEGRAM_THROTTLE_RETRIES=1")
+    assert done.stdout.strip().endswith("0 errors (ok)"), done.stdout
+    assert query(db, "SELECT lo, hi FROM coverage") == [(1, 60)]
+    assert query(db, "SELECT COUNT(*) FROM posts") == [(56,)]
+    site.reset_stats()
+    assert summary(crawl(db, url)).startswith("crawled 1 pages, posts 0 new")
+    assert channel_requests(site, "from_five") == ["/s/from_five"]

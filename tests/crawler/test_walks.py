@@ -65,3 +65,20 @@ def test_a_server_that_ignores_before_does_not_loop():
     assert walk.next_before(page(range(201, 206), older=201)) == 201
     assert walk.next_before(page(range(201, 206), before=201, older=201)) is None
     assert walk.stalled and not walk.reached_start
+
+
+def test_the_start_is_proved_only_below_a_short_page_without_its_older_link():
+    # A short page without the link, then nothing but throttling: the channel starts here.
+    walk = TelegramWalk(full=True)
+    assert walk.next_before(page(range(41, 61), older=41)) == 41
+    assert walk.next_before(page(range(30, 41), before=41)) == 30  # short, no older link
+    probe = page([], before=30, throttled=True)
+    assert walk.next_before(probe) is None
+    assert probe.start and walk.reached_start and probe.covered_range() == (1, 29)
+    # Under load t.me drops the link from a full page too; throttling below it proves nothing.
+    walk = TelegramWalk(full=True)
+    assert walk.next_before(page(range(41, 61), older=41)) == 41
+    assert walk.next_before(page(range(21, 41), before=41)) == 21  # full, link dropped
+    probe = page([], before=21, throttled=True)
+    assert walk.next_before(probe) is None
+    assert not probe.start and not walk.reached_start and probe.covered_range() is None
