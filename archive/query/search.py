@@ -5,7 +5,8 @@ trigram tokenizer finds any substring of three or more characters — what
 Chinese needs, as it has no spaces between words. A query with a shorter
 term (地铁, 5G) uses ``posts_fts_cjk`` instead, where each CJK character is
 a word: a Chinese term is a phrase of its characters, a Latin one a word
-(:mod:`archive.store.fts`). Either way the ranking is FTS5's bm25.
+(:mod:`archive.store.fts`). Either way the ranking is BM25's weight of the
+terms in each post (:func:`rank_score`).
 
 Best first never means ranking every match: the index gives matches newest
 first, and the newest :data:`CANDIDATES` are ranked. A rare term is ranked
@@ -93,23 +94,24 @@ def search_posts(
     if limit < 1:
         raise BadInput("--limit must be at least 1")
     key = channel_key(channel) if channel is not None else None
-    ranked = _ranked_ids(conn, terms, key, max(limit, CANDIDATES))
-    chosen = ranked[:limit]
-    if not chosen:
+    found = _candidates(conn, terms, key, max(limit, CANDIDATES))
+    if not found:
         return []
-    marks_sql = ", ".join("?" for _ in chosen)
-    rows = {
-        row[0]: row[1:]
-        for row in conn.execute(
-            "SELECT p.id, ch.name, p.post_id, p.url, p.published_at, p.title, p.text,"
-            " p.deleted_at FROM posts p JOIN channels ch ON ch.id = p.channel_id"
-            f" WHERE p.id IN ({marks_sql})",
-            [pk for pk, _ in chosen],
-        )
-    }
+    marks_sql = ", ".join("?" for _ in found)
+    rows = conn.execute(
+        "SELECT p.id, ch.name, p.post_id, p.url, p.published_at, p.title, p.text,"
+        " p.deleted_at FROM posts p JOIN channels ch ON ch.id = p.channel_id"
+        f" WHERE p.id IN ({marks_sql})",
+        found,
+    ).fetchall()
+    pattern = _pattern(terms)
+    scored = sorted(
+        ((rank_score(pattern, row[5], row[6]), -row[0], row) for row in rows),
+        key=lambda item: item[:2],
+    )
     hits = []
-    for pk, score in chosen:
-        name, post_id, url, published_at, title, body, deleted_at = rows[pk]
+    for score, _, row in scored[:limit]:
+        _, name, post_id, url, published_at, title, body, deleted_at = row
         snippet_source = body or title or ""
         if title and not _matches(body, terms):
             snippet_source = title
@@ -128,14 +130,40 @@ def search_posts(
     return hits
 
 
-def _ranked_ids(
-    conn: sqlite3.Connection, terms: list[str], channel: str | None, candidates: int
-) -> list[tuple[int, float]]:
-    """(post pk, score) of the matching posts, best (lowest score) first.
+#: BM25's constants: how fast repeats stop counting, and how much length matters.
+_K1, _B = 1.2, 0.75
+#: The length (characters) of a typical post, BM25's "average document".
+_TYPICAL_LENGTH = 200
 
-    The index gives its matches newest first; only the newest ``candidates``
-    of them are ranked, so a term in half the archive costs what a rare one
-    costs. When fewer match, every match is ranked: the order is exact.
+
+def rank_score(pattern: re.Pattern[str], title: str | None, text: str | None) -> float:
+    """BM25's weight of the terms in one post, negated (lower is better).
+
+    Every candidate holds every term, so the terms' rarity across the archive
+    (BM25's IDF, which FTS5 would count over every match) does not change
+    their order; what does is how often the terms occur and how long the
+    post is.
+    """
+    body = f"{title or ''}\n{text or ''}"
+    score = 0.0
+    norm = _K1 * (1 - _B + _B * len(body) / _TYPICAL_LENGTH)
+    counts: dict[str, int] = {}
+    for match in pattern.finditer(body):
+        key = match.group().lower()
+        counts[key] = counts.get(key, 0) + 1
+    for tf in counts.values():
+        score += tf * (_K1 + 1) / (tf + norm)
+    return -score
+
+
+def _candidates(
+    conn: sqlite3.Connection, terms: list[str], channel: str | None, candidates: int
+) -> list[int]:
+    """The pks of the posts to rank: every match, or the newest ``candidates`` of them.
+
+    The index gives its matches newest first, one page of its lists at a
+    time, so a term in half the archive costs what a rare one costs. (FTS5's
+    own bm25 would count every match of every term first.)
     """
     plan = _index_query(conn, terms)
     if plan is None:
@@ -151,13 +179,14 @@ def _ranked_ids(
         )
         where.append("ch.name = ?")
         params.append(channel)
-    rows = conn.execute(
-        f"SELECT f.rowid, bm25({index}) FROM {source} WHERE {' AND '.join(where)}"
-        " ORDER BY f.rowid DESC LIMIT ?",
-        [*params, candidates],
-    ).fetchall()
-    rows.sort(key=lambda row: (row[1], -row[0]))
-    return rows
+    return [
+        row[0]
+        for row in conn.execute(
+            f"SELECT f.rowid FROM {source} WHERE {' AND '.join(where)}"
+            " ORDER BY f.rowid DESC LIMIT ?",
+            [*params, candidates],
+        )
+    ]
 
 
 def _index_query(conn: sqlite3.Connection, terms: list[str]) -> tuple[str, str] | None:
@@ -181,7 +210,7 @@ def _has_table(conn: sqlite3.Connection, name: str) -> bool:
 
 def _scan(
     conn: sqlite3.Connection, terms: list[str], channel: str | None, candidates: int
-) -> list[tuple[int, float]]:
+) -> list[int]:
     """Substring search without an index (punctuation, or an archive without the CJK index)."""
     where, params = [], []
     for term in terms:
@@ -192,18 +221,14 @@ def _scan(
     if channel is not None:
         where.append("ch.name = ?")
         params.append(channel)
-    # Occurrences per character of text, negated so that lower is better.
-    counts = " + ".join(
-        "(length(COALESCE(p.text, '')) - length(replace(COALESCE(p.text, ''), ?, ''))) / length(?)"
-        for _ in terms
-    )
-    score = f"-1.0 * ({counts}) / (length(COALESCE(p.text, '')) + 20)"
-    score_params = [value for t in terms for value in (t, t)]
-    return conn.execute(
-        f"SELECT p.id, {score} AS score FROM posts p JOIN channels ch ON ch.id = p.channel_id"
-        f" WHERE {' AND '.join(where)} ORDER BY score, p.id DESC LIMIT ?",
-        [*score_params, *params, candidates],
-    ).fetchall()
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT p.id FROM posts p JOIN channels ch ON ch.id = p.channel_id"
+            f" WHERE {' AND '.join(where)} ORDER BY p.id DESC LIMIT ?",
+            [*params, candidates],
+        )
+    ]
 
 
 def _matches(text: str | None, terms: list[str]) -> bool:
