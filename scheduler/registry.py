@@ -208,6 +208,17 @@ def all_sources(db: sqlite_utils.Database) -> list[ScheduledSource]:
     return [_row_to_source(row) for row in _rows(db)]
 
 
+def sources_by_key(db: sqlite_utils.Database, keys: list[str]) -> dict[str, ScheduledSource]:
+    """The scheduled sources among ``keys`` (canonical keys), by key; unknown keys are left out."""
+    found: dict[str, ScheduledSource] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for row in _rows(db, f"WHERE key IN ({marks})", chunk):
+            found[row["key"]] = _row_to_source(row)
+    return found
+
+
 def source_key(text: str) -> str:
     """The canonical key of a SOURCE argument (``t.me/Foo`` → ``@foo``)."""
     return parse_source(text).key
@@ -337,6 +348,21 @@ def set_next_runs(db: sqlite_utils.Database, next_runs: dict[str, str | None]) -
                 "UPDATE sources SET next_run_at = ? WHERE key = ? AND next_run_at IS NOT ?",
                 [when, key, when],
             )
+
+
+def any_due(db: sqlite_utils.Database, now: datetime | None = None) -> bool:
+    """Whether some active source is probably due: its planned run is past, or not planned yet.
+
+    A cheap guess (the scheduler's job store knows for sure) that lets the
+    scheduler start a crawl process early, before it has read its jobs.
+    """
+    when = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+    row = db.execute(
+        "SELECT 1 FROM sources WHERE NOT paused AND (next_run_at IS NULL OR next_run_at <= ?)"
+        " LIMIT 1",
+        [when],
+    ).fetchone()
+    return row is not None
 
 
 def first_run_time(
