@@ -1,7 +1,8 @@
 """Downloader middleware: each source's crawl row closed when it is done, or at its time limit.
 
-Reads ``CHANARCHIVE_DB`` (off without it) and the spider's ``runs``
-(:class:`~crawler.runs.SourceRuns`: crawl ids and time limits).
+Reads ``CHANARCHIVE_DB`` (off without it), ``DOWNLOAD_TIMEOUT``, and the
+spider's ``runs`` (:class:`~crawler.runs.SourceRuns`: crawl ids and time
+limits). Counts ``chanarchive/timed_out`` in the stats.
 
 - A source is **done** when the spider or the pipeline signals
   :data:`~crawler.runs.source_idle`: its row is closed there and then, so a
@@ -46,6 +47,8 @@ def timed_out(limit: float) -> str:
 
 
 class SourceLifecycle:
+    """Closes each source's crawl row when it is done, or cut off at its time limit."""
+
     def __init__(self, crawler, db_path: str) -> None:
         self.crawler = crawler
         self.db_path = db_path

@@ -164,9 +164,9 @@ class Rounds:
         self.processes.warm_up()
 
     def crawling(self) -> int:
-        """Crawl processes running now."""
+        """Crawl processes running now with sources not finished."""
         with self._cond:
-            return len(self._threads)
+            return len({number for number, _ in self._running.values()})
 
     def where(self, key: str) -> str:
         """Why a run of ``key`` is still going, for the log line of a skipped run."""

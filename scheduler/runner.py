@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +40,8 @@ TRIGGER = "scheduled"
 STOPPED = "stopped: the scheduler was stopped"
 #: Seconds past a source's limit and the stop grace before the child is taken for wedged.
 BACKSTOP_SLACK = 5.0
+#: Seconds between two looks for such a source.
+BACKSTOP_EVERY = 1.0
 
 
 @dataclass
@@ -135,7 +138,17 @@ def run_batch(
 class _Watch:
     """The rows of one batch, watched until every one is closed and reported."""
 
-    def __init__(self, db_path, db, batch, process, finished, stop, stop_grace, poll) -> None:
+    def __init__(
+        self,
+        db_path: str,
+        db: sqlite_utils.Database,
+        batch: Batch,
+        process: CrawlProcess,
+        finished: Finished,
+        stop,
+        stop_grace: float,
+        poll: float,
+    ) -> None:
         self.db_path = db_path
         self.db: sqlite_utils.Database = db
         self.batch = batch
@@ -146,10 +159,12 @@ class _Watch:
         self.poll = poll
         self.by_id: dict[int, ScheduledSource] = {}
         self.begun_at = ""
+        self._checked = time.monotonic()
 
     def run(self) -> None:
         ids = store.begin_crawls(self.db, self.batch.keys, trigger=TRIGGER)
-        self.by_id = {crawl_id: self._source(key) for key, crawl_id in ids.items()}
+        sources = {s.key: s for s in self.batch.sources}
+        self.by_id = {crawl_id: sources[key] for key, crawl_id in ids.items()}
         self.begun_at = store.crawl_row(self.db, min(self.by_id))["started_at"]
         spec = batch_spec(self.db_path, ids, self.batch)
         why: str | None = None
@@ -174,29 +189,36 @@ class _Watch:
         returncode = self.process.returncode(timeout=self.stop_grace)
         self._settle(why, overdue, returncode)
 
-    def _source(self, key: str) -> ScheduledSource:
-        return next(s for s in self.batch.sources if s.key == key)
-
     def _report_closed(self) -> tuple[str, float] | None:
         """Report the rows the child closed; a source overrunning its limit, if any."""
         lo, hi = min(self.by_id), max(self.by_id)
+        closed = self.db.execute(
+            "SELECT id FROM crawls WHERE id BETWEEN ? AND ? AND status != ?", [lo, hi, RUNNING]
+        ).fetchall()
+        for (crawl_id,) in closed:
+            if crawl_id in self.by_id:
+                self._report(crawl_id, store.crawl_row(self.db, crawl_id), None)
+        now = time.monotonic()
+        if not self.by_id or now - self._checked < BACKSTOP_EVERY:
+            return None
+        self._checked = now
+        return self._overdue(lo, hi)
+
+    def _overdue(self, lo: int, hi: int) -> tuple[str, float] | None:
+        """A source past its time limit (and the grace) that the child has not cut off."""
         now = datetime.now(UTC)
-        overdue = None
-        for crawl_id, status, started_at in self.db.execute(
-            "SELECT id, status, started_at FROM crawls WHERE id BETWEEN ? AND ?", [lo, hi]
+        for crawl_id, started_at in self.db.execute(
+            "SELECT id, started_at FROM crawls WHERE id BETWEEN ? AND ? AND status = ?",
+            [lo, hi, RUNNING],
         ).fetchall():
             source = self.by_id.get(crawl_id)
-            if source is None:
-                continue
-            if status != RUNNING:
-                self._report(crawl_id, store.crawl_row(self.db, crawl_id), None)
-                continue
-            limit = self.batch.time_limits.get(source.key)
-            if limit and started_at != self.begun_at:
-                late = (now - datetime.fromisoformat(started_at)).total_seconds() - limit
-                if late > self.stop_grace + BACKSTOP_SLACK and overdue is None:
-                    overdue = (source.key, limit)
-        return overdue
+            limit = self.batch.time_limits.get(source.key) if source else None
+            if not limit or started_at == self.begun_at:
+                continue  # no limit, or not started yet: its clock is not running
+            late = (now - datetime.fromisoformat(started_at)).total_seconds() - limit
+            if late > self.stop_grace + BACKSTOP_SLACK:
+                return source.key, limit
+        return None
 
     def _report(self, crawl_id: int, row: dict[str, Any], returncode: int | None) -> None:
         source = self.by_id.pop(crawl_id)

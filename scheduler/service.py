@@ -56,6 +56,8 @@ from .jobs import (
     ArchiveScheduler,
     at_text,
     due_jobs,
+    iso,
+    job_id,
     jobstore_path,
     make_jobstore,
     misfire_grace,
@@ -148,7 +150,8 @@ class Service:
         self._once_pending: set[str] = set()  # job ids --once waits for
         self._once_allowed: set[str] = set()  # source keys --once may still run
         self._mirrored: dict[str, str | None] = {}
-        self._mirror_due = False
+        self._unmirrored: set[str] = set()  # job ids whose next run may have changed
+        self._unmirrored_lock = threading.Lock()
 
     # -- life cycle ---------------------------------------------------------
 
@@ -260,10 +263,9 @@ class Service:
                 if current != seen or now - last_full >= self.options.full_sync_every:
                     self.sync()
                     seen, last_full = current, now
-                elif self._mirror_due:
+                elif self._unmirrored:
                     with self._sync_lock:
-                        self._mirror_due = False
-                        self._mirror_next_runs()
+                        self._mirror_next_runs(only=True)
             except Exception:  # a locked or busy archive: try again next round
                 logger.exception("could not re-read the sources table")
 
@@ -300,14 +302,27 @@ class Service:
                     fresh=fresh,
                     only=only,
                 )
-                self._mirror_due = False
-                self._mirror_next_runs(db)
+                if only is not None:
+                    with self._unmirrored_lock:
+                        self._unmirrored.update(job_id(key) for key in only)
+                self._mirror_next_runs(db, only=only is not None)
             finally:
                 db.close()
 
-    def _mirror_next_runs(self, db=None) -> None:
-        """Copy each job's next run into ``sources.next_run_at``, for ``sources list``."""
-        planned = planned_runs(self.scheduler)
+    def _mirror_next_runs(self, db=None, *, only: bool = False) -> None:
+        """Copy each job's next run into ``sources.next_run_at``, for ``sources list``.
+
+        ``only``: just the jobs that ran or were skipped since the last copy
+        (reading ten thousand jobs each second of a busy round would cost more
+        than the round).
+        """
+        with self._unmirrored_lock:
+            ids, self._unmirrored = self._unmirrored, set()
+        if only:
+            jobs = (self.scheduler.get_job(job_id) for job_id in ids)
+            planned = {job.name: iso(job.next_run_time) for job in jobs if job is not None}
+        else:
+            planned = planned_runs(self.scheduler)
         changed = {k: v for k, v in planned.items() if self._mirrored.get(k, "?") != v}
         if not changed:
             return
@@ -321,6 +336,8 @@ class Service:
                 db.close()
 
     def _on_event(self, event: JobEvent) -> None:
+        with self._unmirrored_lock:
+            self._unmirrored.add(event.job_id)  # the loop copies its next run, within a second
         if event.code == EVENT_JOB_SUBMITTED:
             if self.options.once:
                 self.rounds.flush()  # APScheduler's pass over the due jobs is over
@@ -348,7 +365,6 @@ class Service:
             with self._state:
                 self._once_pending.discard(event.job_id)
                 self._state.notify_all()
-        self._mirror_due = True  # the loop copies the next runs, at most once a second
 
     def _mirror_safely(self) -> None:
         try:
