@@ -21,10 +21,13 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from typing import Any
 
 #: The command of a batch crawl process.
 BATCH_COMMAND = [sys.executable, "-m", "crawler.batch"]
+#: Seconds a process started ahead may wait for a batch before it is dismissed.
+WARM_IDLE = 60.0
 
 
 class CrawlProcess:
@@ -33,6 +36,7 @@ class CrawlProcess:
     def __init__(self) -> None:
         self._out = tempfile.TemporaryFile()
         self.error: str | None = None
+        self.started = time.monotonic()
         try:
             self.proc: subprocess.Popen | None = subprocess.Popen(
                 BATCH_COMMAND,
@@ -128,6 +132,19 @@ class CrawlProcesses:
                 if self._warm is not None:
                     self._warm.close()
                 self._warm = CrawlProcess()
+
+    def tidy(self, idle: float = WARM_IDLE) -> float | None:
+        """Dismiss the warm process if it waited ``idle`` seconds; seconds until it will, if any."""
+        with self._lock:
+            warm = self._warm
+            if warm is None:
+                return None
+            left = warm.started + idle - time.monotonic()
+            if left > 0:
+                return left
+            self._warm = None
+        warm.dismiss()
+        return None
 
     def take(self) -> CrawlProcess:
         """A process for a batch: the warm one if there is one, else a new one."""

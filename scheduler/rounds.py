@@ -208,10 +208,14 @@ class Rounds:
 
     def _loop(self) -> None:
         while True:
+            idle = None if self._pending else self.processes.tidy()
             with self._cond:
                 if self.stop.is_set():
                     return
-                self._cond.wait(timeout=self._wake_in())
+                wake = self._wake_in()
+                if idle is not None:
+                    wake = idle if wake is None else min(wake, idle)
+                self._cond.wait(timeout=wake)
                 if self.stop.is_set():
                     return
                 unknown = [p.key for p in self._pending.values() if p.source is None]

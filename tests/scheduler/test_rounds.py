@@ -124,3 +124,20 @@ def test_a_hanging_source_in_a_batch_is_cut_off_at_its_own_limit_while_the_other
     assert paths.count("/robots.txt") == 1
     assert f"{hanging}: failed, 0 pages" in done.stderr
     assert query(db, "SELECT COUNT(*) FROM crawls WHERE status = 'running'") == [(0,)]
+
+
+@pytest.mark.slow
+def test_a_process_started_ahead_is_handed_out_or_dismissed_when_unused():
+    from scheduler.processes import CrawlProcesses
+
+    pool = CrawlProcesses()
+    pool.warm_up()
+    warm = pool.take()
+    assert warm.alive()
+    assert pool.tidy() is None  # none waiting now
+    pool.warm_up()
+    assert 0 < pool.tidy(idle=60) <= 60  # it may wait a minute for a batch
+    assert pool.tidy(idle=0) is None  # then it is dismissed
+    warm.dismiss()
+    assert not warm.alive()
+    pool.close()
