@@ -229,11 +229,13 @@ def list_timings(tmp: Path) -> list[tuple[str, float, str]]:
     return rows
 
 
-def write_report(results: list[dict], lists: list[tuple[str, float, str]]) -> str:
+def write_report(results: list[dict], lists: list[tuple[str, float, str]], load: float) -> str:
     lines = [
         "## Scheduled rounds vs one crawl (loopback)",
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d} by `bench/scheduler_rounds.py` on {describe_machine()}.",
+        f"Load average when it started: {load:.1f} (other work on the machine slows both sides;",
+        "the ratios are what to compare).",
         "",
         f"N one-page channels ({POSTS} posts each) on one loopback host, and spread over ten",
         "(servers on 127.0.0.1 … 127.0.0.10). *round*: `chanarchive scheduler run --once` with",
@@ -276,10 +278,12 @@ def write_report(results: list[dict], lists: list[tuple[str, float, str]]) -> st
         "",
         *notes,
         "",
-        "A crawl process takes at most `--batch-size` (500) sources, and at most `--concurrency`",
-        "(4) run at once, plus one started ahead for the next batch: memory is bounded by those,",
-        "not by the number of channels. On one host a round is one batch after another (one",
-        "process per host at a time); on ten, batches run side by side.",
+        "A crawl process takes at most `--batch-size` (500) sources: the largest process stays",
+        "the same at 10x the channels. The tree at 1,000 holds one crawl process more than at",
+        "100 — two batches of 500: on one host one after the other, the second's process",
+        "started ahead while the first runs; on ten hosts side by side. Memory is bounded by",
+        "`--batch-size` and `--concurrency` (4 processes at once, plus one started ahead), not by",
+        "the number of channels.",
         "",
         f"### `sources list` at {LIST_SOURCES:,} sources",
         "",
@@ -297,13 +301,14 @@ def write_report(results: list[dict], lists: list[tuple[str, float, str]]) -> st
 
 
 def main() -> int:
+    load = os.getloadavg()[0]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for hosts in (1, 10):
             for n in SIZES:
                 results.extend(compare(hosts, n, Path(tmp)))
         lists = list_timings(Path(tmp))
-    print(write_report(results, lists))
+    print(write_report(results, lists, load))
     return 0
 
 
