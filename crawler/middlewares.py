@@ -17,7 +17,7 @@ import time
 from email.utils import parsedate_to_datetime
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import reactor
@@ -172,6 +172,8 @@ class HostBackoffMiddleware:
         return response
 
     def process_exception(self, request, exception):
+        if isinstance(exception, IgnoreRequest):
+            return None  # robots.txt, a source cut off at its limit: the host did nothing wrong
         host = urlparse_cached(request).netloc
         tries = request.meta.get("retry_times", 0)
         self.pause(host, self.base * 2**tries, type(exception).__name__)

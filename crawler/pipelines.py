@@ -3,6 +3,12 @@
 It is a thin shell around :func:`archive.store.ingest_page`, the archive's
 one write path: a separate ingester process would call the same function
 with the same items.
+
+Each item written is counted off its source's run (the spider counted it
+when it made it); the item that leaves a source with nothing outstanding
+says so (:data:`~crawler.runs.source_idle`) and its crawl row is closed.
+Items of a source whose run is closed already (cut off at its time limit)
+are dropped: a closed crawl row never changes.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from archive.models import ERROR_INGEST, ERROR_THROTTLED
 from archive.store import open_archive
 
 from .items import ErrorItem, PageItem
+from .runs import source_idle
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +53,19 @@ class ArchivePipeline:
         return getattr(spider, "crawl_ids", {}).get(source)
 
     def process_item(self, item):
+        runs = getattr(self.crawler.spider, "runs", None)
+        source = getattr(item, "source", None)
+        if runs is None or source is None:
+            return self._write(item)
+        try:
+            if runs.is_open(source):
+                return self._write(item)
+            return item
+        finally:
+            if runs.release(source):
+                self.crawler.signals.send_catch_log(signal=source_idle, source=source)
+
+    def _write(self, item):
         stats = self.crawler.stats
         crawl_id = self._crawl_id(item.source)
         if isinstance(item, ErrorItem):

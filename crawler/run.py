@@ -2,6 +2,9 @@
 
 The Twisted reactor under Scrapy cannot be restarted, so a process runs at
 most one crawl: the scheduler and the demo start a new process for each.
+One crawl takes any number of sources; each keeps its own ``crawls`` row,
+closed when that source is done (or cut off at its time limit), and Scrapy
+keeps the politeness per host across all of them.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from archive import store
-from archive.models import FAILED, PARTIAL
 from archive.source import Source
 from archive.store import open_archive
 
+from .runs import SourceRuns
 from .spiders.channels import ChannelSpider
 
 
@@ -32,6 +35,9 @@ class CrawlOptions:
     progress: bool = False
     verbose: bool = False
     trigger: str = "manual"
+    time_limits: dict[str, float] = field(
+        default_factory=dict
+    )  # per source, from its first request
 
     def recorded(self) -> dict[str, Any]:
         """What is kept with each crawl row, to tell later how it was run."""
@@ -57,20 +63,35 @@ def crawl_settings(db_path: str, options: CrawlOptions) -> Settings:
     return settings
 
 
-def run_crawl(db_path: str, sources: list[Source], options: CrawlOptions) -> list[dict[str, Any]]:
-    """Crawl ``sources`` once; returns the finished ``crawls`` rows, one per source."""
+def run_crawl(
+    db_path: str,
+    sources: list[Source],
+    options: CrawlOptions,
+    *,
+    crawl_ids: dict[str, int] | None = None,
+) -> list[dict[str, Any]]:
+    """Crawl ``sources`` once; returns the finished ``crawls`` rows, one per source.
+
+    ``crawl_ids``: rows already begun for these sources (by the scheduler,
+    for a batch), which this crawl takes over instead of beginning its own.
+    """
     db = open_archive(db_path)
     store.reap_interrupted_crawls(db)
-    crawl_ids = {
-        s.key: store.begin_crawl(db, s.key, trigger=options.trigger, options=options.recorded())
-        for s in sources
-    }
+    if crawl_ids is None:
+        crawl_ids = {
+            s.key: store.begin_crawl(db, s.key, trigger=options.trigger, options=options.recorded())
+            for s in sources
+        }
+    else:
+        store.claim_crawls(db, list(crawl_ids.values()), options.recorded())
+    runs = SourceRuns(crawl_ids, options.time_limits)
     process = CrawlerProcess(crawl_settings(db_path, options))
     crawler = process.create_crawler(ChannelSpider)
     process.crawl(
         crawler,
         sources=sources,
         crawl_ids=crawl_ids,
+        runs=runs,
         covered=lambda name: store.coverage(db, name),
         known_posts=lambda name: store.known_web_posts(db, name),
         full=options.full,
@@ -83,13 +104,12 @@ def run_crawl(db_path: str, sources: list[Source], options: CrawlOptions) -> lis
     finish_reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
     interrupted = finish_reason not in (None, "finished")
     rows = []
-    for crawl_id in crawl_ids.values():
-        if interrupted:
-            row = store.crawl_row(db, crawl_id)
-            status = PARTIAL if row["pages"] else FAILED
-            rows.append(
-                store.finish_crawl(db, crawl_id, status=status, reason=f"stopped: {finish_reason}")
-            )
+    for key, crawl_id in crawl_ids.items():
+        was_open, _ = runs.close(key)  # the sources not closed as they ended
+        if not was_open:
+            rows.append(store.crawl_row(db, crawl_id))
+        elif interrupted:
+            rows.append(store.cut_crawl(db, crawl_id, f"stopped: {finish_reason}"))
         else:
             rows.append(store.finish_crawl(db, crawl_id))
     db.close()

@@ -38,6 +38,8 @@ TELEGRAM_THROTTLE_DELAY = 10.0
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.HostBackoffMiddleware": 560,
+    # Each source's crawl row closed when it is done or at its time limit.
+    "crawler.lifecycle.SourceLifecycle": 570,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.ArchivePipeline": 300,

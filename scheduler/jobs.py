@@ -20,11 +20,9 @@ from pathlib import Path
 
 import sqlite_utils
 from apscheduler.job import Job
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import create_engine
 
-from .registry import ScheduledSource, all_sources, first_run_time
+from .registry import ScheduledSource, all_sources, first_run_time, sources_by_key
 from .schedules import make_trigger, schedule_period, trigger_signature
 
 logger = logging.getLogger(__name__)
@@ -43,9 +41,27 @@ def jobstore_path(db_path: str | os.PathLike[str]) -> Path:
     return Path(f"{os.fspath(db_path)}.scheduler.sqlite")
 
 
-def make_jobstore(db_path: str | os.PathLike[str]) -> SQLAlchemyJobStore:
-    """The archive's persistent job store (a SQLite file beside it)."""
+def make_jobstore(db_path: str | os.PathLike[str]):
+    """The archive's persistent job store (a SQLite file beside it).
+
+    WAL without a sync per commit: APScheduler writes every job it runs, one
+    transaction each, and the store is derived state (rebuilt from
+    ``sources`` if lost), so a thousand sources must not cost a thousand
+    disk syncs a round. SQLAlchemy is imported here, not with the module: it
+    takes half a second, which the scheduler spends starting a crawl process.
+    """
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from sqlalchemy import create_engine, event
+
     engine = create_engine(f"sqlite:///{jobstore_path(db_path)}", connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection, _record) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
     return SQLAlchemyJobStore(engine=engine)
 
 
@@ -86,15 +102,23 @@ def sync_jobs(
     *,
     grace: Callable[[ScheduledSource], int] = misfire_grace,
     fresh: frozenset[str] = frozenset(),
+    only: frozenset[str] | None = None,
 ) -> None:
     """Bring the scheduler's jobs in line with the sources table.
 
     New sources get a job; a changed schedule replaces the job (same id);
     pause/resume pause and resume it; jobs of removed sources are removed.
     Keys in ``fresh`` start their new schedule from now (an adaptive change).
+    With ``only``, just those sources' jobs are looked at (one source's
+    adaptive change must not cost reading every job).
     """
-    sources = {s.key: s for s in all_sources(db)}
-    jobs = {job.id: job for job in scheduler.get_jobs()}
+    if only is None:
+        sources = {s.key: s for s in all_sources(db)}
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+    else:
+        sources = sources_by_key(db, sorted(only))
+        jobs = {job_id(k): scheduler.get_job(job_id(k)) for k in only}
+        jobs = {k: job for k, job in jobs.items() if job is not None}
     for key, source in sources.items():
         job = jobs.pop(job_id(key), None)
         _sync_one(scheduler, db, db_path, source, job, grace(source), key in fresh)

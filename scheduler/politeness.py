@@ -1,16 +1,17 @@
-"""Politeness across scheduled crawls: one crawl per host at a time, and shared 429 backoff.
+"""Politeness across scheduled crawls: a host that asked to be left alone waits.
 
-Within one crawl, Scrapy keeps one request at a time per host. Across
-crawls, :class:`HostGate` queues the sources of one host behind each other,
-and a host that answered 429 (or sent ``Retry-After``) is left alone until
-the time the crawl's ``HostBackoffMiddleware`` stored in ``host_backoff``.
+Within one crawl, Scrapy keeps one request at a time per host, with its
+delay, however many sources of that host the crawl has; the scheduler puts
+all the due sources of a host into one batch (:mod:`scheduler.rounds`), so
+no two crawl processes fetch from one host at once. A host that answered
+429 (or sent ``Retry-After``, or served Telegram's throttled page) is left
+alone until the time the crawl's ``HostBackoffMiddleware`` stored in
+``host_backoff``: the scheduler holds that host's sources until then.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator
+from collections.abc import Iterable
 from datetime import datetime
 
 import sqlite_utils
@@ -27,60 +28,15 @@ def host_backoff(
     return backoff_left(db.conn, host, now)
 
 
-class HostGate:
-    """Per-host locks plus a cap on crawls at once; waits give up when ``stop`` is set."""
-
-    def __init__(self, concurrency: int, stop: threading.Event) -> None:
-        self.stop = stop
-        self._slots = threading.BoundedSemaphore(max(1, concurrency))
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
-        self._busy: dict[str, str] = {}  # host -> source key crawling it
-        self._waiting: dict[str, str] = {}  # source key -> host it waits for or holds
-
-    def _lock(self, host: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(host, threading.Lock())
-
-    def holder(self, host: str) -> str | None:
-        """The source crawling ``host`` now, if any."""
-        return self._busy.get(host)
-
-    def holder_of_host_of(self, key: str) -> str | None:
-        """The source holding the host ``key`` is queued for, as far as the gate knows."""
-        host = self._waiting.get(key)
-        return self._busy.get(host) if host else None
-
-    def busy(self) -> int:
-        """How many crawls hold their host now."""
-        return len(self._busy)
-
-    def _wait(self, lock) -> bool:
-        while not lock.acquire(timeout=0.1):
-            if self.stop.is_set():
-                return False
-        return True
-
-    @contextlib.contextmanager
-    def enter(self, host: str, key: str) -> Iterator[bool]:
-        """Hold ``host`` (and a crawl slot) for ``key``; yields False when stopped while waiting."""
-        lock = self._lock(host)
-        self._waiting[key] = host
-        try:
-            if not self._wait(lock):
-                yield False
-                return
-            try:
-                if not self._wait(self._slots):
-                    yield False
-                    return
-                try:
-                    self._busy[host] = key
-                    yield True
-                finally:
-                    self._busy.pop(host, None)
-                    self._slots.release()
-            finally:
-                lock.release()
-        finally:
-            self._waiting.pop(key, None)
+def host_backoffs(
+    db: sqlite_utils.Database, hosts: Iterable[str], now: datetime | None = None
+) -> dict[str, tuple[float, str]]:
+    """The hosts among ``hosts`` that are backed off: host -> (seconds left, reason)."""
+    if "host_backoff" not in db.table_names():
+        return {}
+    found = {}
+    for host in hosts:
+        left = backoff_left(db.conn, host, now)
+        if left:
+            found[host] = left
+    return found

@@ -9,6 +9,7 @@ scheduler service reads the table and keeps its jobs in step with it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -197,6 +198,19 @@ def _row_to_source(row: dict[str, Any]) -> ScheduledSource:
     )
 
 
+def source_from_row(row: dict[str, Any]) -> ScheduledSource:
+    """A ``sources`` row (as a dict of its columns) as a :class:`ScheduledSource`."""
+    return _row_to_source(row)
+
+
+def iter_sources(db: sqlite_utils.Database) -> Iterator[ScheduledSource]:
+    """Every scheduled source, by key, read one at a time (``sources export`` of many)."""
+    cursor = db.execute("SELECT * FROM sources ORDER BY key")
+    names = [d[0] for d in cursor.description]
+    for row in cursor:
+        yield _row_to_source(dict(zip(names, row, strict=True)))
+
+
 def _rows(db: sqlite_utils.Database, where: str = "", params: list | None = None) -> list[dict]:
     cursor = db.execute(f"SELECT * FROM sources {where} ORDER BY key", params or [])
     names = [d[0] for d in cursor.description]
@@ -206,6 +220,17 @@ def _rows(db: sqlite_utils.Database, where: str = "", params: list | None = None
 def all_sources(db: sqlite_utils.Database) -> list[ScheduledSource]:
     """Every scheduled source, by key."""
     return [_row_to_source(row) for row in _rows(db)]
+
+
+def sources_by_key(db: sqlite_utils.Database, keys: list[str]) -> dict[str, ScheduledSource]:
+    """The scheduled sources among ``keys`` (canonical keys), by key; unknown keys are left out."""
+    found: dict[str, ScheduledSource] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for row in _rows(db, f"WHERE key IN ({marks})", chunk):
+            found[row["key"]] = _row_to_source(row)
+    return found
 
 
 def source_key(text: str) -> str:
@@ -237,6 +262,19 @@ def check_source(
         raise BadSchedule("--time-limit must be at least 1s")
 
 
+@dataclass(frozen=True)
+class SourceSpec:
+    """Everything a source is scheduled with, checked (see :func:`scheduler.specs.make_spec`)."""
+
+    text: str  # the SOURCE as given
+    key: str  # its canonical key
+    schedule: Schedule
+    adaptive: Adaptive | None = None
+    crawl: CrawlSettings = field(default_factory=CrawlSettings)
+    time_limit: int | None = None
+    paused: bool | None = None  # None: a new source is active, an old one keeps its state
+
+
 def add_source(
     db: sqlite_utils.Database,
     text: str,
@@ -253,8 +291,31 @@ def add_source(
     """
     check_source(text, schedule, adaptive=adaptive, time_limit=time_limit)
     parsed = parse_source(text)
-    crawl = crawl or CrawlSettings()
+    spec = SourceSpec(
+        text, parsed.key, schedule, adaptive, crawl or CrawlSettings(), time_limit, None
+    )
+    with write_transaction(db):
+        created = _upsert(db, spec, utcnow())
+    return get_source(db, parsed.key), created
+
+
+def add_sources(db: sqlite_utils.Database, specs: list[SourceSpec]) -> tuple[int, int]:
+    """Schedule (or update) every one of ``specs`` in one transaction: (added, updated).
+
+    All or nothing: ``sources import`` checks every line first, then writes them here.
+    """
+    added = 0
     now = utcnow()
+    with write_transaction(db):
+        for spec in specs:
+            added += _upsert(db, spec, now)
+    return added, len(specs) - added
+
+
+def _upsert(db: sqlite_utils.Database, spec: SourceSpec, now: str) -> bool:
+    """Insert or update one source (inside the caller's transaction); True when it is new."""
+    parsed = parse_source(spec.text)
+    schedule, adaptive = spec.schedule, spec.adaptive
     values = {
         "kind": parsed.kind,
         "url": parsed.url,
@@ -265,34 +326,34 @@ def add_source(
         "adaptive": int(adaptive is not None),
         "min_seconds": adaptive.min_seconds if adaptive else None,
         "max_seconds": adaptive.max_seconds if adaptive else None,
-        "options": json.dumps(asdict(crawl), sort_keys=True),
-        "time_limit": time_limit,
+        "options": json.dumps(asdict(spec.crawl), sort_keys=True),
+        "time_limit": spec.time_limit,
         "updated_at": now,
     }
-    with write_transaction(db):
-        existing = _rows(db, "WHERE key = ?", [parsed.key])
-        if existing:
-            old = existing[0]
-            if adaptive is not None and old["adaptive"] and old["interval_seconds"]:
-                # Keep the learned interval, brought within the new bounds.
-                learned = min(
-                    max(old["interval_seconds"], adaptive.min_seconds), adaptive.max_seconds
-                )
-                values["interval_seconds"] = learned
-            else:
-                values["interval_seconds"] = None
-                values["interval_reason"] = None
-                values["interval_changed_at"] = None
-            assignments = ", ".join(f"{k} = ?" for k in values)
-            db.execute(
-                f"UPDATE sources SET {assignments} WHERE key = ?", [*values.values(), parsed.key]
-            )
+    if spec.paused is not None:
+        values["paused"] = int(spec.paused)
+    existing = _rows(db, "WHERE key = ?", [parsed.key])
+    if existing:
+        old = existing[0]
+        if adaptive is not None and old["adaptive"] and old["interval_seconds"]:
+            # Keep the learned interval, brought within the new bounds.
+            learned = min(max(old["interval_seconds"], adaptive.min_seconds), adaptive.max_seconds)
+            values["interval_seconds"] = learned
         else:
-            values.update(key=parsed.key, created_at=now, paused=0)
-            columns = ", ".join(values)
-            marks = ", ".join("?" for _ in values)
-            db.execute(f"INSERT INTO sources ({columns}) VALUES ({marks})", list(values.values()))
-    return get_source(db, parsed.key), not existing
+            values["interval_seconds"] = None
+            values["interval_reason"] = None
+            values["interval_changed_at"] = None
+        assignments = ", ".join(f"{k} = ?" for k in values)
+        db.execute(
+            f"UPDATE sources SET {assignments} WHERE key = ?", [*values.values(), parsed.key]
+        )
+        return False
+    values.setdefault("paused", 0)
+    values.update(key=parsed.key, created_at=now)
+    columns = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    db.execute(f"INSERT INTO sources ({columns}) VALUES ({marks})", list(values.values()))
+    return True
 
 
 def remove_source(db: sqlite_utils.Database, text: str) -> ScheduledSource:
@@ -340,6 +401,21 @@ def set_next_runs(db: sqlite_utils.Database, next_runs: dict[str, str | None]) -
             )
 
 
+def any_due(db: sqlite_utils.Database, now: datetime | None = None) -> bool:
+    """Whether some active source is probably due: its planned run is past, or not planned yet.
+
+    A cheap guess (the scheduler's job store knows for sure) that lets the
+    scheduler start a crawl process early, before it has read its jobs.
+    """
+    when = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+    row = db.execute(
+        "SELECT 1 FROM sources WHERE NOT paused AND (next_run_at IS NULL OR next_run_at <= ?)"
+        " LIMIT 1",
+        [when],
+    ).fetchone()
+    return row is not None
+
+
 def first_run_time(
     db: sqlite_utils.Database, source: ScheduledSource, now: datetime | None = None
 ) -> datetime | None:
@@ -372,19 +448,23 @@ def source_status(
         "SELECT started_at, status, reason FROM crawls WHERE source = ?"
         " ORDER BY started_at DESC, id DESC LIMIT 200",
         [source.key],
-    ).fetchall()
-    runs = db.execute("SELECT COUNT(*) FROM crawls WHERE source = ?", [source.key]).fetchone()[0]
-    last_success = db.execute(
-        "SELECT MAX(started_at) FROM crawls WHERE source = ? AND status IN ('ok', 'partial')",
-        [source.key],
-    ).fetchone()[0]
+    )  # read lazily: the count of consecutive failures usually stops at the first row
+    last = None
     failures = 0
-    for _started, status, _reason in recent:
+    for row in recent:
+        last = last or row
+        started, status, _reason = row
         if status == "running" and failures == 0:
             continue  # the run going on now says nothing yet
         if status != "failed":
             break
         failures += 1
+    recent.close()
+    runs = db.execute("SELECT COUNT(*) FROM crawls WHERE source = ?", [source.key]).fetchone()[0]
+    last_success = db.execute(
+        "SELECT MAX(started_at) FROM crawls WHERE source = ? AND status IN ('ok', 'partial')",
+        [source.key],
+    ).fetchone()[0]
     if source.paused:
         next_run = None
     elif source.next_run_at:
@@ -392,7 +472,7 @@ def source_status(
     else:
         first = first_run_time(db, source, now)
         next_run = first.astimezone(UTC).isoformat(timespec="seconds") if first else None
-    last = recent[0] if recent else (None, None, None)
+    last = last or (None, None, None)
     return SourceStatus(
         source=source,
         next_run=next_run,

@@ -5,7 +5,7 @@ source, id ``source:<key>`` — live in a SQLAlchemy job store beside the
 archive (``ARCHIVE.scheduler.sqlite``; see :mod:`scheduler.jobs`). The
 ``sources`` table in the archive is the truth: jobs are synced from it at
 start and whenever it changes (checked every second), so ``sources
-add|remove|pause|resume`` take effect while the scheduler runs.
+add|import|remove|pause|resume`` take effect while the scheduler runs.
 
 Why the job store sits beside the archive rather than in it: APScheduler
 keeps each job as a pickle, and unpickling runs code; archives are files
@@ -15,12 +15,15 @@ is the planned next run of each job, which makes misfire handling after a
 restart work. It also keeps APScheduler's own connection off the archive's
 write lock, which the crawls hold page by page.
 
-Each run is a crawl in its own process (:mod:`scheduler.runner`) with a time
-limit; the outcome is the crawl's ``crawls`` row. Runs of one job never
-overlap (``max_instances=1``: a run due while the last one is still going or
-queued is skipped and logged), missed runs are coalesced into one, a run
-later than the misfire grace time is skipped, and crawls of one host never
-run at once (:mod:`scheduler.politeness`).
+Due sources are not run one process each: APScheduler hands them to the
+rounds (:class:`~scheduler.executor.RoundsExecutor`), which gather them
+into batches, one crawl process per batch (:mod:`scheduler.rounds`). Each
+source's run still ends as its own ``crawls`` row, with its own time limit,
+and comes back here, to :meth:`Service.source_finished`, the one place
+where a scheduled run of a source is over. Runs of one job never overlap
+(``max_instances=1``: a run due while the last one is still going or
+waiting is skipped and logged), missed runs are coalesced into one, and a
+run later than the misfire grace time is skipped.
 """
 
 from __future__ import annotations
@@ -30,17 +33,16 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
     EVENT_JOB_EXECUTED,
     EVENT_JOB_MAX_INSTANCES,
     EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
     JobEvent,
 )
-from apscheduler.executors.pool import ThreadPoolExecutor
-from sqlalchemy.exc import SQLAlchemyError
 
 from archive import store
 from archive.errors import ArchiveError
@@ -48,11 +50,14 @@ from archive.models import FAILED, OK, PARTIAL
 from archive.store import open_archive
 
 from . import adaptive
+from .executor import RoundsExecutor
 from .jobs import (
     JOB_PREFIX,
     ArchiveScheduler,
     at_text,
     due_jobs,
+    iso,
+    job_id,
     jobstore_path,
     make_jobstore,
     misfire_grace,
@@ -61,21 +66,12 @@ from .jobs import (
 )
 from .lock import SchedulerLock
 from .notify import notify_after_crawl
-from .politeness import HostGate, host_backoff
-from .registry import (
-    ScheduledSource,
-    UnknownSource,
-    get_source,
-    set_interval,
-    set_next_runs,
-)
-from .runner import TRIGGER, RunOutcome, run_crawl_process
+from .registry import ScheduledSource, any_due, set_interval, set_next_runs
+from .rounds import Done, Rounds
+from .runner import RunOutcome
 from .schedules import format_duration
 
 logger = logging.getLogger(__name__)
-
-#: Threads that run jobs: most of them wait (for their host, or for their crawl process).
-JOB_THREADS = 64
 
 
 @dataclass
@@ -83,7 +79,8 @@ class ServiceOptions:
     """How ``scheduler run`` behaves."""
 
     once: bool = False  # run what is due, then exit
-    concurrency: int = 4  # crawls at once (of different hosts)
+    concurrency: int = 4  # crawl processes at once (each a batch of sources)
+    batch_size: int = 500  # sources a crawl process takes at most
     time_limit: float = 3600.0  # seconds a run may take, unless its source says otherwise
     misfire_grace: float | None = None  # None: one period of the source's schedule
     stop_grace: float = 5.0  # seconds a stopped crawl gets to close before it is killed
@@ -93,27 +90,42 @@ class ServiceOptions:
 
 @dataclass
 class ServiceReport:
-    """What a scheduler session did."""
+    """What a scheduler session did (counts only: a long-running scheduler keeps no list)."""
 
-    outcomes: list[RunOutcome] = field(default_factory=list)
+    runs: int = 0  # runs that ended with a crawl row
+    failed: int = 0  # ... of which failed
     skipped: int = 0  # runs skipped because the last one was still going
     missed: int = 0  # runs later than the misfire grace time
 
     @property
     def all_failed(self) -> bool:
-        return bool(self.outcomes) and all(o.status == FAILED for o in self.outcomes)
+        return self.runs > 0 and self.failed == self.runs
 
 
 _ACTIVE: Service | None = None
 
 
-def run_source(key: str, db_path: str) -> None:
-    """The job function APScheduler calls (by its import path) for each due source."""
+def run_source(key: str, db_path: str) -> RunOutcome | None:
+    """The job function, by its import path, kept in every stored job.
+
+    The scheduler's own executor never calls it (it hands due sources to the
+    rounds); any other executor does, and gets the same: the source crawled
+    in the next batch, this call waiting for its run to end.
+    """
     service = _ACTIVE
     if service is None or service.db_path != db_path:
         logger.warning("%s: no scheduler running for %s: run skipped", key, db_path)
-        return
-    service.run_job(key)
+        return None
+    ended = threading.Event()
+    result: list[RunOutcome | None] = [None]
+
+    def done(outcome: RunOutcome | None) -> None:
+        result[0] = outcome
+        ended.set()
+
+    service.submit(key, done)
+    ended.wait()
+    return result[0]
 
 
 class Service:
@@ -123,14 +135,24 @@ class Service:
         self.db_path = os.path.abspath(os.fspath(db_path))
         self.options = options or ServiceOptions()
         self.stop_event = threading.Event()
-        self.gate = HostGate(self.options.concurrency, self.stop_event)
         self.report = ServiceReport()
         self.scheduler: ArchiveScheduler | None = None
+        self.rounds = Rounds(
+            self.db_path,
+            stop=self.stop_event,
+            finished=self.source_finished,
+            concurrency=self.options.concurrency,
+            batch_size=self.options.batch_size,
+            time_limit=self.options.time_limit,
+            stop_grace=self.options.stop_grace,
+        )
         self._sync_lock = threading.RLock()
         self._state = threading.Condition()
         self._once_pending: set[str] = set()  # job ids --once waits for
         self._once_allowed: set[str] = set()  # source keys --once may still run
         self._mirrored: dict[str, str | None] = {}
+        self._unmirrored: set[str] = set()  # job ids whose next run may have changed
+        self._unmirrored_lock = threading.Lock()
 
     # -- life cycle ---------------------------------------------------------
 
@@ -143,20 +165,28 @@ class Service:
         global _ACTIVE
         with SchedulerLock(self.db_path):
             db = open_archive(self.db_path)
+            if any_due(db):
+                self.rounds.warm_up()  # Scrapy loads in it while the jobs are read
             reaped = store.reap_interrupted_crawls(db)
             db.close()
+            from sqlalchemy.exc import SQLAlchemyError  # with the job store: slow to import
+
             if reaped:
                 logger.info("marked %d crawls left running by a dead process as failed", reaped)
             previous = self._install_signals() if handle_signals else {}
             _ACTIVE = self
             self.scheduler = ArchiveScheduler(
                 jobstores={"default": make_jobstore(self.db_path)},
-                executors={"default": ThreadPoolExecutor(JOB_THREADS)},
+                executors={"default": RoundsExecutor(self.submit)},
                 job_defaults={"coalesce": True, "max_instances": 1},
             )
             self.scheduler.add_listener(
                 self._on_event,
-                EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_ERROR | EVENT_JOB_EXECUTED,
+                EVENT_JOB_MISSED
+                | EVENT_JOB_MAX_INSTANCES
+                | EVENT_JOB_ERROR
+                | EVENT_JOB_EXECUTED
+                | EVENT_JOB_SUBMITTED,
             )
             try:
                 try:
@@ -178,19 +208,21 @@ class Service:
                 )
                 if self.options.once:
                     self._plan_once()
+                self.rounds.start()
                 self.scheduler.resume()
                 self._loop()
             finally:
-                # Job threads touch the scheduler under _sync_lock only while not
-                # stopping: once past here, none will, and shutdown cannot deadlock.
+                # Runs touch the scheduler under _sync_lock only while not stopping:
+                # once past here, none will, and shutdown cannot deadlock.
                 with self._sync_lock:
                     if self.scheduler.running:
                         self.scheduler.hold()
                     self.stop_event.set()
+                running = self.rounds.crawling()
+                if running:
+                    logger.info("stopping: %d crawl processes running are being stopped", running)
+                self.rounds.close()
                 if self.scheduler.running:
-                    running = self.gate.busy()
-                    if running:
-                        logger.info("stopping: %d crawls running are being stopped", running)
                     self._mirror_safely()
                     self.scheduler.shutdown(wait=True)
                 _ACTIVE = None
@@ -232,6 +264,9 @@ class Service:
                 if current != seen or now - last_full >= self.options.full_sync_every:
                     self.sync()
                     seen, last_full = current, now
+                elif self._unmirrored:
+                    with self._sync_lock:
+                        self._mirror_next_runs(only=True)
             except Exception:  # a locked or busy archive: try again next round
                 logger.exception("could not re-read the sources table")
 
@@ -253,7 +288,9 @@ class Service:
 
     # -- jobs ---------------------------------------------------------------
 
-    def sync(self, *, fresh: frozenset[str] = frozenset()) -> None:
+    def sync(
+        self, *, fresh: frozenset[str] = frozenset(), only: frozenset[str] | None = None
+    ) -> None:
         """Bring the jobs in line with the sources table (see :func:`scheduler.jobs.sync_jobs`)."""
         with self._sync_lock:
             db = open_archive(self.db_path)
@@ -264,14 +301,29 @@ class Service:
                     self.db_path,
                     grace=lambda source: misfire_grace(source, self.options.misfire_grace),
                     fresh=fresh,
+                    only=only,
                 )
-                self._mirror_next_runs(db)
+                if only is not None:
+                    with self._unmirrored_lock:
+                        self._unmirrored.update(job_id(key) for key in only)
+                self._mirror_next_runs(db, only=only is not None)
             finally:
                 db.close()
 
-    def _mirror_next_runs(self, db=None) -> None:
-        """Copy each job's next run into ``sources.next_run_at``, for ``sources list``."""
-        planned = planned_runs(self.scheduler)
+    def _mirror_next_runs(self, db=None, *, only: bool = False) -> None:
+        """Copy each job's next run into ``sources.next_run_at``, for ``sources list``.
+
+        ``only``: just the jobs that ran or were skipped since the last copy
+        (reading ten thousand jobs each second of a busy round would cost more
+        than the round).
+        """
+        with self._unmirrored_lock:
+            ids, self._unmirrored = self._unmirrored, set()
+        if only:
+            jobs = (self.scheduler.get_job(job_id) for job_id in ids)
+            planned = {job.name: iso(job.next_run_time) for job in jobs if job is not None}
+        else:
+            planned = planned_runs(self.scheduler)
         changed = {k: v for k, v in planned.items() if self._mirrored.get(k, "?") != v}
         if not changed:
             return
@@ -285,6 +337,12 @@ class Service:
                 db.close()
 
     def _on_event(self, event: JobEvent) -> None:
+        with self._unmirrored_lock:
+            self._unmirrored.add(event.job_id)  # the loop copies its next run, within a second
+        if event.code == EVENT_JOB_SUBMITTED:
+            if self.options.once:
+                self.rounds.flush()  # APScheduler's pass over the due jobs is over
+            return
         key = event.job_id[len(JOB_PREFIX) :]
         run_time = getattr(event, "scheduled_run_time", None)
         if run_time is None:
@@ -293,12 +351,7 @@ class Service:
         when = at_text(run_time)
         if event.code == EVENT_JOB_MAX_INSTANCES:
             self.report.skipped += 1
-            holder = self.gate.holder_of_host_of(key)
-            if holder and holder != key:
-                why = f"the last run is still waiting for {holder} to finish with the same host"
-            else:
-                why = "the last run is still going"
-            logger.info("%s: skipped the run due %s: %s", key, when, why)
+            logger.info("%s: skipped the run due %s: %s", key, when, self.rounds.where(key))
         elif event.code == EVENT_JOB_MISSED:
             self.report.missed += 1
             logger.info(
@@ -309,12 +362,10 @@ class Service:
             )
         elif event.code == EVENT_JOB_ERROR:
             logger.error("%s: the run failed inside the scheduler: %r", key, event.exception)
-        with self._state:
-            self._once_pending.discard(event.job_id)
-            self._state.notify_all()
-        with self._sync_lock:
-            if not self.stop_event.is_set():
-                self._mirror_safely()
+        if event.code != EVENT_JOB_MAX_INSTANCES:  # a skipped run: the run it skipped for goes on
+            with self._state:
+                self._once_pending.discard(event.job_id)
+                self._state.notify_all()
 
     def _mirror_safely(self) -> None:
         try:
@@ -322,85 +373,41 @@ class Service:
         except Exception:  # only a mirror for `sources list`: never fail a run for it
             logger.debug("could not record the next runs", exc_info=True)
 
-    # -- one run ------------------------------------------------------------
+    # -- runs ---------------------------------------------------------------
 
-    def run_job(self, key: str) -> RunOutcome | None:
-        """Run source ``key`` now (called in a job thread): wait for its host, crawl, log."""
+    def submit(self, key: str, done: Done) -> None:
+        """Run source ``key`` in the next batch that can take it (called for each due job)."""
         if self.stop_event.is_set():
-            return None
+            done(None)
+            return
         if self.options.once:
             with self._state:
                 if key not in self._once_allowed:
-                    return None  # not due when --once started
+                    done(None)  # not due when --once started
+                    return
                 self._once_allowed.discard(key)
-        try:
-            db = open_archive(self.db_path)
-            try:
-                source = get_source(db, key)
-            finally:
-                db.close()
-        except UnknownSource:
-            logger.info("%s: removed from the schedule: run skipped", key)
-            return None
-        if source.paused:
-            return None
-        try:
-            outcome = self._crawl(source)
-        except Exception as exc:
-            logger.exception("%s: the run failed", key)
-            outcome = self._record_failure(source, f"the scheduler could not run it: {exc!r}")
-        if outcome is None:
-            return None
-        self.report.outcomes.append(outcome)
+        self.rounds.submit(key, done)
+
+    def source_finished(self, source: ScheduledSource, outcome: RunOutcome) -> None:
+        """A scheduled run of ``source`` is over: its crawl row is closed (``outcome.rows[0]``).
+
+        The one place every scheduled run of a source ends, exactly once,
+        whatever happened (done, failed, timed out, crashed, stopped): the
+        place for what follows a run — the log line, the adaptive interval,
+        and any per-source hook (e.g. notifications).
+        """
+        self.report.runs += 1
+        if outcome.status == FAILED:
+            self.report.failed += 1
         log = logger.warning if outcome.status == FAILED else logger.info
         log("%s", outcome.summary())
         # Issue 13: the crawl rows are finished; tell the source's --notify targets what changed.
         notify_after_crawl(self.db_path, source.key)
         if source.adaptive and outcome.status in (OK, PARTIAL):
-            self._adapt(source)
-        return outcome
-
-    def _crawl(self, source: ScheduledSource) -> RunOutcome | None:
-        with self.gate.enter(source.host, source.key) as entered:
-            if not entered:
-                return None  # stopped while waiting for the host
-            db = open_archive(self.db_path)
             try:
-                backoff = host_backoff(db, source.host)
-            finally:
-                db.close()
-            if backoff:
-                left, reason = backoff
-                logger.info(
-                    "%s: %s is backed off for %.1fs more (%s): waiting",
-                    source.key,
-                    source.host,
-                    left,
-                    reason,
-                )
-                if self.stop_event.wait(left):
-                    return None
-            time_limit = source.time_limit or self.options.time_limit
-            return run_crawl_process(
-                self.db_path,
-                source,
-                time_limit=time_limit,
-                stop=self.stop_event,
-                stop_grace=self.options.stop_grace,
-            )
-
-    def _record_failure(self, source: ScheduledSource, reason: str) -> RunOutcome | None:
-        try:
-            db = open_archive(self.db_path)
-            try:
-                crawl_id = store.begin_crawl(db, source.key, trigger=TRIGGER)
-                row = store.finish_crawl(db, crawl_id, status=FAILED, reason=reason)
-            finally:
-                db.close()
-        except Exception:
-            logger.exception("%s: could not record the failed run", source.key)
-            return None
-        return RunOutcome(source.key, FAILED, reason, 0.0, [row])
+                self._adapt(source)
+            except Exception:
+                logger.exception("%s: could not adapt its interval", source.key)
 
     def _adapt(self, source: ScheduledSource) -> None:
         db = open_archive(self.db_path)
@@ -423,4 +430,5 @@ class Service:
             )
         with self._sync_lock:
             if not self.stop_event.is_set():  # else the next start picks the change up
-                self.sync(fresh=frozenset({source.key}))
+                keys = frozenset({source.key})
+                self.sync(fresh=keys, only=keys)

@@ -23,7 +23,17 @@ from .connection import (
     write_transaction,
 )
 from .coverage import coverage
-from .crawls import begin_crawl, crawl_row, finish_crawl, reap_interrupted_crawls, record_error
+from .crawls import (
+    begin_crawl,
+    begin_crawls,
+    claim_crawls,
+    crawl_row,
+    crawl_started,
+    cut_crawl,
+    finish_crawl,
+    reap_interrupted_crawls,
+    record_error,
+)
 from .ingest import PageResult, ingest_page, version_fingerprint
 from .listings import known_web_posts
 
@@ -31,10 +41,14 @@ __all__ = [
     "BUSY_TIMEOUT_MS",
     "PageResult",
     "begin_crawl",
+    "begin_crawls",
+    "claim_crawls",
     "connect",
     "connect_readonly",
     "coverage",
     "crawl_row",
+    "crawl_started",
+    "cut_crawl",
     "finish_crawl",
     "ingest_page",
     "known_web_posts",

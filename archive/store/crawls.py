@@ -1,8 +1,15 @@
 """Crawl runs: one ``crawls`` row per run, its errors, its end, and runs a dead process left.
 
 A crawl's status follows from its pages and errors when it ends (``ok``,
-``partial``, ``failed``); a run left ``running`` by a process that is gone
-is found and closed as failed (:func:`reap_interrupted_crawls`).
+``partial``, ``failed``); a run cut short (time limit, stop) is ``partial``
+when it archived pages, else ``failed`` (:func:`cut_crawl`); a run left
+``running`` by a process that is gone is found and closed as failed
+(:func:`reap_interrupted_crawls`).
+
+The scheduler begins the rows of a whole batch of sources at once
+(:func:`begin_crawls`) and hands them to a crawl process, which takes them
+over (:func:`claim_crawls`) and marks each one's real start
+(:func:`crawl_started`) when its turn comes.
 """
 
 from __future__ import annotations
@@ -43,6 +50,57 @@ def begin_crawl(
             ],
         )
         return cursor.lastrowid
+
+
+def begin_crawls(
+    db: sqlite_utils.Database,
+    sources: list[str],
+    *,
+    trigger: str = "manual",
+    options: dict[str, Any] | None = None,
+) -> dict[str, int]:
+    """Record the start of a crawl of each of ``sources`` in one transaction: source -> crawl id.
+
+    The ids are consecutive: no other writer can insert between them.
+    """
+    now, tag, recorded = utcnow(), _pid_tag(), json.dumps(options or {}, sort_keys=True)
+    ids = {}
+    with write_transaction(db):
+        for source in sources:
+            cursor = db.execute(
+                "INSERT INTO crawls (source, started_at, status, trigger, options, worker)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [source, now, RUNNING, trigger, recorded, tag],
+            )
+            ids[source] = cursor.lastrowid
+    return ids
+
+
+def claim_crawls(
+    db: sqlite_utils.Database, crawl_ids: list[int], options: dict[str, Any] | None = None
+) -> None:
+    """This process runs these crawls now (begun by another): they are reaped if it dies."""
+    with write_transaction(db):
+        for crawl_id in crawl_ids:
+            db.execute(
+                "UPDATE crawls SET worker = ?, options = ? WHERE id = ? AND status = ?",
+                [_pid_tag(), json.dumps(options or {}, sort_keys=True), crawl_id, RUNNING],
+            )
+
+
+def crawl_started(db: sqlite_utils.Database, crawl_id: int) -> None:
+    """The crawl really began (its first request): a batch begins its rows before their turn."""
+    with write_transaction(db):
+        db.execute(
+            "UPDATE crawls SET started_at = ? WHERE id = ? AND status = ?",
+            [utcnow(), crawl_id, RUNNING],
+        )
+
+
+def cut_crawl(db: sqlite_utils.Database, crawl_id: int, reason: str) -> dict[str, Any]:
+    """Close a crawl cut short (time limit, stop): partial when it archived pages, else failed."""
+    row = crawl_row(db, crawl_id)
+    return finish_crawl(db, crawl_id, status=PARTIAL if row["pages"] else FAILED, reason=reason)
 
 
 def record_error(

@@ -43,7 +43,14 @@ def scheduler():
     type=click.IntRange(min=1, max=10**9),
     default=4,
     show_default=True,
-    help="Crawls at once (never two of one host).",
+    help="Crawl processes at once, each crawling a batch of due sources.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="The most sources one crawl process takes (a host's sources stay in one batch).",
 )
 @click.option(
     "--time-limit",
@@ -68,13 +75,16 @@ def scheduler():
 @click.option("-v", "--verbose", is_flag=True, help="Log what APScheduler does too.")
 @click.pass_context
 @translate_errors
-def run(ctx, once, concurrency, time_limit, misfire_grace, stop_grace, verbose):
+def run(ctx, once, concurrency, batch_size, time_limit, misfire_grace, stop_grace, verbose):
     """Crawl each scheduled source when it is due, until stopped.
 
-    Logs one line per run (source, status, pages, posts new / changed /
-    deleted, duration) on stderr. SIGINT or SIGTERM stop it cleanly: running
-    crawls are stopped and their crawls marked. Missed runs (the scheduler
-    was down) are coalesced into one. Only one scheduler runs on an archive.
+    Sources due together are crawled in batches, one crawl process per
+    batch, each source with its own crawl row and time limit; a host is
+    crawled by one batch at a time. Logs one line per run (source, status,
+    pages, posts new / changed / deleted, duration) on stderr. SIGINT or
+    SIGTERM stop it cleanly: running crawls are stopped and their crawls
+    marked. Missed runs (the scheduler was down) are coalesced into one.
+    Only one scheduler runs on an archive.
 
     Example:
 
@@ -90,6 +100,7 @@ def run(ctx, once, concurrency, time_limit, misfire_grace, stop_grace, verbose):
     options = ServiceOptions(
         once=once,
         concurrency=concurrency,
+        batch_size=batch_size,
         time_limit=limit,
         misfire_grace=(
             parse_duration(misfire_grace, what="misfire grace")
@@ -102,4 +113,4 @@ def run(ctx, once, concurrency, time_limit, misfire_grace, stop_grace, verbose):
     _log_to_stderr(verbose)
     report = Service(db_path(ctx), options).run()
     if once and report.all_failed:
-        raise WorkFailed(f"every run failed ({len(report.outcomes)} runs)")
+        raise WorkFailed(f"every run failed ({report.runs} runs)")

@@ -3,29 +3,43 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import click
 import sqlite_utils
 
+from archive.export.output import OutputFailed, atomic_output, check_target
 from archive.store import connect_readonly
+from scheduler.listing import STATES, SourcePage, list_page
 from scheduler.notify import check_urls, set_targets, targets
 from scheduler.registry import (
     DEFAULT_MAX,
     DEFAULT_MIN,
-    Adaptive,
-    CrawlSettings,
     SourceStatus,
     add_source,
-    check_source,
-    list_sources,
+    add_sources,
+    iter_sources,
     remove_source,
     set_paused,
     source_key,
 )
-from scheduler.schedules import format_duration, parse_duration, parse_schedule
+from scheduler.schedules import format_duration
+from scheduler.sourcefiles import FORMATS, read_sources, write_sources
+from scheduler.specs import Options, make_spec, specs_from_lines
 
-from ..clitools import BadUsage, crawl_options, db_path, open_db, output_format, translate_errors
+from ..clitools import (
+    BadUsage,
+    WorkFailed,
+    crawl_options,
+    db_path,
+    open_db,
+    output_format,
+    translate_errors,
+)
 from ..tables import render_table
 
 
@@ -40,37 +54,73 @@ def sources():
 
         chanarchive sources add @durov --every 30m
 
-        chanarchive sources list
+        chanarchive sources import channels.txt --every 1h
+
+        chanarchive sources list --state failing
     """
+
+
+def schedule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The schedule options, the same on ``sources add`` and ``sources import``."""
+    options = [
+        click.option(
+            "--every", metavar="DURATION", help="Crawl every DURATION: 45s, 30m, 2h, 1d, 1h30m."
+        ),
+        click.option(
+            "--cron", metavar="EXPR", help="Crawl on a crontab schedule, e.g. '*/15 * * * *'."
+        ),
+        click.option(
+            "--jitter", metavar="S", help="Delay each run by up to S (seconds, or 30s, 5m)."
+        ),
+        click.option(
+            "--adaptive",
+            is_flag=True,
+            help="Let the interval follow how often the channel posts (within --min/--max).",
+        ),
+        click.option(
+            "--min",
+            "min_",
+            metavar="DURATION",
+            help=f"Adaptive: the shortest interval [default: {format_duration(DEFAULT_MIN)}].",
+        ),
+        click.option(
+            "--max",
+            "max_",
+            metavar="DURATION",
+            help=f"Adaptive: the longest interval [default: {format_duration(DEFAULT_MAX)}].",
+        ),
+        click.option(
+            "--time-limit",
+            metavar="DURATION",
+            help="Stop a run that takes longer [default: the scheduler's --time-limit].",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _options(every, cron, jitter, adaptive, min_, max_, time_limit, max_pages, depth, follow,
+             profile, settings) -> Options:  # fmt: skip
+    return Options(
+        every=every,
+        cron=cron,
+        jitter=jitter,
+        adaptive=adaptive,
+        min=min_,
+        max=max_,
+        time_limit=time_limit,
+        max_pages=max_pages,
+        depth=depth,
+        follow=follow,
+        profile=profile,
+        settings=dict(settings),
+    )
 
 
 @sources.command("add")
 @click.argument("source")
-@click.option("--every", metavar="DURATION", help="Crawl every DURATION: 45s, 30m, 2h, 1d, 1h30m.")
-@click.option("--cron", metavar="EXPR", help="Crawl on a crontab schedule, e.g. '*/15 * * * *'.")
-@click.option("--jitter", metavar="S", help="Delay each run by up to S (seconds, or 30s, 5m).")
-@click.option(
-    "--adaptive",
-    is_flag=True,
-    help="Let the interval follow how often the channel posts (within --min/--max).",
-)
-@click.option(
-    "--min",
-    "min_",
-    metavar="DURATION",
-    help=f"Adaptive: the shortest interval [default: {format_duration(DEFAULT_MIN)}].",
-)
-@click.option(
-    "--max",
-    "max_",
-    metavar="DURATION",
-    help=f"Adaptive: the longest interval [default: {format_duration(DEFAULT_MAX)}].",
-)
-@click.option(
-    "--time-limit",
-    metavar="DURATION",
-    help="Stop a run that takes longer [default: the scheduler's --time-limit].",
-)
+@schedule_options
 @click.option(
     "--notify",
     "notify",
@@ -109,26 +159,15 @@ def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, noti
     """
     if notify and no_notify:
         raise BadUsage("give --notify URL or --no-notify, not both")
-    bounds = None
-    if adaptive:
-        bounds = Adaptive(
-            _seconds(min_, DEFAULT_MIN, "--min"), _seconds(max_, DEFAULT_MAX, "--max")
-        )
-        if every is None and cron is None:
-            every = str(bounds.start())
-    elif min_ is not None or max_ is not None:
-        raise BadUsage("--min and --max bound an --adaptive interval: add --adaptive")
-    schedule = parse_schedule(every, cron, jitter)
-    limit = parse_duration(time_limit, what="time limit") if time_limit is not None else None
-    crawl = CrawlSettings(
-        settings=settings, max_pages=max_pages, depth=depth, follow=follow, profile=profile
-    )
-    check_source(source, schedule, adaptive=bounds, time_limit=limit)  # before the file is touched
+    options = _options(every, cron, jitter, adaptive, min_, max_, time_limit, max_pages, depth,
+                       follow, profile, settings)  # fmt: skip
+    spec = make_spec(source, options)  # checked before the file is touched
     urls = check_urls(notify)
     db = open_db(ctx, create=True)
     scheduled, created = add_source(
-        db, source, schedule, adaptive=bounds, crawl=crawl, time_limit=limit
-    )
+        db, source, spec.schedule, adaptive=spec.adaptive, crawl=spec.crawl,
+        time_limit=spec.time_limit,
+    )  # fmt: skip
     if urls or no_notify:
         set_targets(db, scheduled.key, urls)
     told = [t.shown for t in targets(db, scheduled.key)]
@@ -140,8 +179,127 @@ def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, noti
         click.echo(f"changes go to: {', '.join(told)}")
 
 
-def _seconds(value: str | None, default: int, what: str) -> int:
-    return default if value is None else parse_duration(value, what=what)
+@sources.command("import")
+@click.argument("file", metavar="FILE")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", *FORMATS]),
+    default="auto",
+    show_default=True,
+    help="The file's format (auto: from its name, else its first lines).",
+)
+@schedule_options
+@crawl_options(depth_default=None, scope="for every run of these sources")
+@click.pass_context
+@translate_errors
+def import_(ctx, file, fmt, every, cron, jitter, adaptive, min_, max_, time_limit, max_pages,
+            depth, follow, profile, settings):  # fmt: skip
+    """Schedule every source in FILE (one a line, CSV or OPML; - reads stdin).
+
+    A text file has one SOURCE a line; blank lines and # comments are
+    skipped. A CSV file needs a header row with a 'source' column; its other
+    columns (every, cron, jitter, adaptive, min, max, time_limit, paused,
+    max_pages, depth, follow, profile, settings) are each line's own, over
+    the options given here. In an OPML file each outline's link is a source.
+    Every line is checked first: one bad line is reported with its number
+    and nothing is imported. Importing again updates the sources already
+    scheduled (`sources export` writes a file this reads back).
+
+    Example:
+
+        chanarchive sources import channels.txt --every 1h --jitter 5m
+
+        chanarchive sources import backup.csv
+
+        chanarchive sources import feeds.opml --adaptive
+    """
+    name = "stdin" if file == "-" else file
+    data = _read_input(file)
+    lines = read_sources(name, data, fmt)
+    defaults = _options(every, cron, jitter, adaptive, min_, max_, time_limit, max_pages, depth,
+                        follow, profile, settings)  # fmt: skip
+    plan = specs_from_lines(name, lines, defaults)  # every line checked before the file is touched
+    db = open_db(ctx, create=True)
+    added, updated = add_sources(db, plan.specs)
+    db.close()
+    merged = f"; {plan.merged} repeated lines merged" if plan.merged else ""
+    click.echo(
+        f"imported {len(plan.specs):,} sources from {name}: {added:,} new, {updated:,} updated"
+        f"{merged}"
+    )
+
+
+def _read_input(file: str) -> bytes:
+    if file == "-":
+        return sys.stdin.buffer.read()
+    path = Path(file)
+    if not path.exists():
+        raise BadUsage(f"no file {file}")
+    if path.is_dir():
+        raise BadUsage(f"{file} is a folder: give a file of sources")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise BadUsage(f"cannot read {file}: {exc.strerror}") from exc
+
+
+@sources.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="csv",
+    show_default=True,
+    help="csv keeps every schedule and option; txt is one source a line; opml for feed readers.",
+)
+@click.option("-o", "--output", metavar="PATH", help="Write to PATH (default: stdout).")
+@click.pass_context
+@translate_errors
+def export_(ctx, fmt, output):
+    """Write the scheduled sources out, in a format `sources import` reads back.
+
+    The csv format keeps each source's schedule, crawl options and paused
+    state: importing it into another archive (or this one) restores them.
+
+    Example:
+
+        chanarchive sources export -o sources.csv
+
+        chanarchive --db other.db sources import sources.csv
+
+        chanarchive sources export --format txt
+    """
+    archive = db_path(ctx)
+    if output is not None:
+        _check_output(Path(output), Path(archive))
+    conn = connect_readonly(archive)  # exporting never writes the archive
+    try:
+        db = sqlite_utils.Database(conn)
+        sources = iter_sources(db) if "sources" in db.table_names() else iter(())
+        pieces = write_sources(sources, fmt)
+        if output is None:
+            for piece in pieces:
+                click.echo(piece, nl=False)
+        else:
+            with atomic_output(output) as out:
+                out.writelines(pieces)
+    except OutputFailed as exc:
+        raise WorkFailed(str(exc)) from None
+    finally:
+        conn.close()
+
+
+def _check_output(path: Path, archive: Path) -> None:
+    """Never write the list over the archive, its side files, or another archive."""
+    if path.is_dir():
+        raise BadUsage(f"-o {path} is a folder: give a file name")
+    if not path.parent.is_dir():
+        raise BadUsage(f"cannot write {path}: folder {path.parent} does not exist")
+    scheduler_store = Path(f"{archive}.scheduler.sqlite")
+    if path.resolve() == scheduler_store.resolve():
+        raise BadUsage(f"-o {path} is the scheduler's own file: give another file name")
+    check_target(path, archive)
 
 
 def _ago(when: str | None, now: datetime) -> str:
@@ -208,39 +366,81 @@ def _table(rows: list[SourceStatus], told: dict[str, list]) -> str:
 
 
 @sources.command("list")
+@click.option(
+    "--state",
+    type=click.Choice(STATES),
+    help="Only the sources that are active, paused, failing (last run failed) or due now.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1, max=10**9),
+    metavar="N",
+    help="Show at most N sources (a page).",
+)
+@click.option(
+    "--offset",
+    type=click.IntRange(min=0, max=10**12),
+    default=0,
+    metavar="N",
+    help="Skip the first N sources (the next page: --offset plus --limit).",
+)
 @output_format("table", "json", default="table")
 @click.pass_context
 @translate_errors
-def list_(ctx, fmt):
-    """List the scheduled sources with their health.
+def list_(ctx, state, limit, offset, fmt):
+    """List the scheduled sources with their health, by source.
 
     Each source: its schedule, next run, last run and its status, last
     success, consecutive failures, paused or not; adaptive sources say why
-    their interval is what it is, and failing notifications why they fail.
-    json adds each source's notification targets (their secrets masked).
+    their interval is what it is, and failing notifications why they fail
+    (json adds each source's notification targets, their secrets masked).
+    --state and --limit / --offset page through thousands.
 
     Example:
 
         chanarchive sources list
 
-        chanarchive sources list --format json
+        chanarchive sources list --state failing --limit 50
+
+        chanarchive sources list --format json --limit 100 --offset 100
     """
     conn = connect_readonly(db_path(ctx))  # listing never writes, not even a migration
     try:
         db = sqlite_utils.Database(conn)
-        rows = list_sources(db) if "sources" in db.table_names() else []
-        told = {row.source.key: targets(db, row.source.key) for row in rows}
+        if "sources" in db.table_names():
+            page = list_page(db, state=state, limit=limit, offset=offset)
+        else:
+            page = SourcePage([], 0, offset)
+        told = {row.source.key: targets(db, row.source.key) for row in page.statuses}
     finally:
         conn.close()
     if fmt == "json":
-        records = [{**r.record(), "notify": [t.record() for t in told[r.source.key]]} for r in rows]
+        records = [
+            {**r.record(), "notify": [t.record() for t in told[r.source.key]]}
+            for r in page.statuses
+        ]
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
-    elif rows:
-        click.echo(_table(rows, told))
+    elif page.statuses:
+        click.echo(_table(page.statuses, told))
+        if limit is not None or offset:
+            click.echo(_page_line(page, state, limit))
+    elif page.total or offset:
+        click.echo(f"no sources after the first {offset:,} ({page.total:,} in all)")
+    elif state:
+        click.echo(f"no {state} sources")
     else:
         click.echo(
             "no scheduled sources (add one with `chanarchive sources add SOURCE --every 1h`)"
         )
+
+
+def _page_line(page: SourcePage, state: str | None, limit: int | None) -> str:
+    first, last = page.offset + 1, page.offset + len(page.statuses)
+    which = f"{state} sources" if state else "sources"
+    line = f"{first:,}-{last:,} of {page.total:,} {which}"
+    if page.more and limit is not None:
+        line += f"; next page: --offset {page.offset + limit}"
+    return line
 
 
 @sources.command("remove")

@@ -750,6 +750,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class SiteServer:
     """Serves sample channels as ``/s/<name>`` on ``127.0.0.1`` (a free port), in a thread.
 
+    ``host`` binds another loopback address (``127.0.0.2`` …): servers on
+    different addresses are different hosts to a crawler, as different
+    sites are, where different ports of one address share its politeness.
+
     Routes: ``/s/<name>[?before=N]`` (404 for an unknown channel) and
     ``/robots.txt`` (everything allowed but ``/private/``). Add routes with
     :meth:`route` (``handler(Request) -> Response | DROP | None``; ``None``
@@ -761,8 +765,12 @@ class SiteServer:
     log_exclude: tuple[str, ...] = ("/_",)
 
     def __init__(
-        self, channels: dict[str, SampleChannel] | None = None, page_size: int = 20
+        self,
+        channels: dict[str, SampleChannel] | None = None,
+        page_size: int = 20,
+        host: str = "127.0.0.1",
     ) -> None:
+        self.host = host
         self.channels: dict[str, SampleChannel] = dict(channels or {})
         self.page_size = page_size
         self.page_sizes: dict[str, int] = {}
@@ -782,10 +790,10 @@ class SiteServer:
     # -- lifecycle
     def start(self) -> SiteServer:
         handler = type("BoundHandler", (_RequestHandler,), {"site": self})
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        httpd = ThreadingHTTPServer((self.host, 0), handler)
         httpd.daemon_threads = True
         self._httpd = httpd
-        self.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        self.url = f"http://{self.host}:{httpd.server_address[1]}"
         self._thread = threading.Thread(target=httpd.serve_forever, name="sample-site", daemon=True)
         self._thread.start()
         return self

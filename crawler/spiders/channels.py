@@ -9,6 +9,12 @@ posts and the listings they were on), and every page goes out as a
 Web sources: pages are extracted with the crawl's profile; a listing that no
 longer shows a post it showed last time makes the spider fetch that post's
 page again, and a 404 / 410 there is a deleted post (a ``gone`` page).
+
+Many sources share one crawl: the spider keeps count, in ``runs``
+(:class:`~crawler.runs.SourceRuns`), of each source's requests not yet
+handled and items not yet written, and says when a source has none left
+(:data:`~crawler.runs.source_idle`), so its crawl row is closed then. A
+source whose run is closed (its time limit passed) gets no more requests.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from archive.source import SOURCE_TELEGRAM, SOURCE_URL, Source, origin_of, site_
 
 from ..failures import describe_failure
 from ..items import ErrorItem, PageItem
+from ..runs import SourceRuns, source_idle
 from ..walks import TelegramWalk, WebWalk
 
 
@@ -70,11 +77,13 @@ class ChannelSpider(scrapy.Spider):
         follow: str | None = None,
         profile: str | None = None,
         known_posts: Callable[[str], WebKnown] | None = None,
+        runs: SourceRuns | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.sources = {s.key: s for s in sources}
         self.crawl_ids = crawl_ids or {}
+        self.runs = runs or SourceRuns(self.crawl_ids)
         self.covered = covered or (lambda name: [])
         self.full = full
         self.max_pages = max_pages
@@ -95,7 +104,10 @@ class ChannelSpider(scrapy.Spider):
     def _request(self, source: str, url: str, **meta) -> scrapy.Request | None:
         if self.max_pages is not None and self.requested.get(source, 0) >= self.max_pages:
             return None
+        if not self.runs.is_open(source):
+            return None  # its time limit passed
         self.requested[source] = self.requested.get(source, 0) + 1
+        self.runs.hold(source)
         if self.sources[source].kind == SOURCE_URL:
             # A web post page that answers 404 / 410 is a deleted post: parse() decides.
             meta["handle_httpstatus_list"] = list(GONE_STATUSES)
@@ -113,8 +125,26 @@ class ChannelSpider(scrapy.Spider):
             if request is not None:
                 yield request
 
+    def _counted(self, source: str, outputs):
+        """``outputs`` of a callback for ``source``, each item counted until it is written."""
+        try:
+            for output in outputs:
+                if isinstance(output, (PageItem, ErrorItem)):
+                    self.runs.hold(output.source)
+                yield output
+        finally:
+            self._release(source)
+
+    def _release(self, source: str) -> None:
+        """A request of ``source`` is handled; say so when it was the last thing outstanding."""
+        if self.runs.release(source):
+            self.crawler.signals.send_catch_log(signal=source_idle, source=source)
+
     def parse(self, response):
         source = response.meta["source"]
+        return self._counted(source, self._parse(source, response))
+
+    def _parse(self, source: str, response):
         moved = self._elsewhere(source, response)
         if moved:
             self.logger.warning("Not archived: %s (%s)", response.url, moved)
@@ -225,8 +255,13 @@ class ChannelSpider(scrapy.Spider):
         yield PageItem(source, capture, page)
 
     def on_error(self, failure):
+        source = failure.request.meta.get("source")
+        return self._counted(source, self._error(source, failure))
+
+    def _error(self, source: str, failure):
         request = failure.request
-        source = request.meta.get("source")
         kind, message = describe_failure(failure)
+        if not self.runs.is_open(source):
+            return  # cut off at its time limit: the reason is kept with its crawl already
         self.logger.warning("Fetch failed: %s (%s)", request.url, message)
         yield ErrorItem(source, request.url, kind, message)

@@ -1,0 +1,58 @@
+"""A crawl process of the scheduler: ``python -m crawler.batch``, its batch read from stdin.
+
+The scheduler starts this process *before* it knows the batch: importing
+Scrapy, Twisted and the extractors takes about a second, and a process
+that is already warm when a round is due crawls at once. The batch comes
+as one JSON line on stdin (written by :func:`scheduler.runner.batch_spec`):
+``db`` (the archive), ``crawl_ids`` (source key -> the ``crawls`` row begun
+for it), ``time_limits`` (source key -> seconds) and ``crawl`` (the crawl
+options: ``max_pages``, ``depth``, ``follow``, ``profile``, ``settings``).
+An empty stdin means "not needed after all": the process exits without
+touching anything.
+
+The crawl rows are begun by the scheduler (it must be able to close them
+whatever happens to this process); this process takes them over and closes
+each one as its source ends, or at its time limit.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from archive.source import parse_source
+
+from .run import CrawlOptions, run_crawl  # the slow imports, done while waiting
+from .spiders import channels  # noqa: F401 - warms the extractors up too
+
+TRIGGER = "scheduled"
+
+
+def run_batch(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Crawl the batch ``spec`` describes; returns its finished crawl rows."""
+    crawl = spec.get("crawl") or {}
+    options = CrawlOptions(
+        max_pages=crawl.get("max_pages"),
+        depth=crawl.get("depth") if crawl.get("depth") is not None else 1,
+        follow=crawl.get("follow"),
+        profile=crawl.get("profile"),
+        settings=dict(crawl.get("settings") or {}),
+        trigger=TRIGGER,
+        time_limits={k: float(v) for k, v in (spec.get("time_limits") or {}).items()},
+    )
+    crawl_ids = {key: int(crawl_id) for key, crawl_id in spec["crawl_ids"].items()}
+    sources = [parse_source(key) for key in crawl_ids]
+    return run_crawl(spec["db"], sources, options, crawl_ids=crawl_ids)
+
+
+def main() -> int:
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 0  # dismissed before it was needed
+    run_batch(json.loads(line))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

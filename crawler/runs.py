@@ -1,0 +1,103 @@
+"""Each source's run inside a crawl of many: what it still waits for, and its time limit.
+
+One crawl process crawls many sources (``chanarchive crawl A B C``, or a
+scheduled batch of hundreds). Each source keeps its own run and its own
+``crawls`` row, which is closed as soon as that source is done — no request
+of it queued or in flight, no item of it not yet written — rather than when
+the whole crawl ends; and a source with a time limit is cut off when its
+limit passes, counted from its first request, whatever the others do.
+
+:class:`SourceRuns` is the book, plain state with no Scrapy and no SQLite in
+it. The spider counts the requests and items it makes for a source, the
+pipeline counts the items it has written; whoever brings a source's count
+to zero sends the :data:`source_idle` signal, and
+:class:`~crawler.lifecycle.SourceLifecycle` closes the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+#: Scrapy signal (``source=KEY``): nothing of this source is outstanding any more.
+source_idle = object()
+
+
+@dataclass
+class SourceRun:
+    """One source's run: its crawl row, its limit, and how much of it is outstanding."""
+
+    crawl_id: int | None = None
+    time_limit: float | None = None  # seconds from its first request; None: no limit
+    outstanding: int = 0  # requests not yet handled + items not yet written
+    started: float | None = None  # monotonic time of its first request
+    closed: bool = False
+
+
+class SourceRuns:
+    """The runs of the sources of one crawl, by source key."""
+
+    def __init__(
+        self,
+        crawl_ids: Mapping[str, int] | None = None,
+        time_limits: Mapping[str, float] | None = None,
+    ) -> None:
+        self._runs: dict[str, SourceRun] = {}
+        for key, crawl_id in (crawl_ids or {}).items():
+            self._run(key).crawl_id = crawl_id
+        for key, limit in (time_limits or {}).items():
+            self._run(key).time_limit = float(limit) if limit else None
+
+    def _run(self, source: str) -> SourceRun:
+        run = self._runs.get(source)
+        if run is None:
+            run = self._runs[source] = SourceRun()
+        return run
+
+    def crawl_id(self, source: str) -> int | None:
+        run = self._runs.get(source)
+        return run.crawl_id if run else None
+
+    def time_limit(self, source: str) -> float | None:
+        run = self._runs.get(source)
+        return run.time_limit if run else None
+
+    def is_open(self, source: str) -> bool:
+        """Whether work of ``source`` is still wanted (its run is not closed)."""
+        run = self._runs.get(source)
+        return run is None or not run.closed
+
+    def hold(self, source: str) -> None:
+        """One more request or item of ``source`` is outstanding."""
+        self._run(source).outstanding += 1
+
+    def release(self, source: str) -> bool:
+        """One request or item of ``source`` is done; True when that was its last, and it is open."""
+        run = self._run(source)
+        run.outstanding = max(0, run.outstanding - 1)
+        return run.outstanding == 0 and not run.closed
+
+    def start(self, source: str, now: float) -> bool:
+        """Start ``source``'s clock at its first request; True the first time only."""
+        run = self._run(source)
+        if run.started is not None:
+            return False
+        run.started = now
+        return True
+
+    def time_left(self, source: str, now: float) -> float | None:
+        """Seconds left before ``source``'s limit; None without a limit or before it started."""
+        run = self._runs.get(source)
+        if run is None or run.time_limit is None or run.started is None:
+            return None
+        return run.started + run.time_limit - now
+
+    def close(self, source: str) -> tuple[bool, int | None]:
+        """Close ``source``'s run: (whether it was open until now, its crawl id)."""
+        run = self._run(source)
+        was_open = not run.closed
+        run.closed = True
+        return was_open, run.crawl_id
+
+    def open_sources(self) -> list[str]:
+        return [key for key, run in self._runs.items() if not run.closed]
