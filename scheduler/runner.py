@@ -63,11 +63,12 @@ class RunOutcome:
         return line
 
 
-def crawl_command(db_path: str, source: ScheduledSource) -> list[str]:
-    """The command line of one scheduled crawl of ``source``."""
+def crawl_command(db_path: str, source: ScheduledSource, redis: str | None = None) -> list[str]:
+    """The command line of one scheduled crawl of ``source`` (queued for workers with ``redis``)."""
+    queued = ["--redis", redis] if redis else []
     return [
         sys.executable, "-m", "chanarchive", "--db", os.fspath(db_path),
-        "crawl", source.key, "--trigger", TRIGGER, *source.crawl.arguments(),
+        "crawl", source.key, "--trigger", TRIGGER, *source.crawl.arguments(), *queued,
     ]  # fmt: skip
 
 
@@ -120,6 +121,7 @@ def run_crawl_process(
     stop: threading.Event | None = None,
     stop_grace: float = 5.0,
     poll: float = 0.1,
+    redis: str | None = None,
 ) -> RunOutcome:
     """Crawl ``source`` once in a child process; every crawl row it leaves is finished.
 
@@ -138,7 +140,7 @@ def run_crawl_process(
         with tempfile.TemporaryFile() as out:
             try:
                 proc = subprocess.Popen(
-                    crawl_command(db_path, source),
+                    crawl_command(db_path, source, redis),
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,

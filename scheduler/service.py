@@ -88,6 +88,7 @@ class ServiceOptions:
     stop_grace: float = 5.0  # seconds a stopped crawl gets to close before it is killed
     sync_every: float = 1.0  # seconds between checks of the sources table for changes
     full_sync_every: float = 60.0  # seconds between full syncs, changed or not
+    redis: str | None = None  # queue each run for the workers of this Redis (crawl --redis)
 
 
 @dataclass
@@ -384,6 +385,7 @@ class Service:
                 time_limit=time_limit,
                 stop=self.stop_event,
                 stop_grace=self.options.stop_grace,
+                redis=self.options.redis,
             )
 
     def _record_failure(self, source: ScheduledSource, reason: str) -> RunOutcome | None:
