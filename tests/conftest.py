@@ -153,3 +153,24 @@ def make_site() -> Iterator[Callable[..., SiteProcess]]:
 def site(make_site: Callable[..., SiteProcess]) -> SiteProcess:
     """The tests' server (static folder ``tests/fixtures/``), one per test."""
     return make_site()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Any]:
+    """A real redis-server on 127.0.0.1 (a free port), one per test process."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The URL of an empty Redis: everything an earlier test left is flushed."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url

@@ -30,9 +30,13 @@ def ingest(ctx, redis_url, verbose):
 
         chanarchive --db news.db ingest --redis redis://127.0.0.1:6379/0
     """
-    from crawler.distributed.frontier import QueueUnavailable
+    from crawler.distributed.frontier import QueueUnavailable, check_url
     from crawler.distributed.ingest import Ingester, IngesterBusy
 
+    try:
+        check_url(redis_url)  # bad usage writes nothing: before the archive is made
+    except QueueUnavailable as exc:
+        raise queue_error(exc) from exc
     open_db(ctx, create=True).close()  # an unusable archive is a one-line error
     try:
         ingester = Ingester(db_path(ctx), redis_url)

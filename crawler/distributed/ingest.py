@@ -120,6 +120,16 @@ class Ingester:
     # -- life cycle
     def run(self) -> IngestStats:
         """Ingest until :meth:`stop`; returns what was done."""
+        self.start()
+        try:
+            while not self.stop_event.is_set():
+                self.step()
+        finally:
+            self.close()
+        return self.stats
+
+    def start(self) -> None:
+        """Take the lock, open the archive, and pick up whatever a previous ingester left."""
         self._take_lock()
         try:
             self.db = open_archive(self.db_path)
@@ -130,26 +140,31 @@ class Ingester:
             self._close_lost_crawls()
             self._announce_finished()
             self._check_crawls(None)
-            last_reap = last_check = 0.0
-            while not self.stop_event.is_set():
-                self._refresh_lock()
-                now = time.monotonic()
-                if now - last_reap >= self.options.reap_every:
-                    last_reap = now
-                    self._reap()
-                self._take_jobs()
-                touched = self._ingest_batch()
-                if touched:
-                    self._check_crawls(touched)
-                if now - last_check >= self.options.check_every:
-                    last_check = now
-                    self._check_crawls(None)
-        finally:
-            self._release_lock()
-            if self.db is not None:
-                self.db.close()
-                self.db = None
-        return self.stats
+        except BaseException:
+            self.close()
+            raise
+        self._last_reap = self._last_check = time.monotonic()
+
+    def step(self) -> None:
+        """One round: keep the lock, reap dead workers, take jobs, write a batch, finish crawls."""
+        self._refresh_lock()
+        now = time.monotonic()
+        if now - self._last_reap >= self.options.reap_every:
+            self._last_reap = now
+            self._reap()
+        self._take_jobs()
+        touched = self._ingest_batch()
+        if touched:
+            self._check_crawls(touched)
+        if now - self._last_check >= self.options.check_every:
+            self._last_check = now
+            self._check_crawls(None)
+
+    def close(self) -> None:
+        self._release_lock()
+        if self.db is not None:
+            self.db.close()
+            self.db = None
 
     def _take_lock(self) -> None:
         ttl = int(self.options.lock_ttl * 1000)
@@ -263,9 +278,21 @@ class Ingester:
         return batch
 
     def _ingest_batch(self) -> set[int]:
-        batch = self._take_batch()
-        if not batch:
+        """Take, write and acknowledge up to a batch of deliveries; returns the crawls touched."""
+        records = self._read(self._take_batch())
+        if not records:
             return set()
+        try:
+            self._write_batch(records)
+        except Exception:
+            logger.exception("could not write %d deliveries: trying again", len(records))
+            self._recover()
+            time.sleep(1.0)
+            return set()
+        self._acknowledge(records)
+        return {record["crawl"] for _raw, record in records}
+
+    def _read(self, batch: list) -> list[tuple[Any, dict[str, Any]]]:
         records = []
         for raw in batch:
             try:
@@ -273,25 +300,23 @@ class Ingester:
             except ValueError:
                 logger.error("dropped a delivery that is not JSON: %r", raw[:200])
                 self.server.lrem(self.frontier.items_processing, 1, raw)
+        return records
+
+    def _write_batch(self, records: list[tuple[Any, dict[str, Any]]]) -> None:
+        """Write deliveries in one transaction, then publish what workers need to know."""
         channels: set[tuple[str, str]] = set()
-        try:
-            with store.write_transaction(self.db):
-                for _raw, record in records:
-                    self._write(record, channels)
-        except Exception:
-            logger.exception("could not write %d deliveries: trying again", len(records))
-            self._recover()
-            time.sleep(1.0)
-            return set()
+        with store.write_transaction(self.db):
+            for _raw, record in records:
+                self._write(record, channels)
         self._publish(channels)
-        # Acknowledge only what is committed: a crash before this re-delivers, and the
-        # deliveries already written are skipped.
+
+    def _acknowledge(self, records: list[tuple[Any, dict[str, Any]]]) -> None:
+        """Only what is committed: a crash before this re-delivers, and the written are skipped."""
         pipe = self.server.pipeline(transaction=True)
         for raw, record in records:
             pipe.lrem(self.frontier.items_processing, 1, raw)
             pipe.srem(self.frontier.pending(record["crawl"]), record["rkey"])
         pipe.execute()
-        return {record["crawl"] for _raw, record in records}
 
     def _write(self, record: dict[str, Any], channels: set[tuple[str, str]]) -> None:
         crawl_id = record["crawl"]
