@@ -68,6 +68,7 @@ def check_url(url: str) -> str:
 def connect(url: str, **params) -> redis.Redis:
     """A client for the Redis at ``url``, checked to answer and to be new enough."""
     check_url(url)
+    params = {"socket_connect_timeout": 10, "socket_timeout": 60, **params}
     try:
         server = redis.Redis.from_url(url, **params)
         version = server.info("server").get("redis_version", "0")

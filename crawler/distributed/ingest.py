@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -108,6 +109,7 @@ class Ingester:
         self.db = None
         self.stop_event = threading.Event()
         self.stats = IngestStats()
+        self._ended: set[int] = set()
         self.lock_value = f"{os.getpid()}@{socket.gethostname()} {uuid.uuid4().hex[:8]}"
         self._refresh = self.server.register_script(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then"
@@ -307,7 +309,14 @@ class Ingester:
         channels: set[tuple[str, str]] = set()
         with store.write_transaction(self.db):
             for _raw, record in records:
-                self._write(record, channels)
+                try:
+                    with store.write_transaction(self.db):  # a savepoint: this delivery alone
+                        self._write(record, channels)
+                except sqlite3.OperationalError:
+                    raise  # the archive is busy or broken: the whole batch is tried again
+                except Exception as exc:  # a delivery that cannot be read: kept as an error
+                    logger.exception("could not write a delivery of crawl %s", record.get("crawl"))
+                    self._refuse(record, exc)
         self._publish(channels)
 
     def _acknowledge(self, records: list[tuple[Any, dict[str, Any]]]) -> None:
@@ -317,11 +326,18 @@ class Ingester:
             pipe.lrem(self.frontier.items_processing, 1, raw)
             pipe.srem(self.frontier.pending(record["crawl"]), record["rkey"])
         pipe.execute()
+        if self._ended:  # nothing more of these crawls will be written: drop their keys
+            ended = [
+                k for c in self._ended for k in (self.frontier.seen(c), self.frontier.pending(c))
+            ]
+            self.server.delete(*ended)
+            self._ended.clear()
 
     def _write(self, record: dict[str, Any], channels: set[tuple[str, str]]) -> None:
         crawl_id = record["crawl"]
         if queued.crawl_status(self.db, crawl_id) != RUNNING:
-            self.stats.late += 1
+            self.stats.late += 1  # its crawl was ended (e.g. stopped by the scheduler)
+            self._ended.add(crawl_id)
             return
         if not queued.claim_delivery(self.db, crawl_id, record["rkey"]):
             self.stats.repeated += 1
@@ -346,6 +362,14 @@ class Ingester:
                 store.record_error(
                     self.db, crawl_id, capture.url, ERROR_THROTTLED, THROTTLED_MESSAGE
                 )
+
+    def _refuse(self, record: dict[str, Any], exc: Exception) -> None:
+        crawl_id = record.get("crawl")
+        if isinstance(crawl_id, int) and queued.crawl_status(self.db, crawl_id) == RUNNING:
+            queued.claim_delivery(self.db, crawl_id, str(record.get("rkey")))
+            store.record_error(
+                self.db, crawl_id, None, ERROR_INGEST, f"a delivery could not be read: {exc!r}"
+            )
 
     # -- what workers read
     def _publish(self, channels: set[tuple[str, str]]) -> None:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
-from twisted.internet.task import deferLater
+from twisted.internet.defer import Deferred
 
 from ..middlewares import HostBackoffMiddleware
 
@@ -44,12 +44,6 @@ def host_of(netloc_or_url: str) -> str:
     return (urlsplit(text).hostname or "").lower()
 
 
-async def _sleep(seconds: float) -> None:
-    from twisted.internet import reactor  # the one Scrapy installed: never import it first
-
-    await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
-
-
 class HostTurnMiddleware:
     def __init__(self, crawler) -> None:
         settings = crawler.settings
@@ -62,6 +56,8 @@ class HostTurnMiddleware:
         }
         self.lock_ttl = settings.getfloat("DOWNLOAD_TIMEOUT", 180) + 30
         self._owners = itertools.count(1)
+        #: This worker's requests waiting for a host: woken when one of ours gives it back.
+        self._waiters: dict[str, list[Deferred]] = {}
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -84,12 +80,28 @@ class HostTurnMiddleware:
                     waited = True
                     link.waiting_for_host += 1
                     self.crawler.stats.inc_value("chanarchive/host_waits")
-                await _sleep(POLL if wait < 0 else min(wait, 1.0))
+                await self._sleep(host, POLL if wait < 0 else min(wait, 1.0))
         finally:
             if waited:
                 link.waiting_for_host -= 1
         request.meta["host_turn"] = owner
         return None
+
+    async def _sleep(self, host: str, seconds: float) -> None:
+        """Wait ``seconds``, or less when a request of this worker gives the host back."""
+        from twisted.internet import reactor  # the one Scrapy installed: never import it first
+
+        woken: Deferred = Deferred()
+        timer = reactor.callLater(seconds, lambda: woken.called or woken.callback(None))
+        self._waiters.setdefault(host, []).append(woken)
+        try:
+            await maybe_deferred_to_future(woken)
+        finally:
+            if timer.active():
+                timer.cancel()
+            waiters = self._waiters.get(host, [])
+            if woken in waiters:
+                waiters.remove(woken)
 
     def _release(self, request) -> None:
         owner = request.meta.pop("host_turn", None)
@@ -98,6 +110,9 @@ class HostTurnMiddleware:
         link = self.crawler.spider.link
         host = urlparse_cached(request).hostname or ""
         link.frontier.release_host(link.wid, host, owner, self._delay(host))
+        for woken in self._waiters.pop(host, []):
+            if not woken.called:
+                woken.callback(None)
 
     def process_response(self, request, response):
         self._release(request)

@@ -191,10 +191,12 @@ class WorkerSpider(ChannelSpider):
         A leased request that ended in no delivery would hold its crawl open:
         a failure anywhere here is delivered as the page's parse error.
         """
-        with self._crawl(request.meta) as key:
-            try:
+        key = request.meta["crawl"]["source"]["key"]
+        try:
+            with self._crawl(request.meta):
                 return self._deliver(request, key, list(callback()))
-            except Exception as exc:
-                self.logger.warning("Could not parse %s: %r", request.url, exc)
-                failed = [ErrorItem(key, request.url, ERROR_PARSE, repr(exc))]
-                return self._deliver(request, key, failed)
+        except Exception as exc:
+            self.logger.warning("Could not parse %s: %r", request.url, exc)
+            self.channel_names = {}
+            failed = [ErrorItem(key, request.url, ERROR_PARSE, repr(exc))]
+            return self._deliver(request, key, failed)
