@@ -90,6 +90,7 @@ def test_a_worker_killed_in_a_backfill_loses_and_repeats_nothing(site, cluster):
 
 def test_an_ingester_killed_in_a_backfill_loses_and_repeats_nothing(site, cluster):
     site.control("channel", name="backfill", posts=3000, page_size=20)
+    site.control("latency", name="backfill", seconds=0.02)
     ingester = cluster.ingester()
     cluster.worker()
     cluster.worker()
