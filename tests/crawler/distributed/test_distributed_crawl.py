@@ -5,10 +5,15 @@ The Redis is a real redis-server; the site is the tests' loopback server.
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from tests.cluster import Cluster
 from tests.crawling import crawl, export, query, run_cli
+from tests.paths import FIXTURES
+
+MIRROR = FIXTURES / "mirror"
 
 pytestmark = pytest.mark.slow
 
@@ -37,37 +42,49 @@ def comparable(records: list[dict]) -> list[dict]:
     return sorted(out, key=lambda r: (r["channel"], int(r["post_id"]), r["version"]))
 
 
-def test_two_workers_archive_two_versions_as_a_local_crawl_does(site, tmp_path, cluster):
+def test_two_workers_archive_two_versions_as_a_local_crawl_does(tmp_path, make_site, cluster):
+    """A Telegram channel and a mirror site change between two crawls, made both ways."""
+    root = tmp_path / "static"
+    shutil.copytree(MIRROR / "site", root / "site")
+    site = make_site(static=root)
     local = tmp_path / "local.db"
     site.control("channel", name="twins", posts=50, page_size=20)
-    url = f"{site.url}/s/twins"
+    sources = [f"{site.url}/s/twins", f"{site.url}/static/site/channel/", "--follow", "/post/"]
     cluster.ingester()
     workers = [cluster.worker(), cluster.worker()]
 
-    summaries = []
+    outputs = []
     for round_ in (1, 2):
-        if round_ == 2:  # the channel changes: an edit, a deletion, new posts, more views
+        if round_ == 2:  # an edit, a deletion, new posts, more views; the mirror likewise
             site.control(
                 "edit", name="twins", id=45, text="Test post 45 — 更正：地铁延长运营至午夜。"
             )
             site.control("delete", name="twins", id=48)
             site.control("add", name="twins", count=3)
             site.control("views", name="twins", factor=2)
-        here = crawl(local, url)
+            (root / "site" / "post" / "103.html").unlink()
+            shutil.copytree(MIRROR / "site_v2", root / "site", dirs_exist_ok=True)
+        here = crawl(local, *sources)
         assert here.returncode == 0, here.stderr
-        there = cluster.finish(cluster.crawl(url))
-        summaries.append((last_line(here.stdout), last_line(there)))
+        there = cluster.finish(cluster.crawl(*sources))
+        outputs.append((here.stdout, there))
 
-    assert summaries == [
-        ("crawled 3 pages, posts 50 new / 0 changed / 0 unchanged / 0 deleted, 0 errors (ok)",) * 2,
-        ("crawled 1 pages, posts 3 new / 1 changed / 16 unchanged / 1 deleted, 0 errors (ok)",) * 2,
-    ]
+    for here, there in outputs:  # the same summary, source by source
+        assert here.splitlines() == there.splitlines()
+    assert (
+        outputs[1][0]
+        .splitlines()[0]
+        .endswith("1 pages, posts 3 new / 1 changed / 16 unchanged / 1 deleted, 0 errors (ok)")
+    )
+    assert "posts 1 new / 1 changed / 2 unchanged / 1 deleted" in outputs[1][0]
     assert comparable(export(cluster.db, "--all-versions")) == comparable(
         export(local, "--all-versions")
     )
-    rows = "SELECT status, pages, posts_new, posts_changed, posts_unchanged, posts_deleted, errors FROM crawls ORDER BY id"
+    rows = (
+        "SELECT source, status, pages, posts_new, posts_changed, posts_unchanged, posts_deleted,"
+        " errors FROM crawls ORDER BY id"
+    )
     assert query(cluster.db, rows) == query(local, rows)
-    assert query(cluster.db, "SELECT COUNT(*) FROM post_versions") == [(54,)]
     for worker in workers:  # scrapy-redis under Scrapy 2.19, adapted: no deprecation warning
         log = cluster.output(worker)
         assert "Deprecat" not in log and "Traceback" not in log, log
