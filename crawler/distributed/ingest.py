@@ -292,7 +292,7 @@ class Ingester:
             time.sleep(1.0)
             return set()
         self._acknowledge(records)
-        return {record["crawl"] for _raw, record in records}
+        return {r["crawl"] for _raw, r in records if isinstance(r, dict) and "crawl" in r}
 
     def _read(self, batch: list) -> list[tuple[Any, dict[str, Any]]]:
         records = []
@@ -315,7 +315,7 @@ class Ingester:
                 except sqlite3.OperationalError:
                     raise  # the archive is busy or broken: the whole batch is tried again
                 except Exception as exc:  # a delivery that cannot be read: kept as an error
-                    logger.exception("could not write a delivery of crawl %s", record.get("crawl"))
+                    logger.exception("could not write a delivery: %r", str(record)[:200])
                     self._refuse(record, exc)
         self._publish(channels)
 
@@ -324,7 +324,8 @@ class Ingester:
         pipe = self.server.pipeline(transaction=True)
         for raw, record in records:
             pipe.lrem(self.frontier.items_processing, 1, raw)
-            pipe.srem(self.frontier.pending(record["crawl"]), record["rkey"])
+            if isinstance(record, dict) and "crawl" in record and "rkey" in record:
+                pipe.srem(self.frontier.pending(record["crawl"]), record["rkey"])
         pipe.execute()
         if self._ended:  # nothing more of these crawls will be written: drop their keys
             ended = [
@@ -363,8 +364,8 @@ class Ingester:
                     self.db, crawl_id, capture.url, ERROR_THROTTLED, THROTTLED_MESSAGE
                 )
 
-    def _refuse(self, record: dict[str, Any], exc: Exception) -> None:
-        crawl_id = record.get("crawl")
+    def _refuse(self, record: Any, exc: Exception) -> None:
+        crawl_id = record.get("crawl") if isinstance(record, dict) else None
         if isinstance(crawl_id, int) and queued.crawl_status(self.db, crawl_id) == RUNNING:
             queued.claim_delivery(self.db, crawl_id, str(record.get("rkey")))
             store.record_error(

@@ -53,14 +53,17 @@ def worker_settings(
         # Named for scrapy-redis's Scheduler.from_settings, never built: the duplicate
         # filter is per crawl, in the queue's atomic enqueue (see .scheduler).
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        # A worker writes nothing itself: its one pipeline hands everything to the ingester.
         "ITEM_PIPELINES": {"crawler.distributed.pipeline.DeliveryPipeline": 300},
+        # The project's middlewares and extensions, with these in place of the local ones.
         "DOWNLOADER_MIDDLEWARES": {
+            **settings.getdict("DOWNLOADER_MIDDLEWARES"),
             "crawler.middlewares.HostBackoffMiddleware": None,
             "crawler.distributed.politeness.SharedBackoffMiddleware": 560,
             "crawler.distributed.politeness.HostTurnMiddleware": 800,
         },
         "EXTENSIONS": {
-            "scrapy.extensions.telnet.TelnetConsole": None,
+            **settings.getdict("EXTENSIONS"),
             "crawler.extensions.Progress": None,
             "crawler.distributed.leases.Heartbeat": 500,
         },

@@ -91,3 +91,20 @@ def test_a_second_ingester_on_the_same_redis_is_refused(redis_url, tmp_path):
             Ingester(str(tmp_path / "a.db"), redis_url).start()
     finally:
         first.close()
+
+
+def test_a_delivery_that_cannot_be_read_is_an_error_of_its_crawl_not_a_stall(redis_url, tmp_path):
+    db = str(tmp_path / "archive.db")
+    f = Frontier(redis.Redis.from_url(redis_url))
+    [token] = submit_crawls(f, [parse_source(SOURCE)], {})
+    ingester = Ingester(db, redis_url)
+    ingester.start()
+    lease, member = f.pop("w", ttl=30)
+    meta = serialize.loads(member)["meta"]
+    record = {"v": 1, "crawl": meta["crawl"]["id"], "rkey": meta["rkey"], "items": [{"type": "?"}]}
+    f.deliver("w", lease, record["crawl"], json.dumps(record), [])
+    ingester.step()
+    ingester.close()
+    [row] = wait_for_crawls(f, [token])
+    assert (row["status"], row["pages"], row["errors"]) == ("failed", 0, 1)
+    assert row["reason"] == "a delivery could not be read: KeyError('capture')"
