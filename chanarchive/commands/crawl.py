@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import click
 
 from archive.errors import ChanarchiveError
@@ -119,7 +121,7 @@ def crawl(
 def _queued_crawl(redis_url, sources, options, *, wait: bool) -> list[dict] | None:
     """``crawl --redis``: queue one crawl per source; wait for their finished rows."""
     from crawler.distributed.frontier import Frontier, QueueUnavailable, connect
-    from crawler.distributed.submit import submit_crawls, wait_for_crawls
+    from crawler.distributed.submit import submit_crawls, wait_for_crawls, withdraw_crawls
 
     if options.settings:
         click.echo(
@@ -134,6 +136,23 @@ def _queued_crawl(redis_url, sources, options, *, wait: bool) -> list[dict] | No
             for source, token in zip(sources, tokens, strict=True):
                 click.echo(f"queued {source.key} (job {token})")
             return None
-        return wait_for_crawls(frontier, tokens, notice=lambda text: click.echo(text, err=True))
+        # Stopped while waiting (Ctrl-C, or the scheduler's SIGTERM): the crawls no
+        # ingester has begun are taken back; begun ones go on in the workers.
+        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        try:
+            return wait_for_crawls(frontier, tokens, notice=lambda text: click.echo(text, err=True))
+        except BaseException:
+            withdrawn = withdraw_crawls(frontier, tokens)
+            click.echo(
+                f"stopped waiting: {withdrawn} of {len(tokens)} crawls taken back from the queue",
+                err=True,
+            )
+            raise
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     except QueueUnavailable as exc:
         raise queue_error(exc) from exc
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)

@@ -53,6 +53,19 @@ def queued_jobs(frontier: Frontier, tokens: list[str]) -> int:
     return waiting
 
 
+def withdraw_crawls(frontier: Frontier, tokens: list[str]) -> int:
+    """Take back the jobs no ingester has taken yet; returns how many. Begun crawls go on."""
+    withdrawn = 0
+    for raw in frontier.server.lrange(frontier.jobs, 0, -1):
+        try:
+            token = json.loads(raw).get("token")
+        except ValueError:
+            continue
+        if token in tokens:
+            withdrawn += frontier.server.lrem(frontier.jobs, 1, raw)
+    return withdrawn
+
+
 def wait_for_crawls(
     frontier: Frontier,
     tokens: list[str],

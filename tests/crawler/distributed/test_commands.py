@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import time
 
 import redis
 from click.testing import CliRunner
@@ -10,6 +13,7 @@ from click.testing import CliRunner
 from chanarchive.cli import cli
 from crawler.distributed.frontier import Frontier
 from crawler.distributed.ingest import Ingester
+from tests.crawling import cli_argv
 
 
 def run(tmp_path, *args: str):
@@ -68,3 +72,24 @@ def test_one_ingester_per_redis(tmp_path, redis_url):
         assert "another ingester" in result.output
     finally:
         first.close()
+
+
+def test_a_crawl_stopped_while_waiting_takes_back_what_no_ingester_began(tmp_path, redis_url):
+    f = Frontier(redis.Redis.from_url(redis_url))
+    proc = subprocess.Popen(
+        cli_argv(tmp_path / "a.db", "crawl", "@durov", "--redis", redis_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        while f.server.llen(f.jobs) == 0:  # queued: now it waits for an ingester
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)  # as the scheduler stops a run
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert "1 of 1 crawls taken back from the queue" in err
+    assert f.server.llen(f.jobs) == 0
