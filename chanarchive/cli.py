@@ -16,11 +16,13 @@ from .commands import (
     export,
     extract,
     history,
+    ingest,
     query,
     scheduler,
     search,
     serve,
     sources,
+    worker,
 )
 
 
@@ -94,3 +96,5 @@ cli.add_command(history.history)
 cli.add_command(history.diff)
 cli.add_command(changes.changes)
 cli.add_command(serve.serve)
+cli.add_command(worker.worker)
+cli.add_command(ingest.ingest)

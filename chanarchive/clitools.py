@@ -162,6 +162,18 @@ def _profile(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     return value
 
 
+def settings_option(scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The -s NAME=VALUE option (repeatable), checked as ``crawl -s`` checks it."""
+    return click.option(
+        "-s",
+        "settings",
+        multiple=True,
+        callback=_settings,
+        metavar="NAME=VALUE",
+        help=f"Override a Scrapy setting, {scope} (repeatable).",
+    )
+
+
 def crawl_options(
     *, depth_default: int | None, scope: str
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -192,14 +204,7 @@ def crawl_options(
             metavar="NAME",
             help="Web sources: the site profile to extract with.",
         ),
-        click.option(
-            "-s",
-            "settings",
-            multiple=True,
-            callback=_settings,
-            metavar="NAME=VALUE",
-            help=f"Override a Scrapy setting, {scope} (repeatable).",
-        ),
+        settings_option(scope),
     ]
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:

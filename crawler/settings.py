@@ -58,3 +58,10 @@ DUPEFILTER_DEBUG = False
 # chanarchive's own settings
 CHANARCHIVE_DB = None  # the archive path; set by the crawl runner
 CHANARCHIVE_PROGRESS = False  # show a progress line on stderr (the CLI sets it on a terminal)
+
+# Distributed crawls (`chanarchive worker`): see crawler/distributed/.
+# "cluster": one request at a time per host across all workers, with the delay above;
+# "worker": each worker polite on its own (for workers on different addresses).
+POLITENESS_SCOPE = "cluster"
+WORKER_LEASE_TTL = 15.0  # seconds a silent worker keeps its requests before they are re-queued
+WORKER_POLL_INTERVAL = 0.5  # seconds between an idle worker's looks at the queue

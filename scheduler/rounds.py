@@ -39,6 +39,7 @@ from archive.store import open_archive
 
 from .politeness import host_backoffs
 from .processes import CrawlProcesses
+from .queued import run_queued_batch
 from .registry import ScheduledSource, sources_by_key
 from .runner import Batch, RunOutcome, run_batch
 
@@ -118,8 +119,10 @@ class Rounds:
         time_limit: float = 3600.0,
         stop_grace: float = 5.0,
         gather: float = GATHER,
+        redis: str | None = None,
     ) -> None:
         self.db_path = db_path
+        self.redis = redis  # queue the batches for the workers of this Redis instead
         self.stop = stop
         self.finished = finished
         self.concurrency = max(1, concurrency)
@@ -160,8 +163,9 @@ class Rounds:
             self._cond.notify_all()
 
     def warm_up(self) -> None:
-        """Start a crawl process now, for a batch that is coming."""
-        self.processes.warm_up()
+        """Start a crawl process now, for a batch that is coming (none when workers crawl)."""
+        if not self.redis:
+            self.processes.warm_up()
 
     def crawling(self) -> int:
         """Crawl processes running now with sources not finished."""
@@ -339,10 +343,14 @@ class Rounds:
         batch = Batch(
             number, sources, {s.key: float(s.time_limit or self.time_limit) for s in sources}
         )
-        process = self.processes.take()
-        if more:
-            self.processes.warm_up()  # for the batch after this one
-        logger.info("%s, crawl process %s", batch.describe(), process.pid)
+        if self.redis:
+            process = None  # the workers crawl it
+            logger.info("%s, queued for the workers", batch.describe())
+        else:
+            process = self.processes.take()
+            if more:
+                self.processes.warm_up()  # for the batch after this one
+            logger.info("%s, crawl process %s", batch.describe(), process.pid)
         thread = threading.Thread(
             target=self._run, args=(batch, process), name=f"batch-{number}", daemon=True
         )
@@ -353,14 +361,19 @@ class Rounds:
     def _run(self, batch: Batch, process) -> None:
         started = time.monotonic()
         try:
-            run_batch(
-                self.db_path,
-                batch,
-                process,
-                finished=self._finished,
-                stop=self.stop,
-                stop_grace=self.stop_grace,
-            )
+            if process is None:
+                run_queued_batch(
+                    self.db_path, batch, self.redis, finished=self._finished, stop=self.stop
+                )
+            else:
+                run_batch(
+                    self.db_path,
+                    batch,
+                    process,
+                    finished=self._finished,
+                    stop=self.stop,
+                    stop_grace=self.stop_grace,
+                )
         except Exception:
             logger.exception("%s failed", batch.describe())
         finally:

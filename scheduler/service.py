@@ -86,6 +86,7 @@ class ServiceOptions:
     stop_grace: float = 5.0  # seconds a stopped crawl gets to close before it is killed
     sync_every: float = 1.0  # seconds between checks of the sources table for changes
     full_sync_every: float = 60.0  # seconds between full syncs, changed or not
+    redis: str | None = None  # queue each run for the workers of this Redis (crawl --redis)
 
 
 @dataclass
@@ -145,6 +146,7 @@ class Service:
             batch_size=self.options.batch_size,
             time_limit=self.options.time_limit,
             stop_grace=self.options.stop_grace,
+            redis=self.options.redis,
         )
         self._sync_lock = threading.RLock()
         self._state = threading.Condition()

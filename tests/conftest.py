@@ -170,3 +170,24 @@ def demo_archive(tmp_path_factory) -> Path:
     )
     assert done.returncode == 0, done.stderr
     return db
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Any]:
+    """A real redis-server on 127.0.0.1 (a free port), one per test process."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The URL of an empty Redis: everything an earlier test left is flushed."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url

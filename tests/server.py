@@ -7,6 +7,7 @@ killed. Routes (besides the sample site's ``/s/<name>`` and ``/robots.txt``):
 - ``/_control/channel?name=X&posts=N[&page_size=K]``: a channel with N generated posts (ids 1..N)
 - ``/_control/edit?name=X&id=ID&text=...``, ``/_control/delete?name=X&id=ID``,
   ``/_control/add?name=X&count=N``, ``/_control/views?name=X&factor=2``
+- ``/_control/latency?name=X&seconds=S``: every page of channel X answers S seconds late
 - ``/_control/throttle?name=X&count=N``: the next N pages are ``tme_no_messages_found`` (200)
 - ``/_control/drop_more?name=X&count=N``: the next N pages lack the older link and rel=prev
 - ``/_control/get?name=X``: the channel as JSON; ``/_control/reset_stats``,
@@ -127,6 +128,7 @@ class FaultSite(SiteServer):
         super().__init__()
         self.static_dir = Path(static_dir).resolve()
         self.counters: dict[str, int] = {}
+        self.latency: dict[str, float] = {}
         self.route("/_control/", self._control)
         self.route("/_stats", self._stats)
         self.route("/status/", self._status)
@@ -204,6 +206,9 @@ class FaultSite(SiteServer):
             if action == "views":
                 channel.grow_views(_float(q, "factor", 2.0))
                 return {"ok": True}
+            if action == "latency":
+                self.latency[channel.name] = min(max(_float(q, "seconds", 0.0), 0.0), 30.0)
+                return {"ok": True}
             if action == "throttle":
                 self.throttle(channel.name, _int(q, "count", 1))
                 return {"ok": True}
@@ -214,6 +219,13 @@ class FaultSite(SiteServer):
                 self.drop_more(channel.name, _int(q, "count", 1))
                 return {"ok": True}
         raise ControlError(404, f"unknown control {action!r}")
+
+    def _channel_route(self, request: Request) -> Response | None:
+        name = request.path[len("/s/") :].strip("/").split("/")[0]
+        delay = self.latency.get(name)
+        if delay:
+            time.sleep(delay)  # outside the lock: other requests go on meanwhile
+        return super()._channel_route(request)
 
     # -- faults and behaviours
     def _count(self, key: str) -> int:

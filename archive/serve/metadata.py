@@ -186,6 +186,18 @@ TABLES: dict[str, dict[str, Any]] = {
     "host_backoff": {
         "description": "Hosts backed off after a 429 or Retry-After, for every crawl job.",
     },
+    "queued_crawls": {
+        "description": "Crawls run by workers through Redis (chanarchive ingest): the job of each.",
+        "columns": {
+            "token": "The job's token, as `crawl --redis` queued it",
+            "crawl_id": "The crawl it began (crawls.id)",
+            "queue": "The Redis it came through (host:port/db)",
+            "announced": "1 once its finished row was published back to Redis",
+        },
+    },
+    "queued_deliveries": {
+        "description": "Requests of a running distributed crawl already written (each once).",
+    },
     "current_posts": {
         "description": "View: each post with its channel name and its current version's fields.",
     },

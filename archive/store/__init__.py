@@ -4,7 +4,8 @@ Holds: opening the file (read-write for the one writer, read-only for the
 readers: :mod:`.connection`), the schema's migrations in order
 (:mod:`.migrations`), crawl rows (:mod:`.crawls`), the page write path
 (:mod:`.ingest`), coverage of Telegram ids (:mod:`.coverage`), web
-listings (:mod:`.listings`), learned boilerplate (:mod:`.boilerplate`) and
+listings (:mod:`.listings`), crawls fed through a queue (:mod:`.queued`),
+learned boilerplate (:mod:`.boilerplate`) and
 host backoff (:mod:`.backoff`).
 
 May import: :mod:`archive.models`, :mod:`archive.errors`,

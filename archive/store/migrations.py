@@ -389,6 +389,25 @@ def _short_term_search(db: sqlite_utils.Database) -> None:
     create_cjk_index(db.conn)
 
 
+@migration("0010_queued_crawls")
+def _queued_crawls(db: sqlite_utils.Database) -> None:
+    # Crawls run by workers through a queue (`chanarchive ingest`). A job's token
+    # names its crawl row, so a job handed over twice begins one crawl; `announced`
+    # says its finished row was published back to whoever waits for it. Each
+    # request's delivery is written once per crawl, however often the queue hands
+    # it over (its key is kept until the crawl ends).
+    db.execute(
+        "CREATE TABLE queued_crawls (token TEXT PRIMARY KEY,"
+        " crawl_id INTEGER NOT NULL REFERENCES crawls(id), queue TEXT,"
+        " announced INTEGER NOT NULL DEFAULT 0)"
+    )
+    db.execute("CREATE INDEX queued_crawls_crawl ON queued_crawls (crawl_id)")
+    db.execute(
+        "CREATE TABLE queued_deliveries (crawl_id INTEGER NOT NULL REFERENCES crawls(id),"
+        " request_key TEXT NOT NULL, PRIMARY KEY (crawl_id, request_key)) WITHOUT ROWID"
+    )
+
+
 @migration("0011_notifications")
 def _notifications(db: sqlite_utils.Database) -> None:
     # Where a scheduled source's changes are announced (`sources add ... --notify URL`), and

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import click
 
 from archive.errors import ChanarchiveError
@@ -15,6 +17,7 @@ from ..clitools import (
     is_terminal,
     translate_errors,
 )
+from .distributed import queue_error, redis_option
 
 
 def summary_line(row: dict) -> str:
@@ -30,6 +33,16 @@ def summary_line(row: dict) -> str:
 @click.option("--full", is_flag=True, help="Walk the whole history, not only what is new.")
 @crawl_options(depth_default=1, scope="for this run")
 @click.option("-v", "--verbose", is_flag=True, help="Log what the crawler does.")
+@redis_option(
+    required=False,
+    help="Queue the crawl for the workers of this Redis (see `chanarchive worker`) "
+    "instead of crawling here; the archive is written by `chanarchive ingest`.",
+)
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="With --redis: return once the crawl is queued, without waiting for it.",
+)
 @click.option(
     "--trigger",
     type=click.Choice(["manual", "scheduled"]),
@@ -39,7 +52,10 @@ def summary_line(row: dict) -> str:
 )
 @click.pass_context
 @translate_errors
-def crawl(ctx, sources, full, max_pages, depth, follow, profile, settings, verbose, trigger):
+def crawl(
+    ctx, sources, full, max_pages, depth, follow, profile, settings, verbose, redis_url, no_wait,
+    trigger,
+):  # fmt: skip
     """Crawl SOURCE... now and archive every page and post.
 
     SOURCE is @name, t.me/name, https://t.me/s/name or any http(s) URL. Telegram
@@ -58,6 +74,8 @@ def crawl(ctx, sources, full, max_pages, depth, follow, profile, settings, verbo
         chanarchive crawl https://mirror.example/channel/foo --follow '/post/' --depth 2
 
         chanarchive crawl http://127.0.0.1:8000/s/demo -s DOWNLOAD_DELAY=0
+
+        chanarchive crawl @durov @telegram --redis redis://10.0.0.5:6379/0
     """
     from crawler.run import CrawlOptions, run_crawl  # Scrapy loads only when crawling
 
@@ -78,7 +96,14 @@ def crawl(ctx, sources, full, max_pages, depth, follow, profile, settings, verbo
         verbose=verbose,
         trigger=trigger,
     )
-    rows = run_crawl(db_path(ctx), parsed, options)
+    if no_wait and not redis_url:
+        raise BadUsage("--no-wait goes with --redis (a local crawl always waits)")
+    if redis_url:
+        rows = _queued_crawl(redis_url, parsed, options, wait=not no_wait)
+        if rows is None:
+            return
+    else:
+        rows = run_crawl(db_path(ctx), parsed, options)
     totals = {
         k: sum(r[k] for r in rows) for k in rows[0] if k.startswith(("pages", "posts_", "errors"))
     }
@@ -91,3 +116,43 @@ def crawl(ctx, sources, full, max_pages, depth, follow, profile, settings, verbo
     if all(r["status"] == "failed" for r in rows):
         reasons = "; ".join(f"{r['source']}: {r['reason']}" for r in rows)
         raise WorkFailed(f"every fetch failed: {reasons}")
+
+
+def _queued_crawl(redis_url, sources, options, *, wait: bool) -> list[dict] | None:
+    """``crawl --redis``: queue one crawl per source; wait for their finished rows."""
+    from crawler.distributed.frontier import Frontier, QueueUnavailable, connect
+    from crawler.distributed.submit import submit_crawls, wait_for_crawls, withdraw_crawls
+
+    if options.settings:
+        click.echo(
+            "note: -s settings apply to the workers (`chanarchive worker -s ...`), "
+            "not to a queued crawl; they are kept with the crawl row only",
+            err=True,
+        )
+    try:
+        frontier = Frontier(connect(redis_url))
+        tokens = submit_crawls(frontier, sources, options.recorded(), trigger=options.trigger)
+        if not wait:
+            for source, token in zip(sources, tokens, strict=True):
+                click.echo(f"queued {source.key} (job {token})")
+            return None
+        # Stopped while waiting (Ctrl-C, or the scheduler's SIGTERM): the crawls no
+        # ingester has begun are taken back; begun ones go on in the workers.
+        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        try:
+            return wait_for_crawls(frontier, tokens, notice=lambda text: click.echo(text, err=True))
+        except BaseException:
+            withdrawn = withdraw_crawls(frontier, tokens)
+            click.echo(
+                f"stopped waiting: {withdrawn} of {len(tokens)} crawls taken back from the queue",
+                err=True,
+            )
+            raise
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    except QueueUnavailable as exc:
+        raise queue_error(exc) from exc
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)

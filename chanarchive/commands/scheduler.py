@@ -73,9 +73,17 @@ def scheduler():
     help="On stop or time limit, how long a crawl may take to close before it is killed.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log what APScheduler does too.")
+@click.option(
+    "--redis",
+    "redis_url",
+    metavar="URL",
+    help="Queue each due crawl for the workers of this Redis (`crawl --redis`) "
+    "instead of crawling here.",
+)
 @click.pass_context
 @translate_errors
-def run(ctx, once, concurrency, batch_size, time_limit, misfire_grace, stop_grace, verbose):
+def run(ctx, once, concurrency, batch_size, time_limit, misfire_grace, stop_grace, verbose,
+        redis_url):  # fmt: skip
     """Crawl each scheduled source when it is due, until stopped.
 
     Sources due together are crawled in batches, one crawl process per
@@ -91,13 +99,23 @@ def run(ctx, once, concurrency, batch_size, time_limit, misfire_grace, stop_grac
         chanarchive scheduler run
 
         chanarchive scheduler run --once
+
+        chanarchive scheduler run --redis redis://127.0.0.1:6379/0
     """
     from scheduler.service import Service, ServiceOptions
 
     limit = parse_duration(time_limit, what="time limit")
     if limit < 1:
         raise BadUsage("--time-limit must be at least 1s")
+    if redis_url:
+        from crawler.distributed.frontier import BadQueueUrl, check_url
+
+        try:
+            check_url(redis_url)
+        except BadQueueUrl as exc:
+            raise BadUsage(str(exc)) from exc
     options = ServiceOptions(
+        redis=redis_url,
         once=once,
         concurrency=concurrency,
         batch_size=batch_size,

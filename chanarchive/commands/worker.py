@@ -1,0 +1,44 @@
+"""``chanarchive worker``: crawl for a distributed crawl, taking requests from Redis."""
+
+from __future__ import annotations
+
+import click
+
+from ..clitools import BadUsage, settings_option, translate_errors
+from .distributed import queue_error, redis_option
+
+
+@click.command()
+@redis_option(required=True, help="The Redis that holds the shared queue.")
+@settings_option("for this worker")
+@click.option("-v", "--verbose", is_flag=True, help="Log what the crawler does.")
+@translate_errors
+def worker(redis_url, settings, verbose):
+    """Crawl for a distributed crawl until stopped (SIGINT / SIGTERM).
+
+    Takes requests from the queue in Redis, fetches and parses each page
+    exactly as a local crawl does, and pushes the pages back to Redis for
+    `chanarchive ingest`, which writes the archive. Start as many workers as
+    you like, on as many machines: no archive file is needed here.
+
+    Politeness holds across workers: one request at a time per host, with
+    the usual delay (-s DOWNLOAD_DELAY=..., t.me 1.5 s), whatever the number
+    of workers. -s POLITENESS_SCOPE=worker makes each worker polite on its
+    own instead (for workers on different addresses).
+
+    Example:
+
+        chanarchive worker --redis redis://10.0.0.5:6379/0
+
+        chanarchive worker --redis redis://127.0.0.1:6379 -s POLITENESS_SCOPE=worker
+    """
+    from archive.errors import BadInput
+    from crawler.distributed.frontier import QueueUnavailable
+    from crawler.distributed.worker import run_worker
+
+    try:
+        run_worker(redis_url, settings, verbose=verbose)
+    except QueueUnavailable as exc:
+        raise queue_error(exc) from exc
+    except BadInput as exc:
+        raise BadUsage(str(exc)) from exc

@@ -1,0 +1,93 @@
+"""The worker's item pipeline: push each delivery to Redis, which acknowledges its lease.
+
+Settings: ``ITEM_PIPELINES = {"crawler.distributed.pipeline.DeliveryPipeline": 300}``.
+
+It stands in for ``scrapy_redis.pipelines.RedisPipeline``, whose
+``process_item(item, spider)`` and Deferred result Scrapy 2.19 deprecates,
+and which pushes an item without acknowledging anything. Here one atomic
+step (:meth:`Frontier.deliver`) enqueues the request's children, pushes the
+delivery and drops the lease: a worker killed before it loses nothing
+(the lease returns to the queue), a worker killed after it owes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from archive.models import to_dict
+
+from ..items import ErrorItem, PageItem
+from . import serialize
+from .leases import fail_stop
+from .spider import Delivery
+
+logger = logging.getLogger(__name__)
+
+#: The version of the delivery record the ingester reads.
+DELIVERY_VERSION = 1
+
+
+def delivery_record(delivery: Delivery) -> dict[str, Any]:
+    """The JSON-ready record of a delivery, as the ingester reads it."""
+    items = []
+    for item in delivery.items:
+        if isinstance(item, PageItem):
+            items.append(
+                {
+                    "type": "page",
+                    "capture": to_dict(item.capture),
+                    "page": to_dict(item.page) if item.page is not None else None,
+                }
+            )
+        else:
+            items.append(
+                {"type": "error", "url": item.url, "kind": item.kind, "message": item.message}
+            )
+    return {
+        "v": DELIVERY_VERSION,
+        "crawl": delivery.crawl,
+        "rkey": delivery.rkey,
+        "source": delivery.source,
+        "items": items,
+    }
+
+
+class DeliveryPipeline:
+    def __init__(self, crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item):
+        if not isinstance(item, Delivery):
+            return item
+        link = self.crawler.spider.link
+        stats = self.crawler.stats
+        try:
+            added = link.frontier.deliver(
+                link.wid,
+                item.lease,
+                item.crawl,
+                serialize.dumps(delivery_record(item)),
+                item.children,
+                item.max_pages,
+            )
+        except Exception:
+            fail_stop(f"could not deliver crawl {item.crawl} request {item.rkey}")
+        link.settled(item.lease)
+        if added < 0:
+            # The lease was taken back (this worker was silent too long): its new copy delivers.
+            logger.warning("Dropped a late delivery of crawl %s: its lease expired", item.crawl)
+            stats.inc_value("chanarchive/late_deliveries")
+            return item
+        stats.inc_value("chanarchive/deliveries")
+        stats.inc_value("chanarchive/requests_queued", added)
+        for entry in item.items:
+            if isinstance(entry, PageItem):
+                stats.inc_value("chanarchive/pages")
+            elif isinstance(entry, ErrorItem):
+                stats.inc_value(f"chanarchive/errors/{entry.kind}")
+        return item

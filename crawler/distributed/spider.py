@@ -1,0 +1,202 @@
+"""The worker's spider: :class:`~crawler.spiders.channels.ChannelSpider`, one request at a time.
+
+A local crawl's spider keeps its crawl in memory: the sources, the walk
+through each channel, the pages left in the budget. A worker serves many
+crawls, and the next page of a walk may be parsed by another worker, so
+here each request carries its crawl in ``meta`` (JSON):
+
+- ``meta["crawl"]``: the crawl id, its source and options (``full``,
+  ``max_pages``, ``depth``, ``follow``, ``profile``);
+- ``meta["walk"]``: a Telegram walk's id ranges known to be archived;
+- ``meta["channel"]``: the Telegram channel the source's pages must list.
+
+Each callback runs the local spider's own code (same parsing, same walks,
+same decisions) with that state put back for the call, and returns one
+:class:`Delivery`: the pages and errors of the request, and the requests
+it leads to. The duplicate filter and the page budget are applied in Redis
+when the delivery is pushed. What the archive holds (coverage, known web
+posts) comes from Redis, published there by the ingester.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
+
+from archive.clean.profiles import load_options
+from archive.models import ERROR_PARSE, WebKnown
+from archive.source import SOURCE_URL, Source
+
+from ..items import ErrorItem, PageItem
+from ..spiders.channels import GONE_STATUSES, ChannelSpider
+from ..walks import TelegramWalk
+from . import serialize
+from .frontier import Child, request_key
+
+
+@dataclass
+class Delivery:
+    """Everything one leased request produced, handed to the ingester in one push."""
+
+    crawl: int
+    rkey: str
+    lease: int
+    source: str
+    max_pages: int | None
+    items: list[PageItem | ErrorItem] = field(default_factory=list)
+    children: list[Child] = field(default_factory=list)
+
+
+def crawl_context(
+    crawl_id: int, source: Source, *, full: bool, max_pages: int | None, depth: int,
+    follow: str | None, profile: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    """The ``meta["crawl"]`` every request of a crawl carries."""
+    return {
+        "id": crawl_id,
+        "source": {"kind": source.kind, "key": source.key, "url": source.url, "name": source.name},
+        "full": full,
+        "max_pages": max_pages,
+        "depth": depth,
+        "follow": follow,
+        "profile": profile,
+    }
+
+
+def seed_request(
+    crawl_id: int, source: Source, *, full: bool = False, max_pages: int | None = None,
+    depth: int = 1, follow: str | None = None, profile: str | None = None,
+) -> Child:  # fmt: skip
+    """A crawl's first request, as :meth:`ChannelSpider.start` makes it, ready to enqueue."""
+    meta: dict[str, Any] = {"source": source.key, "depth": 0, "before": None}
+    if source.kind == SOURCE_URL:
+        meta["handle_httpstatus_list"] = list(GONE_STATUSES)
+    meta["crawl"] = crawl_context(
+        crawl_id, source, full=full, max_pages=max_pages, depth=depth, follow=follow,
+        profile=profile,
+    )  # fmt: skip
+    if source.name:
+        meta["channel"] = source.name
+    meta["rkey"] = request_key("GET", source.url)
+    request = scrapy.Request(source.url, meta=meta, dont_filter=True)
+    data = request.to_dict()
+    data["callback"], data["errback"] = "parse", "on_error"
+    return Child(meta["rkey"], -request.priority, serialize.dumps(data))
+
+
+class WorkerSpider(ChannelSpider):
+    name = "channels"
+
+    def __init__(self, link=None, **kwargs):
+        super().__init__(sources=[], **kwargs)
+        self.link = link
+        self.covered = self._published_coverage
+        self.known_posts = self._published_known
+        self._options: dict[str | None, Any] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.idle, signal=signals.spider_idle)
+        return spider
+
+    def idle(self, spider=None):
+        raise DontCloseSpider  # other workers may still queue requests: wait for them
+
+    async def start(self):
+        return  # every request comes from the shared queue
+        yield  # pragma: no cover
+
+    # -- what the archive holds, as the ingester published it
+    def _published_coverage(self, channel: str) -> list[tuple[int, int]]:
+        return self.link.frontier.coverage(channel)
+
+    def _published_known(self, channel: str) -> WebKnown:
+        data = self.link.frontier.known(channel) or {}
+        return WebKnown(urls=data.get("urls", {}), listings=data.get("listings", {}))
+
+    # -- the local spider's code, with one request's crawl put back
+    @contextlib.contextmanager
+    def _crawl(self, meta: dict):
+        ctx = meta["crawl"]
+        spec = ctx["source"]
+        source = Source(kind=spec["kind"], key=spec["key"], url=spec["url"], name=spec.get("name"))
+        self.sources = {source.key: source}
+        self.crawl_ids = {source.key: ctx["id"]}
+        self.full = bool(ctx.get("full"))
+        self.max_pages = None  # the budget is kept in Redis, for the whole crawl
+        self.depth = int(ctx.get("depth") or 0)
+        self.follow = ctx.get("follow")
+        self.profile = ctx.get("profile")
+        if self.profile not in self._options:
+            self._options[self.profile] = load_options(self.profile)
+        self.options = self._options[self.profile]
+        self.requested = {}
+        self.telegram_walks = {}
+        self.web_walks = {}
+        self.web_known = {}
+        channel = meta.get("channel") or source.name
+        self.channel_names = {source.key: channel} if channel else {}
+        try:
+            yield source.key
+        finally:
+            self.sources, self.crawl_ids = {}, {}
+
+    def _next_telegram(self, source, response, page):
+        covered = response.meta.get("walk")
+        if covered is None:
+            covered = self.covered(page.channel.name) if page.channel else []
+        walk = self.telegram_walks[source] = TelegramWalk(covered, full=self.full)
+        for request in super()._next_telegram(source, response, page):
+            request.meta["walk"] = [list(span) for span in walk.covered]
+            yield request
+
+    def _deliver(self, request: scrapy.Request, key: str, outputs: list) -> list[Delivery]:
+        meta = request.meta
+        ctx = meta["crawl"]
+        delivery = Delivery(
+            crawl=ctx["id"],
+            rkey=meta["rkey"],
+            lease=meta["lease"],
+            source=key,
+            max_pages=ctx.get("max_pages"),
+        )
+        for out in outputs:
+            if isinstance(out, scrapy.Request):
+                out.meta["crawl"] = ctx
+                channel = self.channel_names.get(key)
+                if channel:
+                    out.meta["channel"] = channel
+                rkey = out.meta["rkey"] = request_key(out.method, out.url)
+                data = out.to_dict(spider=self)
+                delivery.children.append(Child(rkey, -out.priority, serialize.dumps(data)))
+            elif isinstance(out, PageItem | ErrorItem):
+                delivery.items.append(out)
+        return [delivery]
+
+    def parse(self, response):
+        return self._run(response.request, lambda: super(WorkerSpider, self).parse(response))
+
+    def on_error(self, failure):
+        return self._run(failure.request, lambda: super(WorkerSpider, self).on_error(failure))
+
+    def _run(self, request: scrapy.Request, callback) -> list[Delivery]:
+        """The local spider's callback, made into this request's one delivery, whatever happens.
+
+        A leased request that ended in no delivery would hold its crawl open:
+        a failure anywhere here is delivered as the page's parse error.
+        """
+        key = request.meta["crawl"]["source"]["key"]
+        try:
+            with self._crawl(request.meta):
+                return self._deliver(request, key, list(callback()))
+        except Exception as exc:
+            self.logger.warning("Could not parse %s: %r", request.url, exc)
+            self.channel_names = {}
+            failed = [ErrorItem(key, request.url, ERROR_PARSE, repr(exc))]
+            return self._deliver(request, key, failed)
