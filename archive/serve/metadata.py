@@ -161,11 +161,11 @@ TABLES: dict[str, dict[str, Any]] = {
     },
     "boilerplate": {
         "description": (
-            "Lines recurring at the end (or start) of a channel's posts: candidates, and once"
-            " learned_at is set, stripped from the clean text (the raw text keeps them)."
+            "Lines recurring at the end (or start) of a channel's posts: candidates counted by"
+            " a hash of their text, and once learned_at is set (line then holds the text),"
+            " stripped from the clean text (the raw text keeps them)."
         ),
     },
-    "boilerplate_hits": {"description": "Which posts carried which boilerplate line."},
     "listing_posts": {
         "description": "Web listings: the posts each listing page showed when last fetched.",
     },

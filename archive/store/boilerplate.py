@@ -1,13 +1,15 @@
 """Learned boilerplate kept in the archive: counts that accumulate across crawls.
 
 The learning rule is :mod:`archive.clean.learn`'s; here its counts live in
-the tables ``boilerplate`` (candidate lines per channel, and when each
-crossed the thresholds) and ``boilerplate_hits`` (the posts each was seen
-in), so a channel's signature is learned over many crawls, and every post
+the table ``boilerplate`` (candidate lines per channel, by a hash of their
+text, and when each crossed the thresholds; the text itself once learned),
+so a channel's signature is learned over many crawls, and every post
 carrying a newly learned line is cleaned again, every version of it.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import sqlite_utils
 
@@ -28,6 +30,12 @@ def learned_for(db: sqlite_utils.Database, channel_id: int, options: ExtractOpti
     return learned_from_counts({(position, line): posts for position, line, posts in rows}, options)
 
 
+def line_hash(position: str, line: str) -> int:
+    """The 64-bit key of a candidate line: candidates are counted by it, their text kept once learned."""
+    digest = hashlib.blake2b(f"{position}\x00{line}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def observe(
     db: sqlite_utils.Database,
     channel_id: int,
@@ -35,69 +43,75 @@ def observe(
     kind: str,
     options: ExtractOptions,
     now: str,
-) -> list[int]:
-    """Count the candidate lines of ``posts`` ((post pk, raw text)); return newly learned ids.
+) -> list[tuple[str, str]]:
+    """Count the candidate lines of ``posts`` ((post pk, raw text)); return those newly learned.
 
-    Runs inside the caller's write transaction. A post counts once per line,
-    however often it is captured.
+    Runs inside the caller's write transaction, in a few statements per page
+    whatever its size. The caller passes each post once, at its first full
+    capture, so a post counts once per line however often it is captured.
+    A candidate is kept by a hash of its text; the text itself only once it
+    is learned.
     """
     if not options.learn or not posts:
         return []
-    touched: set[int] = set()
-    for post_pk, raw_text in posts:
+    lines: dict[int, tuple[str, str]] = {}
+    rows = []
+    for _post_pk, raw_text in posts:
         for position, line in candidates(raw_text, kind, options):
-            db.execute(
-                "INSERT INTO boilerplate (channel_id, position, line, posts, first_seen, last_seen)"
-                " VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (channel_id, position, line)"
-                " DO UPDATE SET last_seen = excluded.last_seen",
-                [channel_id, position, line, now, now],
-            )
-            line_id = db.execute(
-                "SELECT id FROM boilerplate WHERE channel_id = ? AND position = ? AND line = ?",
-                [channel_id, position, line],
-            ).fetchone()[0]
-            added = db.execute(
-                "INSERT OR IGNORE INTO boilerplate_hits (boilerplate, post) VALUES (?, ?)",
-                [line_id, post_pk],
-            ).rowcount
-            if added:
-                db.execute("UPDATE boilerplate SET posts = posts + 1 WHERE id = ?", [line_id])
-                touched.add(line_id)
-    if not touched:
+            key = line_hash(position, line)
+            lines[key] = (position, line)
+            rows.append((channel_id, position, key, now, now))
+    if not rows:
         return []
-    total = db.execute("SELECT COUNT(*) FROM posts WHERE channel_id = ?", [channel_id]).fetchone()[
-        0
-    ]
+    db.conn.executemany(
+        "INSERT INTO boilerplate (channel_id, position, line_hash, posts, first_seen, last_seen)"
+        " VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (channel_id, position, line_hash)"
+        " DO UPDATE SET posts = posts + 1, last_seen = excluded.last_seen",
+        rows,
+    )
+    total = db.execute(
+        "SELECT COALESCE(posts_count, 0) FROM channels WHERE id = ?", [channel_id]
+    ).fetchone()[0]
     floor = max(options.learn_min_posts, options.learn_min_share * total)
-    marks = ", ".join("?" for _ in touched)
-    newly = [
-        row[0]
-        for row in db.execute(
-            f"SELECT id FROM boilerplate WHERE id IN ({marks}) AND learned_at IS NULL"
-            " AND posts >= ?",
-            [*touched, floor],
-        )
-    ]
-    if newly:
-        marks = ", ".join("?" for _ in newly)
-        db.execute(
-            f"UPDATE boilerplate SET learned_at = ?, rule = ? WHERE id IN ({marks})",
-            [now, "learned: recurring line", *newly],
-        )
+    keys = list(lines)
+    newly: list[tuple[str, str]] = []
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        found = db.execute(
+            "SELECT id, line_hash FROM boilerplate WHERE channel_id = ? AND learned_at IS NULL"
+            f" AND posts >= ? AND line_hash IN ({marks})",
+            [channel_id, floor, *chunk],
+        ).fetchall()
+        for line_id, key in found:
+            position, line = lines[key]
+            db.execute(
+                "UPDATE boilerplate SET learned_at = ?, rule = ?, line = ? WHERE id = ?",
+                [now, "learned: recurring line", line, line_id],
+            )
+            newly.append((position, line))
     return newly
 
 
-def posts_carrying(db: sqlite_utils.Database, line_ids: list[int]) -> list[int]:
-    """The posts (pks) in which any of the boilerplate lines ``line_ids`` was seen."""
-    if not line_ids:
-        return []
-    marks = ", ".join("?" for _ in line_ids)
-    return [
-        row[0]
-        for row in db.execute(
-            f"SELECT DISTINCT post FROM boilerplate_hits WHERE boilerplate IN ({marks})", line_ids
+def posts_carrying(
+    db: sqlite_utils.Database, channel_id: int, lines: list[tuple[str, str]]
+) -> list[int]:
+    """The posts (pks) of the channel any version of which holds one of ``lines``.
+
+    A scan of the channel's versions, once per newly learned line: learning
+    is rare (a channel learns its signature once), so no index is kept for it.
+    """
+    found: set[int] = set()
+    for _position, line in lines:
+        found.update(
+            row[0]
+            for row in db.execute(
+                "SELECT DISTINCT v.post FROM posts p JOIN post_versions v ON v.post = p.id"
+                " WHERE p.channel_id = ? AND instr(v.raw_text, ?) > 0",
+                [channel_id, line],
+            )
         )
-    ]
+    return sorted(found)
 
 
 def observe_and_relearn(
@@ -113,7 +127,7 @@ def observe_and_relearn(
     if not newly:
         return
     learned = learned_for(db, channel_id, options)
-    for post_pk in posts_carrying(db, newly):
+    for post_pk in posts_carrying(db, channel_id, newly):
         # Every version, so that an export of all versions is cleaned alike.
         versions = db.execute(
             "SELECT v.id, v.text, v.version = p.current_version FROM post_versions v"

@@ -134,6 +134,11 @@ def ingest_page(
                     )  # fmt: skip
                 if page.page_type == PAGE_LISTING:
                     record_listing(db, channel_id, page, now)
+                if result.new:
+                    db.execute(
+                        "UPDATE channels SET posts_count = posts_count + ? WHERE id = ?",
+                        [result.new, channel_id],
+                    )
                 observe_and_relearn(db, channel_id, page.kind, observed, options, now)
                 # Deletions and coverage need the whole page: a message that could
                 # not be read must not count as gone, nor its range as seen.
@@ -325,8 +330,8 @@ def _ingest_post(
     else:
         _new_version(db, current, post, clean_text, fingerprint, snapshot_id, now)
         outcome = "changed"
-    if learns and fingerprint != current.sha and not card_only:
-        observed.append((current.pk, post.raw_text))
+    if learns and current.excerpt and not post.excerpt:
+        observed.append((current.pk, post.raw_text))  # its first full text: learning counts it
     _seen(db, current, crawl_id, post, now, card_only=card_only)
     if current.deleted_at is not None:  # it came back
         db.execute(

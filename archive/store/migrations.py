@@ -389,6 +389,60 @@ def _short_term_search(db: sqlite_utils.Database) -> None:
     create_cjk_index(db.conn)
 
 
+@migration("0009_boilerplate_by_hash")
+def _boilerplate_by_hash(db: sqlite_utils.Database) -> None:
+    # Candidate lines are counted by a 64-bit hash of their text, the text kept only
+    # once learned; each post counts once, at its first full capture, so the table of
+    # which post carried which candidate goes. Channels count their posts.
+    from .boilerplate import line_hash
+
+    db["boilerplate_new"].create(
+        {
+            "id": int,
+            "channel_id": int,
+            "position": str,  # "tail" (last lines of a post) or "head" (first lines)
+            "line_hash": int,  # a 64-bit hash of position and line
+            "line": str,  # the line, once learned
+            "posts": int,  # distinct posts seen with it
+            "first_seen": str,
+            "last_seen": str,
+            "learned_at": str,  # NULL while it is only a candidate
+            "rule": str,
+        },
+        pk="id",
+        not_null={"channel_id", "position", "line_hash"},
+        foreign_keys=[("channel_id", "channels", "id")],
+        defaults={"posts": 0},
+    )
+    rows = db.execute(
+        "SELECT id, channel_id, position, line, posts, first_seen, last_seen, learned_at, rule"
+        " FROM boilerplate"
+    ).fetchall()
+    db["boilerplate_new"].insert_all(
+        {
+            "id": row[0],
+            "channel_id": row[1],
+            "position": row[2],
+            "line_hash": line_hash(row[2], row[3]),
+            "line": row[3] if row[7] else None,
+            "posts": row[4],
+            "first_seen": row[5],
+            "last_seen": row[6],
+            "learned_at": row[7],
+            "rule": row[8],
+        }
+        for row in rows
+    )
+    db.execute("DROP TABLE boilerplate_hits")
+    db.execute("DROP TABLE boilerplate")
+    db.execute("ALTER TABLE boilerplate_new RENAME TO boilerplate")
+    db["boilerplate"].create_index(["channel_id", "position", "line_hash"], unique=True)
+    db["channels"].add_column("posts_count", int, not_null_default=0)
+    db.execute(
+        "UPDATE channels SET posts_count = (SELECT COUNT(*) FROM posts WHERE channel_id = channels.id)"
+    )
+
+
 @migration("0010_queued_crawls")
 def _queued_crawls(db: sqlite_utils.Database) -> None:
     # Crawls run by workers through a queue (`chanarchive ingest`). A job's token

@@ -114,9 +114,9 @@ def test_home_page_leads_with_the_channel(served, tab):
     table = tab.locator("table.channels").bounding_box()
     assert table["y"] + table["height"] < 900
     assert tab.locator("details.internal").bounding_box()["y"] > table["y"]
-    assert not tab.locator("details.internal a", has_text="boilerplate_hits").is_visible()
+    assert not tab.locator("details.internal a", has_text="boilerplate").is_visible()
     tab.locator("details.internal summary").click()
-    assert tab.locator("details.internal a", has_text="boilerplate_hits").is_visible()
+    assert tab.locator("details.internal a", has_text="boilerplate").is_visible()
 
 
 def test_channel_page_draws_its_activity(served, tab):
