@@ -68,6 +68,9 @@ class Post:
     media: list[dict[str, Any]] = field(default_factory=list)  # [{"type", "url", ...}]
     link_preview: dict[str, Any] | None = None  # {"url", "site", "title", "description", "image"}
     service: bool = False  # a service message (channel created, photo changed, ...)
+    #: Reactions shown under the post: emoji (``custom:ID`` for a custom emoji, ``⭐`` for paid
+    #: stars) -> count; None when the page shows no reactions block.
+    reactions: dict[str, int] | None = None
     excerpt: bool = False  # only an excerpt (a listing card): never replaces full text
     #: What cleaning removed, as (rule, text) pairs: shown by ``extract --explain``.
     removed: list[tuple[str, str]] = field(default_factory=list)

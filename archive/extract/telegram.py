@@ -23,6 +23,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
+from lxml import etree
+
 from ..models import KIND_TELEGRAM, PAGE_CHANNEL, ChannelInfo, Page, Post
 from ..source import is_channel_name
 from ..times import to_datetime
@@ -54,12 +56,76 @@ _FOREIGN = frozenset(
         "tgme_widget_message_footer",
     }
 )
+#: The message's parts found by class: the one pass over a message (:class:`_Index`) keeps these.
+_INDEXED = frozenset(
+    {
+        "tgme_widget_message_text",
+        "tgme_widget_message_date",
+        "tgme_widget_message_meta",
+        "tgme_widget_message_views",
+        "tgme_widget_message_from_author",
+        "tgme_widget_message_forwarded_from_name",
+        "tgme_widget_message_reply",
+        "tgme_widget_message_link_preview",
+        "tgme_widget_message_voters",
+        "tgme_widget_message_reactions",
+    }
+)
+#: An own part of the message is not inside one of these (its footer is its own).
+_NOT_OWN = _FOREIGN - {"tgme_widget_message_footer"}
+#: Elements whose class may name a message part (a cheap substring test; tokens are checked).
+_MESSAGE_PARTS = etree.XPath(".//*[contains(@class, 'tgme_widget_message_')]")
+_PREVIEW_PARTS = etree.XPath(".//*[contains(@class, 'link_preview_')]")
+_HEADER_PARTS = etree.XPath(
+    ".//*[contains(@class, 'tgme_channel_info') or contains(@class, 'tgme_header_')]"
+)
+_HEADER_CLASSES = frozenset(
+    {
+        "tgme_channel_info",
+        "tgme_channel_info_header_title",
+        "tgme_header_title",
+        "tgme_channel_info_description",
+        "tgme_channel_info_counter",
+        "tgme_header_counter",
+        "tgme_channel_info_header",
+    }
+)
+_PREVIEW_CLASSES = frozenset(
+    {
+        "link_preview_image",
+        "link_preview_right_image",
+        "link_preview_video_thumb",
+        "link_preview_description",
+        "link_preview_site_name",
+        "link_preview_title",
+    }
+)
+_HEADER_PHOTO = etree.XPath(f".//*[{dom.class_xpath('tgme_page_photo_image')}]//img/@src")
+_TIMES = etree.XPath(".//time/@datetime")
+_LINK_HREFS = etree.XPath(".//a/@href")
+_VIDEO = etree.XPath(".//video[@src]")
+_AUDIO = etree.XPath(".//audio[@src]")
+_DURATIONS = etree.XPath(".//time[contains(@class, 'duration')]")
+#: XPath's whitespace in a class attribute (normalize-space splits on these, and only these).
+_CLASS_SPACE = str.maketrans("\t\n\r", "   ")
+#: The key of a paid reaction (Telegram Stars).
+PAID_REACTION = "⭐"
+#: A placeholder's own words: a message t.me cannot show on the web.
+_PLACEHOLDER_RE = re.compile(r"^please open telegram to view this post\.?$", re.I)
+_PLACEHOLDER_CLASSES = frozenset(
+    {
+        "message_media_not_supported_wrap",
+        "message_media_not_supported",
+        "tgme_widget_message_media_not_supported",
+    }
+)
 #: Never descend into these while collecting media (a poll is media: handled first).
 _NO_MEDIA = (_FOREIGN - {"tgme_widget_message_poll"}) | {
     "tgme_widget_message_text",
     "tgme_widget_message_author",
     "tgme_widget_message_forwarded_from",
     "tgme_widget_message_service_photo",
+    "tgme_widget_message_reactions",
 }
 
 
@@ -118,12 +184,12 @@ def parse_telegram_page(
     else:
         text = html or ""
     page.throttled = _NO_MESSAGES in text
-    document = dom.parse_document(text)
+    document = dom.parse_document(text, plain=True)
     page.errors += document.problems
     root = document.root
     if root is None:
         return page
-    page.title = dom.one_line(dom.first(root, "//title")) or None
+    page.title = dom.one_line(root.find(".//title")) or None
     page.older = _older(root)
     messages = root.xpath(f"//*[@data-post][{dom.class_xpath(_MSG)}]")
     name = _channel_name(root, messages, url, telegram=is_telegram_markup(text), page=page)
@@ -203,23 +269,39 @@ def _channel_name(
     return None
 
 
+def _by_class(found: list[Any], wanted: frozenset[str]) -> dict[str, list[Any]]:
+    """The elements of ``found`` (document order) by each class of ``wanted`` they have."""
+    by_class: dict[str, list[Any]] = {}
+    for el in found:
+        for cls in (el.get("class") or "").translate(_CLASS_SPACE).split(" "):
+            if cls in wanted:
+                same = by_class.setdefault(cls, [])
+                if not same or same[-1] is not el:
+                    same.append(el)
+    return by_class
+
+
+def _first(by_class: dict[str, list[Any]], cls: str) -> Any | None:
+    found = by_class.get(cls)
+    return found[0] if found else None
+
+
 def _channel_info(root: Any, name: str) -> ChannelInfo:
     info = ChannelInfo(name=name, kind=KIND_TELEGRAM, source_url=f"{_TME}s/{name}")
     base = info.source_url
-    header = dom.first_with_class(root, "tgme_channel_info")
-    info.title = dom.one_line(
-        dom.first_with_class(root, "tgme_channel_info_header_title")
-    ) or dom.one_line(dom.first_with_class(root, "tgme_header_title"))
-    info.description = (
-        dom.inner_text(dom.first_with_class(root, "tgme_channel_info_description")) or None
+    parts = _by_class(_HEADER_PARTS(root), _HEADER_CLASSES)
+    header = _first(parts, "tgme_channel_info")
+    info.title = dom.one_line(_first(parts, "tgme_channel_info_header_title")) or dom.one_line(
+        _first(parts, "tgme_header_title")
     )
+    info.description = dom.inner_text(_first(parts, "tgme_channel_info_description")) or None
     if header is None:  # no header block: the page's meta tags are all there is
         info.title = info.title or _meta(root, "og:title")
         og_description = _multiline(_meta(root, "og:description"))
         if og_description and not _GENERIC_OG_RE.match(og_description):
             info.description = og_description
     info.title = info.title or None
-    for counter in root.xpath(f"//*[{dom.class_xpath('tgme_channel_info_counter')}]"):
+    for counter in parts.get("tgme_channel_info_counter", ()):
         kind = dom.one_line(dom.first_with_class(counter, "counter_type")).lower()
         if kind in ("subscribers", "subscriber", "members", "member"):
             info.subscribers = parse_views(
@@ -227,20 +309,21 @@ def _channel_info(root: Any, name: str) -> ChannelInfo:
             )
             break
     if info.subscribers is None:
-        header_counter = dom.one_line(dom.first_with_class(root, "tgme_header_counter"))
+        header_counter = dom.one_line(_first(parts, "tgme_header_counter"))
         if re.search(r"subscriber|member", header_counter, re.I):
             info.subscribers = parse_views(header_counter)
-    photo = root.xpath(
-        f"//*[{dom.class_xpath('tgme_channel_info_header')}]"
-        f"//*[{dom.class_xpath('tgme_page_photo_image')}]//img/@src"
-    )
+    photo = []
+    for block in parts.get("tgme_channel_info_header", ()):  # document order: the first wins
+        photo = _HEADER_PHOTO(block)
+        if photo:
+            break
     image = photo[0] if photo else _meta(root, "og:image")
     info.image = _abs(image, base)
     return info
 
 
 def _meta(root: Any, prop: str) -> str | None:
-    values = root.xpath(f"//meta[@property='{prop}' or @name='{prop}']/@content")
+    values = dom.compiled(f"//meta[@property='{prop}' or @name='{prop}']/@content")(root)
     return values[0] if values and values[0].strip() else None
 
 
@@ -252,6 +335,50 @@ def _multiline(value: str | None) -> str | None:
 
 
 # --------------------------------------------------------------------------- one message
+
+
+class _Index:
+    """One pass over a message: its elements of the classes the parser asks for.
+
+    ``by_class`` holds, for each class of :data:`_INDEXED`, the descendants
+    with that class in document order (as ``.//*[class]`` finds them);
+    ``service`` is the first descendant whose class attribute names a
+    service text (not the day separator nor the service photo).
+    """
+
+    __slots__ = ("by_class", "msg", "service")
+
+    def __init__(self, msg: Any) -> None:
+        self.msg = msg
+        self.service: Any | None = None
+        by_class: dict[str, list[Any]] = {}
+        for el in _MESSAGE_PARTS(msg):
+            attr = el.get("class")
+            if (
+                self.service is None
+                and "tgme_widget_message_service" in attr
+                and "service_date" not in attr
+                and "service_photo" not in attr
+            ):
+                self.service = el
+            for cls in attr.translate(_CLASS_SPACE).split(" "):
+                if cls in _INDEXED:
+                    found = by_class.get(cls)
+                    if found is None:
+                        by_class[cls] = [el]
+                    elif found[-1] is not el:
+                        found.append(el)
+        self.by_class = by_class
+
+    def all(self, cls: str) -> list[Any]:
+        return self.by_class.get(cls, [])
+
+    def own(self, cls: str) -> Any | None:
+        """First element with ``cls`` in the message, not inside a reply or a link preview."""
+        for el in self.by_class.get(cls, ()):
+            if not dom.inside(el, self.msg, _NOT_OWN):
+                return el
+        return None
 
 
 def _parse_message(msg: Any, page_url: str, page_channel: str | None) -> Post:
@@ -269,7 +396,8 @@ def _parse_message(msg: Any, page_url: str, page_channel: str | None) -> Post:
             f" (@{page_channel or '?'}): left out"
         )
     base = f"{_TME}s/{channel}"
-    date_link = _own_first(msg, "tgme_widget_message_date")
+    index = _Index(msg)
+    date_link = index.own("tgme_widget_message_date")
     href = date_link.get("href") if date_link is not None else None
     post = Post(
         channel=channel,
@@ -278,40 +406,47 @@ def _parse_message(msg: Any, page_url: str, page_channel: str | None) -> Post:
         source_url=page_url,
     )
     if date_link is not None:
-        stamps = date_link.xpath(".//time/@datetime")
+        stamps = _TIMES(date_link)
         stamp = stamps[0].strip() if stamps else None
         post.published_at = stamp if stamp and to_datetime(stamp) is not None else None
 
-    text_el = _own_text_element(msg)
+    placeholder = None
+    text_el = _own_text_element(msg, index)
     if text_el is not None:
         post.raw_text = dom.inner_text(text_el)
-        post.html = dom.inner_html(text_el)
-        post.links = _links(text_el, base)
+        if _PLACEHOLDER_RE.match(post.raw_text):
+            placeholder, post.raw_text = post.raw_text, ""
+        else:
+            post.html = dom.inner_html(text_el)
+            post.links = _links(text_el, base)
 
-    meta = _own_first(msg, "tgme_widget_message_meta")
+    meta = index.own("tgme_widget_message_meta")
     if meta is not None:
         own_text = " ".join([meta.text or ""] + [child.tail or "" for child in meta])
         post.edited = re.search(r"\bedited\b", own_text, re.I) is not None
-    views = _own_first(msg, "tgme_widget_message_views")
+    views = index.own("tgme_widget_message_views")
     post.views = parse_views(dom.one_line(views)) if views is not None else None
-    post.author = dom.one_line(_own_first(msg, "tgme_widget_message_from_author")) or None
+    post.author = dom.one_line(index.own("tgme_widget_message_from_author")) or None
+    reactions = index.own("tgme_widget_message_reactions")
+    if reactions is not None:
+        post.reactions = _reactions(reactions)
 
-    forwarded = _own_first(msg, "tgme_widget_message_forwarded_from_name")
+    forwarded = index.own("tgme_widget_message_forwarded_from_name")
     if forwarded is not None:
         fwd_url = forwarded.get("href") if forwarded.tag == "a" else None
         post.forwarded_from = {"name": dom.one_line(forwarded) or None, "url": _abs(fwd_url, base)}
-    reply = dom.first(msg, f".//a[{dom.class_xpath('tgme_widget_message_reply')}]")
+    reply = next((el for el in index.all("tgme_widget_message_reply") if el.tag == "a"), None)
     if reply is not None:
         post.reply_to = _abs(reply.get("href"), base)
 
-    post.media = _media(msg, post.url, base)
-    post.link_preview = _link_preview(msg, base)
+    post.media = _media(msg, post.url, base, index)
+    if placeholder is not None and not any(m["type"] == "unsupported" for m in post.media):
+        post.media.append({"type": "unsupported", "url": post.url, "label": placeholder})
+    _item_ids(post)
+    previews = index.all("tgme_widget_message_link_preview")
+    post.link_preview = _link_preview(previews[0], base) if previews else None
 
-    service_text = dom.first(
-        msg,
-        ".//*[contains(@class, 'tgme_widget_message_service')"
-        " and not(contains(@class, 'service_date')) and not(contains(@class, 'service_photo'))]",
-    )
+    service_text = index.service
     post.service = dom.has_class(msg, "service_message") or service_text is not None
     if service_text is not None and dom.inner_text(service_text):
         post.raw_text = dom.inner_text(service_text)
@@ -319,9 +454,9 @@ def _parse_message(msg: Any, page_url: str, page_channel: str | None) -> Post:
     return post
 
 
-def _own_text_element(msg: Any) -> Any | None:
+def _own_text_element(msg: Any, index: _Index) -> Any | None:
     """The message's own text: outermost, not in a reply/preview/poll; unwrap a nested copy."""
-    for el in msg.xpath(f".//*[{dom.class_xpath('tgme_widget_message_text')}]"):
+    for el in index.all("tgme_widget_message_text"):
         if dom.inside(el, msg, _FOREIGN | {"tgme_widget_message_text"}):
             continue
         while True:  # t.me wraps album captions: <div text><div text>...</div><spacer/></div>
@@ -340,7 +475,7 @@ def _own_text_element(msg: Any) -> Any | None:
 
 def _links(text_el: Any, base: str) -> list[str]:
     links: list[str] = []
-    for href in text_el.xpath(".//a/@href"):
+    for href in _LINK_HREFS(text_el):
         href = href.strip()
         if not href or href.lower().startswith(("javascript:", "#")):
             continue
@@ -350,22 +485,20 @@ def _links(text_el: Any, base: str) -> list[str]:
     return links
 
 
-def _link_preview(msg: Any, base: str) -> dict[str, Any] | None:
-    preview = dom.first(msg, f".//*[{dom.class_xpath('tgme_widget_message_link_preview')}]")
-    if preview is None:
-        return None
+def _link_preview(preview: Any, base: str) -> dict[str, Any]:
+    parts = _by_class(_PREVIEW_PARTS(preview), _PREVIEW_CLASSES)
     image = None
     for cls in ("link_preview_image", "link_preview_right_image", "link_preview_video_thumb"):
-        el = dom.first_with_class(preview, cls)
+        el = _first(parts, cls)
         if el is not None:
             image = _bg_url(el, base)
             if image:
                 break
-    description = dom.first_with_class(preview, "link_preview_description")
+    description = _first(parts, "link_preview_description")
     return {
         "url": _abs(preview.get("href"), base),
-        "site": dom.one_line(dom.first_with_class(preview, "link_preview_site_name")) or None,
-        "title": dom.one_line(dom.first_with_class(preview, "link_preview_title")) or None,
+        "site": dom.one_line(_first(parts, "link_preview_site_name")) or None,
+        "title": dom.one_line(_first(parts, "link_preview_title")) or None,
         "description": (dom.inner_text(description) or None) if description is not None else None,
         "image": image,
     }
@@ -374,17 +507,21 @@ def _link_preview(msg: Any, base: str) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- media
 
 
-def _media(msg: Any, post_url: str, base: str) -> list[dict[str, Any]]:
+def _media(msg: Any, post_url: str, base: str, index: _Index) -> list[dict[str, Any]]:
     """Media of the message in page order (albums give one entry per item)."""
     items: list[dict[str, Any]] = []
+    placeholders: list[dict[str, Any]] = []
 
     def walk(el: Any) -> None:
         for child in el:
             if not isinstance(child.tag, str):
                 continue
-            classes = set((child.get("class") or "").split())
+            attr = child.get("class")
+            classes = set(attr.split()) if attr else _NO_CLASSES
             if "tgme_widget_message_poll" in classes:
-                items.append(_poll(msg, child, post_url))
+                items.append(_poll(index, child, post_url))
+            elif classes & _PLACEHOLDER_CLASSES:
+                placeholders.append(_placeholder(child, post_url, base))
             elif not classes & _NO_MEDIA:
                 item = _media_item(child, classes, base)
                 if item is not None:
@@ -393,15 +530,90 @@ def _media(msg: Any, post_url: str, base: str) -> list[dict[str, Any]]:
                     walk(child)
 
     walk(msg)
-    return items
+    # "not supported in your browser" beside a sticker or video is a fallback, not the content
+    return items or placeholders
 
 
-def _media_item(el: Any, classes: set[str], base: str) -> dict[str, Any] | None:
+def _placeholder(el: Any, post_url: str, base: str) -> dict[str, Any]:
+    """A message t.me does not show on the web ("Please open Telegram to view this post")."""
+    label = dom.first_with_class(el, "message_media_not_supported_label")
+    shown = dom.one_line(label if label is not None else el)
+    link = dom.first_with_class(el, "message_media_view_in_telegram")
+    return _drop_none(
+        {
+            "type": "unsupported",
+            "url": post_url,
+            "label": shown or None,
+            "href": _abs(link.get("href"), base) if link is not None else None,
+        }
+    )
+
+
+def _item_ids(post: Post) -> None:
+    """An album's items each get ``post_id``: their own message id (they link to ``/NAME/ID``).
+
+    An album is one message on the page (the id of its first item); the ids
+    of the other items never appear as messages. A message with one media
+    item keeps the item's id implicit: it is the message's.
+    """
+    prefix = f"/{post.channel}/"
+    ids = []
+    for item in post.media:
+        own = None
+        href = item.get("href")
+        if href:
+            path = _path(href).lower()
+            if path.startswith(prefix):
+                number = path[len(prefix) :].rstrip("/")
+                own = number if _POST_ID_RE.match(number) else None
+        ids.append(own)
+    if sum(1 for own in ids if own) < 2:
+        return
+    for item, own in zip(post.media, ids, strict=True):
+        if own:
+            item["post_id"] = own
+
+
+def _reactions(block: Any) -> dict[str, int]:
+    """Reactions shown under a message: emoji (or ``custom:ID``, or ⭐ for paid) -> count."""
+    found: dict[str, int] = {}
+    for span in dom.with_class(block, "tgme_reaction"):
+        key = _reaction_key(span)
+        counter = dom.first_with_class(span, "tgme_reaction_count")
+        if counter is not None:
+            shown = dom.one_line(counter)
+        else:  # the count is the reaction's own text, beside the emoji
+            shown = " ".join([span.text or ""] + [child.tail or "" for child in span])
+        count = parse_views(shown)
+        if key and count is not None:
+            found[key] = found.get(key, 0) + count
+    return found
+
+
+def _reaction_key(span: Any) -> str | None:
+    if dom.has_class(span, "tgme_reaction_paid"):
+        return PAID_REACTION
+    for custom in span.iter("tg-emoji"):
+        emoji_id = (custom.get("emoji-id") or "").strip()
+        if emoji_id:
+            return f"custom:{emoji_id[:40]}"
+    for el in span.iter("b", "img"):
+        shown = (el.get("alt") if el.tag == "img" else "".join(el.itertext())) or ""
+        if shown.strip():
+            return shown.strip()
+    emoji = dom.first_with_class(span, "emoji")
+    return (dom.one_line(emoji) or None) if emoji is not None else None
+
+
+_NO_CLASSES: frozenset[str] = frozenset()
+
+
+def _media_item(el: Any, classes: set[str] | frozenset[str], base: str) -> dict[str, Any] | None:
     href = _abs(el.get("href"), base)
     if "tgme_widget_message_photo_wrap" in classes:
         return _drop_none({"type": "photo", "url": _bg_url(el, base) or href, "href": href})
     if "tgme_widget_message_video_player" in classes:
-        video = dom.first(el, ".//video[@src]")
+        video = next(iter(_VIDEO(el)), None)
         thumb = _bg_url(dom.first_with_class(el, "tgme_widget_message_video_thumb"), base)
         gif = video is not None and video.get("loop") is not None
         not_supported = "not_supported" in classes
@@ -420,14 +632,14 @@ def _media_item(el: Any, classes: set[str], base: str) -> dict[str, Any] | None:
             item["not_supported"] = True
         return _drop_none(item)
     if "tgme_widget_message_roundvideo_player" in classes:
-        video = dom.first(el, ".//video[@src]")
+        video = next(iter(_VIDEO(el)), None)
         thumb = _bg_url(dom.first_with_class(el, "tgme_widget_message_roundvideo_thumb"), base)
         url = _abs(video.get("src"), base) if video is not None else None
         return _drop_none(
             {"type": "round_video", "url": url or thumb, "thumb": thumb, "duration": _duration(el)}
         )
     if "tgme_widget_message_voice_player" in classes:
-        audio = dom.first(el, ".//audio[@src]")
+        audio = next(iter(_AUDIO(el)), None)
         url = _abs(audio.get("src"), base) if audio is not None else None
         return _drop_none({"type": "voice", "url": url or href, "duration": _duration(el)})
     if "tgme_widget_message_document_wrap" in classes:
@@ -468,7 +680,7 @@ def _sticker_url(el: Any, base: str) -> str | None:
     return None
 
 
-def _poll(msg: Any, poll: Any, post_url: str) -> dict[str, Any]:
+def _poll(index: _Index, poll: Any, post_url: str) -> dict[str, Any]:
     options = []
     for option in poll.xpath(f".//*[{dom.class_xpath('tgme_widget_message_poll_option')}]"):
         percent = dom.one_line(
@@ -482,7 +694,7 @@ def _poll(msg: Any, poll: Any, post_url: str) -> dict[str, Any]:
                 "percent": _to_int(percent.rstrip("%")),
             }
         )
-    voters = _own_first(msg, "tgme_widget_message_voters")
+    voters = index.own("tgme_widget_message_voters")
     return _drop_none(
         {
             "type": "poll",
@@ -500,7 +712,7 @@ def _poll(msg: Any, poll: Any, post_url: str) -> dict[str, Any]:
 
 
 def _duration(el: Any) -> str | None:
-    for t in el.xpath(".//time[contains(@class, 'duration')]"):
+    for t in _DURATIONS(el):
         value = dom.one_line(t)
         if value:
             return value
@@ -517,24 +729,31 @@ def _bg_url(el: Any | None, base: str) -> str | None:
 # --------------------------------------------------------------------------- small helpers
 
 
-def _own_first(msg: Any, cls: str) -> Any | None:
-    """First element with ``cls`` in the message, not inside a reply or a link preview."""
-    for el in msg.xpath(f".//*[{dom.class_xpath(cls)}]"):
-        if not dom.inside(el, msg, _FOREIGN - {"tgme_widget_message_footer"}):
-            return el
-    return None
-
-
 def _abs(href: str | None, base: str) -> str | None:
     href = (href or "").strip()
     if not href:
         return None
     if href.startswith("//"):
         return "https:" + href
+    if _PLAIN_URL_RE.match(href):  # what urljoin would give back unchanged
+        return href
     try:
         return urljoin(base, href)
     except ValueError:  # e.g. a malformed IPv6 host: keep the href as written
         return href
+
+
+#: An absolute URL that ``urljoin`` returns as is (no params, no empty query or fragment).
+_PLAIN_URL_RE = re.compile(
+    r"https?://[^/?#;\\\[\]\s]+(?:/[^?#;\\\s]*)?(?:\?[^#\s]+)?(?:#\S+)?\Z", re.ASCII
+)
+
+
+def _path(url: str) -> str:
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return ""
 
 
 def _query(url: str) -> str:
