@@ -28,6 +28,7 @@ FIELDS = [
     "reply_to",
     "links",
     "media",
+    "reactions",
     "source_url",
 ]
 
@@ -58,6 +59,7 @@ def record_from_post(
         "reply_to": post.reply_to,
         "links": list(post.links),
         "media": public_media(post.media),
+        "reactions": dict(post.reactions) if post.reactions is not None else None,
         "source_url": post.source_url,
     }
 
@@ -69,4 +71,5 @@ def record_from_row(row: dict[str, Any]) -> dict[str, Any]:
     record["edited"] = bool(record["edited"]) or (record["version"] or 1) > 1
     record["links"] = json.loads(record["links"] or "[]")
     record["media"] = public_media(json.loads(record["media"] or "[]"))
+    record["reactions"] = json.loads(record["reactions"]) if record["reactions"] else None
     return record

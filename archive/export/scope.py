@@ -77,7 +77,7 @@ def record_query(scope: ExportScope) -> tuple[str, dict[str, Any]]:
     scope = scope.normalized()
     params: dict[str, Any] = {}
     if scope.as_of is None:
-        deleted, views = "p.deleted_at", "p.views"
+        deleted, views, reactions = "p.deleted_at", "p.views", "p.reactions"
     else:
         params["as_of"] = scope.as_of
         # Deleted at T: a deletion at or before T that was not undone by T.
@@ -89,12 +89,17 @@ def record_query(scope: ExportScope) -> tuple[str, dict[str, Any]]:
             "(SELECT pv.views FROM post_views pv WHERE pv.post = p.id"
             " AND pv.observed_at <= :as_of ORDER BY pv.observed_at DESC LIMIT 1)"
         )
+        reactions = (
+            "(SELECT pr.reactions FROM post_reactions pr WHERE pr.post = p.id"
+            " AND pr.observed_at <= :as_of ORDER BY pr.observed_at DESC LIMIT 1)"
+        )
     sql = (
         "SELECT ch.name AS channel, p.post_id, p.url,"
         " COALESCE(v.published_at, p.published_at) AS published_at,"
         " v.title, v.text, v.raw_text, v.version, v.captured_at, v.edited,"
         f" {deleted} AS deleted_at, {views} AS views,"
-        " v.forwarded_from, v.reply_to, v.links, v.media, v.source_url"
+        f" v.forwarded_from, v.reply_to, v.links, v.media, {reactions} AS reactions,"
+        " v.source_url"
         # CROSS JOIN keeps this join order, which walks the indexes in the export's
         # order: no sort of the whole archive before the first row comes out.
         " FROM channels ch"

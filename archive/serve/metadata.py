@@ -53,6 +53,10 @@ TABLES: dict[str, dict[str, Any]] = {
             "text": "The current clean text: boilerplate such as bot ads removed",
             "edited": "1 when the page marks it edited or an earlier version differs",
             "views": "The latest view count (post_views keeps the series)",
+            "reactions": (
+                "The latest reactions, JSON {emoji: count} (custom:ID a custom emoji,"
+                " ⭐ paid stars); post_reactions keeps the series"
+            ),
             "last_crawl": "The last crawl that saw it (crawls.id)",
         },
         "facets": ["channel_id", "edited", {"date": "published_at"}],
@@ -92,6 +96,20 @@ TABLES: dict[str, dict[str, Any]] = {
             "post": "The post (posts.id)",
             "observed_at": "When the count was seen (UTC)",
             "views": "The count",
+        },
+        "sort_desc": "observed_at",
+    },
+    "post_reactions": {
+        "description": (
+            "Reactions over time: one row each time a crawl saw them change. Reactions never"
+            " make a new version."
+        ),
+        "columns": {
+            "post": "The post (posts.id)",
+            "observed_at": "When these reactions were seen (UTC)",
+            "reactions": (
+                "JSON {emoji: count}: an emoji, custom:ID for a custom emoji, ⭐ for paid stars"
+            ),
         },
         "sort_desc": "observed_at",
     },

@@ -48,6 +48,7 @@ from .connection import write_transaction
 from .coverage import add_coverage
 from .crawls import insert_errors
 from .listings import record_listing
+from .reactions import record_reactions
 
 
 @dataclass
@@ -222,7 +223,8 @@ def version_fingerprint(post: Post) -> str:
         "title": post.title or "",
         "text": post.raw_text,
         "links": post.links,
-        "media": [m.get("type") for m in post.media],
+        # a placeholder ("open Telegram to view") is no content: older archives lack it
+        "media": [m.get("type") for m in post.media if m.get("type") != "unsupported"],
         "forwarded_from": (post.forwarded_from or {}).get("url")
         or (post.forwarded_from or {}).get("name"),
         "reply_to": post.reply_to,
@@ -378,6 +380,7 @@ def _new_post(
     _insert_version(db, post_pk, 1, post, clean_text, fingerprint, snapshot_id, now)
     if post.views is not None:
         _insert_views(db, post_pk, now, post.views)
+    record_reactions(db, post_pk, now, post.reactions)
     return post_pk
 
 
@@ -440,6 +443,7 @@ def _seen(
     if post.views is not None and post.views != current.views:
         _insert_views(db, current.pk, now, post.views)
         db.execute("UPDATE posts SET views = ? WHERE id = ?", [post.views, current.pk])
+    record_reactions(db, current.pk, now, post.reactions)
 
 
 _OPTIONS: dict[str | None, ExtractOptions] = {}

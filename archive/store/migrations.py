@@ -506,3 +506,18 @@ def _notifications(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE INDEX IF NOT EXISTS post_versions_captured_at ON post_versions (captured_at)"
     )
+
+
+@migration("0013_reactions")
+def _reactions(db: sqlite_utils.Database) -> None:
+    # Reactions under a post (emoji, "custom:ID" for a custom emoji, "⭐" for paid stars ->
+    # count) as JSON text: a row only when they changed since the post's last observation,
+    # like post_views. posts.reactions holds the latest, for export. Never a new version.
+    db["post_reactions"].create(
+        {"post": int, "observed_at": str, "reactions": str},
+        foreign_keys=[("post", "posts", "id")],
+        if_not_exists=True,
+    )
+    db["post_reactions"].create_index(["post", "observed_at"], if_not_exists=True)
+    if "reactions" not in db["posts"].columns_dict:
+        db.execute("ALTER TABLE posts ADD COLUMN reactions TEXT")
