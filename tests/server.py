@@ -6,7 +6,8 @@ killed. Routes (besides the sample site's ``/s/<name>`` and ``/robots.txt``):
 
 - ``/_control/channel?name=X&posts=N[&page_size=K]``: a channel with N generated posts (ids 1..N)
 - ``/_control/edit?name=X&id=ID&text=...``, ``/_control/delete?name=X&id=ID``,
-  ``/_control/add?name=X&count=N``, ``/_control/views?name=X&factor=2``
+  ``/_control/add?name=X&count=N``, ``/_control/views?name=X&factor=2``,
+  ``/_control/reactions?name=X&id=ID&set=👍:5,❤:2`` (an empty ``set`` removes the block)
 - ``/_control/latency?name=X&seconds=S``: every page of channel X answers S seconds late
 - ``/_control/throttle?name=X&count=N``: the next N pages are ``tme_no_messages_found`` (200)
 - ``/_control/drop_more?name=X&count=N``: the next N pages lack the older link and rel=prev
@@ -78,6 +79,7 @@ def generated_post(post_id: int, date: str | None = None) -> SamplePost:
         text=generated_text(post_id),
         views=100 + (post_id * 37) % 5000,
         photos=photos,
+        reactions={"👍": post_id * 3, "❤": post_id} if post_id % 6 == 0 else None,
     )
 
 
@@ -112,6 +114,17 @@ def _int(query: dict[str, str], key: str, default: int | None = None) -> int:
         return int(raw)
     except ValueError:
         raise ControlError(400, f"parameter {key!r} must be an integer, not {raw!r}") from None
+
+
+def _reactions(spec: str) -> dict[str, int] | None:
+    """``👍:5,❤:2`` as ``{"👍": 5, "❤": 2}`` (None for an empty spec)."""
+    reactions = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        key, sep, count = part.rpartition(":")
+        if not sep or not key or not count.isdigit():
+            raise ControlError(400, f"bad reaction {part!r}: give EMOJI:COUNT")
+        reactions[key] = int(count)
+    return reactions or None
 
 
 def _float(query: dict[str, str], key: str, default: float) -> float:
@@ -203,6 +216,14 @@ class FaultSite(SiteServer):
                     post = channel.add(template.text, views=template.views, photos=template.photos)
                     ids.append(post.id)
                 return {"ok": True, "ids": ids}
+            if action == "reactions":
+                post_id = _int(q, "id")
+                try:
+                    post = channel.get(post_id)
+                except KeyError as exc:
+                    raise ControlError(404, str(exc.args[0])) from None
+                post.reactions = _reactions(q.get("set", ""))
+                return {"ok": True, "id": post_id, "reactions": post.reactions}
             if action == "views":
                 channel.grow_views(_float(q, "factor", 2.0))
                 return {"ok": True}

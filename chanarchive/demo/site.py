@@ -69,6 +69,8 @@ class SamplePost:
     link_preview: dict | None = None  # {"url", "site", "title", "description", "image"}
     service: bool = False
     author: str | None = None  # signature shown beside the date
+    #: Reactions under the post: emoji -> count ("custom:ID" a custom emoji, "⭐" paid stars).
+    reactions: dict[str, int] | None = None
 
 
 @dataclass
@@ -400,6 +402,34 @@ def _link_preview(post: SamplePost) -> str:
     return "".join(parts)
 
 
+def _reactions(post: SamplePost) -> str:
+    if not post.reactions:
+        return ""
+    spans = []
+    for key, count in post.reactions.items():
+        shown = format_count(count)
+        if key == "⭐":
+            spans.append(
+                '<span class="tgme_reaction tgme_reaction_paid">'
+                f'<i class="emoji"><b>⭐</b></i>{shown}</span>'
+            )
+        elif key.startswith("custom:"):
+            spans.append(
+                f'<span class="tgme_reaction"><tg-emoji emoji-id="{_attr(key[7:])}">'
+                f'<i class="emoji"><b>✨</b></i></tg-emoji>{shown}</span>'
+            )
+        else:
+            spans.append(
+                f'<span class="tgme_reaction"><i class="emoji"><b>{html.escape(key)}</b></i>'
+                f"{shown}</span>"
+            )
+    return (
+        '<div class="tgme_widget_message_reactions js-message_reactions">'
+        + "".join(spans)
+        + "</div>"
+    )
+
+
 def render_post(channel: SampleChannel, post: SamplePost, *, date_visible: bool = False) -> str:
     """One ``tgme_widget_message_wrap`` block (``date_visible`` adds the day separator)."""
     wrap_class = "tgme_widget_message_wrap js-widget_message_wrap"
@@ -468,7 +498,7 @@ def render_post(channel: SampleChannel, post: SamplePost, *, date_visible: bool 
         f'<a class="tgme_widget_message_owner_name" href="{owner}">'
         f'<span dir="auto">{html.escape(channel.title)}</span></a></div>'
         f"{_forwarded(post)}{_reply(channel, post)}{_photos(channel, post)}"
-        f"{text_html}{_link_preview(post)}"
+        f"{text_html}{_link_preview(post)}{_reactions(post)}"
         '<div class="tgme_widget_message_footer compact js-message_footer">'
         '<div class="tgme_widget_message_info short js-message_info">'
         f'<span class="tgme_widget_message_views">{format_count(post.views)}</span>'
