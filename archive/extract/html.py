@@ -336,6 +336,8 @@ def inner_text(el: Any | None) -> str:
     """
     if el is None:
         return ""
+    if not len(el):  # a leaf: its text with white space collapsed (what the full walk gives)
+        return _INLINE_SPACE.sub(" ", el.text or "").strip()
     parts: list[str] = []
     _render_children(el, parts, pre=False)
     text = re.sub(r" {2,}", " ", "".join(parts))
@@ -390,7 +392,10 @@ def inner_html(el: Any) -> str:
         if isinstance(child.tag, str) and is_spacer(child):
             parts.append(_html_escape(child.tail or ""))
         else:
-            parts.append(lxml.html.tostring(child, encoding="unicode", with_tail=True))
+            markup = etree.tostring(child, method="html", encoding="unicode", with_tail=True)
+            if "<meta" in markup:  # lxml.html drops meta content-type tags: keep its output
+                markup = lxml.html.tostring(child, encoding="unicode", with_tail=True)
+            parts.append(markup)
     return "".join(parts).strip()
 
 

@@ -323,3 +323,13 @@ def test_absolute_url_shortcut_matches_urljoin(scheme: str, host: str, rest: str
     except ValueError:
         expected = href
     assert telegram._abs(href, base) == (expected if href else None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=" \t\n\r\u00a0\u2009ab中&<>", max_size=20))
+def test_leaf_text_shortcut_matches_the_full_walk(text: str) -> None:
+    leaf = etree.Element("div")
+    leaf.text = text
+    wrapper = etree.Element("div")
+    etree.SubElement(wrapper, "span").text = text  # a child: the full walk renders it
+    assert dom.inner_text(leaf) == dom.inner_text(wrapper)
