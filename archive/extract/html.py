@@ -366,7 +366,7 @@ def _render_element(el: Any, parts: list[str], *, pre: bool) -> None:
         parts.append("\n")
     elif name == "img":
         parts.append(el.get("alt") or "")
-    elif name in SKIP_TAGS or is_spacer(el):
+    elif name in SKIP_TAGS or (el.tag == "span" and is_spacer(el)):
         return
     else:
         block = name in BLOCK_TAGS
@@ -389,7 +389,7 @@ def inner_html(el: Any) -> str:
     """The HTML inside ``el`` (spacers left out)."""
     parts = [_html_escape(el.text)] if el.text else []
     for child in el:
-        if isinstance(child.tag, str) and is_spacer(child):
+        if child.tag == "span" and is_spacer(child):
             parts.append(_html_escape(child.tail or ""))
         else:
             markup = etree.tostring(child, method="html", encoding="unicode", with_tail=True)

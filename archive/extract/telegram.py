@@ -18,6 +18,7 @@ a :class:`Page` without posts.
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -88,6 +89,7 @@ _HEADER_CLASSES = frozenset(
         "tgme_channel_info_counter",
         "tgme_header_counter",
         "tgme_channel_info_header",
+        "tgme_channel_info_header_username",
     }
 )
 _PREVIEW_CLASSES = frozenset(
@@ -108,6 +110,15 @@ _AUDIO = etree.XPath(".//audio[@src]")
 _DURATIONS = etree.XPath(".//time[contains(@class, 'duration')]")
 #: XPath's whitespace in a class attribute (normalize-space splits on these, and only these).
 _CLASS_SPACE = str.maketrans("\t\n\r", "   ")
+
+
+def _class_names(attr: str) -> list[str]:
+    """The class names of a class attribute as XPath's ``normalize-space`` splits them."""
+    if "\t" in attr or "\n" in attr or "\r" in attr:
+        attr = attr.translate(_CLASS_SPACE)
+    return attr.split(" ")
+
+
 #: The key of a paid reaction (Telegram Stars).
 PAID_REACTION = "⭐"
 #: A placeholder's own words: a message t.me cannot show on the web.
@@ -192,13 +203,14 @@ def parse_telegram_page(
     page.title = dom.one_line(root.find(".//title")) or None
     page.older = _older(root)
     messages = root.xpath(f"//*[@data-post][{dom.class_xpath(_MSG)}]")
-    name = _channel_name(root, messages, url, telegram=is_telegram_markup(text), page=page)
+    header = _by_class(_HEADER_PARTS(root), _HEADER_CLASSES)
+    name = _channel_name(header, messages, url, telegram=is_telegram_markup(text), page=page)
     if channel is not None:
         if name is not None and name != channel.lower():
             page.errors.append(f"the page is channel @{name}'s, not @{channel.lower()}'s")
         name = channel.lower()
     if name:
-        page.channel = _channel_info(root, name)
+        page.channel = _channel_info(root, header, name)
     seen: set[str] = set()
     for msg in messages:
         try:
@@ -243,11 +255,11 @@ def _older(root: Any) -> int | None:
 
 
 def _channel_name(
-    root: Any, messages: list[Any], url: str, *, telegram: bool, page: Page
+    header: dict[str, list[Any]], messages: list[Any], url: str, *, telegram: bool, page: Page
 ) -> str | None:
     """The channel the page names (checked: a Telegram username), else None."""
     candidates = []
-    username = dom.one_line(dom.first_with_class(root, "tgme_channel_info_header_username"))
+    username = dom.one_line(_first(header, "tgme_channel_info_header_username"))
     if username.startswith("@") and len(username) > 1:
         candidates.append(username[1:])
     else:
@@ -273,7 +285,7 @@ def _by_class(found: list[Any], wanted: frozenset[str]) -> dict[str, list[Any]]:
     """The elements of ``found`` (document order) by each class of ``wanted`` they have."""
     by_class: dict[str, list[Any]] = {}
     for el in found:
-        for cls in (el.get("class") or "").translate(_CLASS_SPACE).split(" "):
+        for cls in _class_names(el.get("class") or ""):
             if cls in wanted:
                 same = by_class.setdefault(cls, [])
                 if not same or same[-1] is not el:
@@ -286,10 +298,10 @@ def _first(by_class: dict[str, list[Any]], cls: str) -> Any | None:
     return found[0] if found else None
 
 
-def _channel_info(root: Any, name: str) -> ChannelInfo:
+def _channel_info(root: Any, parts: dict[str, list[Any]], name: str) -> ChannelInfo:
+    """The channel header; ``parts`` are the page's header elements by class (``_by_class``)."""
     info = ChannelInfo(name=name, kind=KIND_TELEGRAM, source_url=f"{_TME}s/{name}")
     base = info.source_url
-    parts = _by_class(_HEADER_PARTS(root), _HEADER_CLASSES)
     header = _first(parts, "tgme_channel_info")
     info.title = dom.one_line(_first(parts, "tgme_channel_info_header_title")) or dom.one_line(
         _first(parts, "tgme_header_title")
@@ -346,11 +358,13 @@ class _Index:
     service text (not the day separator nor the service photo).
     """
 
-    __slots__ = ("by_class", "msg", "service")
+    __slots__ = ("by_class", "foreign", "msg", "service")
 
     def __init__(self, msg: Any) -> None:
         self.msg = msg
         self.service: Any | None = None
+        #: The reply, link preview, poll and user blocks: what is inside them is not the message's.
+        self.foreign: set[Any] = set()
         by_class: dict[str, list[Any]] = {}
         for el in _MESSAGE_PARTS(msg):
             attr = el.get("class")
@@ -361,7 +375,9 @@ class _Index:
                 and "service_photo" not in attr
             ):
                 self.service = el
-            for cls in attr.translate(_CLASS_SPACE).split(" "):
+            for cls in _class_names(attr):
+                if cls in _NOT_OWN:
+                    self.foreign.add(el)
                 if cls in _INDEXED:
                     found = by_class.get(cls)
                     if found is None:
@@ -375,8 +391,16 @@ class _Index:
 
     def own(self, cls: str) -> Any | None:
         """First element with ``cls`` in the message, not inside a reply or a link preview."""
-        for el in self.by_class.get(cls, ()):
-            if not dom.inside(el, self.msg, _NOT_OWN):
+        found = self.by_class.get(cls, ())
+        if not self.foreign:
+            return found[0] if found else None
+        for el in found:
+            for parent in el.iterancestors():
+                if parent is self.msg:
+                    return el
+                if parent in self.foreign:
+                    break
+            else:
                 return el
         return None
 
@@ -737,6 +761,12 @@ def _abs(href: str | None, base: str) -> str | None:
         return "https:" + href
     if _PLAIN_URL_RE.match(href):  # what urljoin would give back unchanged
         return href
+    return _join(base, href)
+
+
+@functools.lru_cache(maxsize=4096)
+def _join(base: str, href: str) -> str:
+    """``href`` resolved against ``base`` (hashtag links repeat on every page)."""
     try:
         return urljoin(base, href)
     except ValueError:  # e.g. a malformed IPv6 host: keep the href as written
