@@ -104,6 +104,9 @@ _PREVIEW_CLASSES = frozenset(
 )
 _HEADER_PHOTO = etree.XPath(f".//*[{dom.class_xpath('tgme_page_photo_image')}]//img/@src")
 _TIMES = etree.XPath(".//time/@datetime")
+_MESSAGES = etree.XPath(f"//*[@data-post][{dom.class_xpath(_MSG)}]")
+_MORE_BEFORE = etree.XPath(f"//a[{dom.class_xpath('tme_messages_more')}]/@data-before")
+_PREV_HREF = etree.XPath("//link[@rel='prev']/@href")
 _LINK_HREFS = etree.XPath(".//a/@href")
 _VIDEO = etree.XPath(".//video[@src]")
 _AUDIO = etree.XPath(".//audio[@src]")
@@ -202,7 +205,7 @@ def parse_telegram_page(
         return page
     page.title = dom.one_line(root.find(".//title")) or None
     page.older = _older(root)
-    messages = root.xpath(f"//*[@data-post][{dom.class_xpath(_MSG)}]")
+    messages = _MESSAGES(root)
     header = _by_class(_HEADER_PARTS(root), _HEADER_CLASSES)
     name = _channel_name(header, messages, url, telegram=is_telegram_markup(text), page=page)
     if channel is not None:
@@ -242,11 +245,11 @@ class BadMessage(ValueError):
 
 
 def _older(root: Any) -> int | None:
-    for value in root.xpath(f"//a[{dom.class_xpath('tme_messages_more')}]/@data-before"):
+    for value in _MORE_BEFORE(root):
         number = _to_int(value)
         if number is not None:
             return number
-    for href in root.xpath("//link[@rel='prev']/@href"):
+    for href in _PREV_HREF(root):
         values = parse_qs(_query(href)).get("before")
         number = _to_int(values[0]) if values else None
         if number is not None:
