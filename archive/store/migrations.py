@@ -506,3 +506,18 @@ def _notifications(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE INDEX IF NOT EXISTS post_versions_captured_at ON post_versions (captured_at)"
     )
+
+
+@migration("0015_compact_storage")
+def _compact_storage(db: sqlite_utils.Database) -> None:
+    # A Telegram post's HTML is part of the page it was captured in, which the
+    # archive keeps (compressed) in `bodies`: storing it again in every version
+    # doubled the archive. Versions of Telegram posts keep `html` NULL when their
+    # snapshot's body is kept; archive.query.version_html parses it back out.
+    db.execute(
+        "UPDATE post_versions SET html = NULL WHERE html IS NOT NULL"
+        " AND post IN (SELECT p.id FROM posts p JOIN channels c ON c.id = p.channel_id"
+        " WHERE c.kind = 'telegram')"
+        " AND snapshot IN (SELECT s.id FROM snapshots s"
+        " JOIN bodies b ON b.sha256 = s.content_sha256)"
+    )
