@@ -15,7 +15,10 @@ It is served on 127.0.0.1 and measured, rounds alternating:
    it is a benchmark-only dependency, ``pip install -e .[bench]``);
 3. storage: the archive's bytes per byte of HTML fetched, and how much an
    unchanged recrawl (``--full`` again) adds;
-4. requests: how many an incremental crawl of the fully archived channel makes.
+4. requests: how many an incremental crawl of the fully archived channel makes;
+5. backfill: ``crawl --full`` of a channel whose every page answers 100 ms
+   late, one page at a time against four in flight
+   (``-s CONCURRENT_REQUESTS_PER_DOMAIN=4``), alternating.
 
 Writes docs/benchmarks/crawl_speed.md.
 """
@@ -48,6 +51,8 @@ from chanarchive.demo.site import (  # noqa: E402
 
 POSTS = int(os.environ.get("BENCH_SPEED_POSTS", "6000"))
 ROUNDS = int(os.environ.get("BENCH_SPEED_ROUNDS", "3"))
+BACKFILL_POSTS = int(os.environ.get("BENCH_BACKFILL_POSTS", "1000"))
+LATENCY = 0.1
 PAGE_SIZE = 20
 NAME = "bench_real"
 AD = "🔍 发送关键词来寻找群组、频道或视频。启动SOSO机器人"
@@ -172,6 +177,34 @@ def measure_pipeline(server: SiteServer, work: Path, pages: int) -> dict:
     return {"ours": statistics.median(ours), "bare": statistics.median(bare), "db": db}
 
 
+def measure_backfill(server: SiteServer, work: Path) -> dict:
+    """Pages/s of ``crawl --full`` at 1 and at 4 requests in flight, pages 100 ms late."""
+    channel = make_channel(BACKFILL_POSTS)
+    channel.name = "bench_slow"
+    pages = render_pages(channel, PAGE_SIZE)
+    serve_pages(server, channel.name, pages, latency=LATENCY)
+    url = f"{server.url}/s/{channel.name}"
+    rates: dict[int, list[float]] = {1: [], 4: []}
+    counts: dict[int, int] = {}
+    for _ in range(ROUNDS):
+        for concurrency in (1, 4):
+            db = work / f"backfill{concurrency}.db"
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+            setting = f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}"
+            seconds, _ = run(crawl_command(db, url, "--full", "-s", setting))
+            fetched = sqlite3.connect(db).execute("SELECT COUNT(*) FROM snapshots").fetchone()[0]
+            posts = sqlite3.connect(db).execute("SELECT COUNT(*) FROM posts").fetchone()[0]
+            rates[concurrency].append(fetched / seconds)
+            counts[concurrency] = posts
+    return {
+        "pages": len(pages),
+        "one": statistics.median(rates[1]),
+        "four": statistics.median(rates[4]),
+        "posts": counts,
+    }
+
+
 def measure_storage(server: SiteServer, db: Path, fetched: int) -> dict:
     url = f"{server.url}/s/{NAME}"
     first = archive_size(db)
@@ -235,6 +268,7 @@ def main() -> None:
         work = Path(tmp)
         pipeline = measure_pipeline(server, work, len(pages))
         storage = measure_storage(server, pipeline["db"], fetched)
+        backfill = measure_backfill(server, work)
     parsing = measure_parsing(pages)
     ratio = pipeline["ours"] / pipeline["bare"]
     lines = [
@@ -271,6 +305,15 @@ def main() -> None:
         f" **{storage['recrawl'] * 100:.2f} %**.",
         f"- An incremental crawl of the fully archived channel makes"
         f" **{storage['incremental_requests']}** request(s).",
+    ]
+    lines += [
+        f"- Backfill (`crawl --full`, {backfill['pages']} pages each answered {LATENCY * 1000:.0f} ms"
+        f" late): **{backfill['one']:.1f} pages/s** one at a time,"
+        f" **{backfill['four']:.1f} pages/s** with four in flight"
+        f" (`-s CONCURRENT_REQUESTS_PER_DOMAIN=4`): **{backfill['four'] / backfill['one']:.2f}×**;"
+        f" the same posts archived ({backfill['posts'][1]} and {backfill['posts'][4]}).",
+        f"- Load average when done: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (the"
+        " machine is shared; the ratios are what to compare).",
     ]
     lines += [
         "",
