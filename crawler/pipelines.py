@@ -57,7 +57,12 @@ class ArchivePipeline:
         # One thread: the connection is used only there, and writes keep their order.
         self._writer = ThreadPool(minthreads=1, maxthreads=1, name="archive-writer")
         self._writer.start()
-        self.db = self._writer_call(open_archive, self.db_path)
+        try:
+            self.db = self._writer_call(open_archive, self.db_path)
+        except BaseException:
+            self._writer.stop()  # its thread would keep the process alive
+            self._writer = None
+            raise
 
     def close_spider(self):
         if self._writer is None:
