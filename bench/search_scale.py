@@ -1,6 +1,6 @@
 """Search, a channel's latest posts and a post's history at a million posts.
 
-Builds an archive of ``BENCH_SEARCH_POSTS`` posts (default 100,000, so that
+Builds an archive of ``BENCH_SEARCH_POSTS`` posts (default 50,000, so that
 ``make bench`` stays under 20 minutes; ``BENCH_SEARCH_POSTS=1000000`` is the
 size issue 10's targets name, and writes ``search_scale_1m.md``) in the
 real schema whose texts have realistic word frequencies: words drawn from a
@@ -46,7 +46,7 @@ from archive.query.search import search_posts  # noqa: E402
 from archive.store import connect_readonly, ingest_page, open_archive  # noqa: E402
 from bench._machine import describe_machine  # noqa: E402
 
-POSTS = int(os.environ.get("BENCH_SEARCH_POSTS", "100000"))
+POSTS = int(os.environ.get("BENCH_SEARCH_POSTS", "50000"))
 RESULT = (
     ROOT
     / "docs"
