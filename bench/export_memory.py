@@ -61,10 +61,14 @@ def build_archive(path: Path, posts: int) -> float:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = OFF")
-    trigger_sql = conn.execute(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'posts_ai'"
-    ).fetchone()[0]
-    conn.execute("DROP TRIGGER posts_ai")
+    # The full-text indexes stay empty (export does not read them): their insert triggers
+    # are set aside while the rows go in.
+    triggers = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+        " AND name IN ('posts_ai', 'posts_cjk_ai')"
+    ).fetchall()
+    for name, _sql in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
     base = datetime(2026, 1, 1, tzinfo=UTC)
     conn.execute("BEGIN")
     conn.executemany(
@@ -116,7 +120,8 @@ def build_archive(path: Path, posts: int) -> float:
             "INSERT INTO post_views (post, observed_at, views) VALUES (?,?,?)", view_rows
         )
     conn.execute("COMMIT")
-    conn.execute(trigger_sql)
+    for _name, sql in triggers:
+        conn.execute(sql)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return time.perf_counter() - started

@@ -9,8 +9,10 @@ other (never in parallel: they measure the machine) and joins the results.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,13 +48,17 @@ def main() -> int:
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     failed = []
+    began = time.perf_counter()
     if not args.assemble:
         for script in benchmarks():
             if args.only and script.stem != args.only:
                 continue
-            print(f"== {script.stem}", flush=True)
+            print(f"== {script.stem} (load average {os.getloadavg()[0]:.1f})", flush=True)
+            started = time.perf_counter()
             if subprocess.run([sys.executable, str(script)], cwd=ROOT).returncode != 0:
                 failed.append(script.stem)
+            print(f"== {script.stem}: {time.perf_counter() - started:.0f} s", flush=True)
+        print(f"== all: {(time.perf_counter() - began) / 60:.1f} min", flush=True)
     assemble()
     if failed:
         print("failed: " + ", ".join(failed), file=sys.stderr)

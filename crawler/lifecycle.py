@@ -130,7 +130,8 @@ class SourceLifecycle:
 
     def expire(self, source: str) -> None:
         """``source``'s time limit passed: close its row as cut short; it gets no more requests."""
-        was_open, crawl_id = self.runs.close(source)
+        with self.runs.lock:  # waits for an item being written (at most one page)
+            was_open, crawl_id = self.runs.close(source)
         self._cancel_timer(source)
         if not was_open:
             return

@@ -9,13 +9,25 @@ when it made it); the item that leaves a source with nothing outstanding
 says so (:data:`~crawler.runs.source_idle`) and its crawl row is closed.
 Items of a source whose run is closed already (cut off at its time limit)
 are dropped: a closed crawl row never changes.
+
+Writing happens off the reactor, in one writer thread that owns the
+archive connection: :meth:`ArchivePipeline.process_item` hands the item to
+it and waits, while the reactor goes on fetching and parsing the next page.
+One thread keeps the writes in the order the items came (coverage and the
+walk depend on it), and each page is still its own transaction: a killed
+crawl loses only what was not yet written, never half a page.
 """
 
 from __future__ import annotations
 
 import logging
+from queue import Queue
 
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import reactor
+from twisted.internet.threads import deferToThreadPool
+from twisted.python.threadpool import ThreadPool
 
 from archive import store
 from archive.models import ERROR_INGEST, ERROR_THROTTLED
@@ -32,6 +44,7 @@ class ArchivePipeline:
         self.crawler = crawler
         self.db_path = db_path
         self.db = None
+        self._writer: ThreadPool | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -41,29 +54,61 @@ class ArchivePipeline:
         return cls(crawler, db_path)
 
     def open_spider(self):
-        self.db = open_archive(self.db_path)
+        # One thread: the connection is used only there, and writes keep their order.
+        self._writer = ThreadPool(minthreads=1, maxthreads=1, name="archive-writer")
+        self._writer.start()
+        try:
+            self.db = self._writer_call(open_archive, self.db_path)
+        except BaseException:
+            self._writer.stop()  # its thread would keep the process alive
+            self._writer = None
+            raise
 
     def close_spider(self):
-        if self.db is not None:
-            self.db.close()
-            self.db = None
+        if self._writer is None:
+            return
+        try:
+            if self.db is not None:
+                self._writer_call(self.db.close)
+                self.db = None
+        finally:
+            self._writer.stop()
+            self._writer = None
+
+    def _writer_call(self, fn, *args):
+        """Run ``fn`` in the writer thread and wait for it (at start and at the end only)."""
+        done: Queue = Queue()
+        self._writer.callInThreadWithCallback(lambda ok, value: done.put((ok, value)), fn, *args)
+        ok, value = done.get()
+        if not ok:
+            value.raiseException()
+        return value
+
+    async def _in_writer(self, fn, *args):
+        """Run ``fn`` in the writer thread; the reactor is free meanwhile."""
+        return await maybe_deferred_to_future(deferToThreadPool(reactor, self._writer, fn, *args))
 
     def _crawl_id(self, source: str) -> int | None:
         spider = self.crawler.spider
         return getattr(spider, "crawl_ids", {}).get(source)
 
-    def process_item(self, item):
+    async def process_item(self, item):
         runs = getattr(self.crawler.spider, "runs", None)
         source = getattr(item, "source", None)
         if runs is None or source is None:
-            return self._write(item)
+            return await self._in_writer(self._write, item)
         try:
-            if runs.is_open(source):
-                return self._write(item)
-            return item
+            return await self._in_writer(self._write_if_open, runs, source, item)
         finally:
             if runs.release(source):
                 self.crawler.signals.send_catch_log(signal=source_idle, source=source)
+
+    def _write_if_open(self, runs, source, item):
+        # Under the runs' lock: a run cut off at its time limit meanwhile is not written to.
+        with runs.lock:
+            if runs.is_open(source):
+                return self._write(item)
+        return item
 
     def _write(self, item):
         stats = self.crawler.stats

@@ -16,6 +16,7 @@ to zero sends the :data:`source_idle` signal, and
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -43,6 +44,9 @@ class SourceRuns:
         time_limits: Mapping[str, float] | None = None,
     ) -> None:
         self._runs: dict[str, SourceRun] = {}
+        #: Held while an item is written (in the pipeline's writer thread) and while a run is
+        #: cut off: an item is written wholly before its run closes, or not at all.
+        self.lock = threading.RLock()
         for key, crawl_id in (crawl_ids or {}).items():
             self._run(key).crawl_id = crawl_id
         for key, limit in (time_limits or {}).items():

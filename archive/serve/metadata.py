@@ -76,7 +76,8 @@ TABLES: dict[str, dict[str, Any]] = {
             "captured_at": "When this version was first seen (UTC)",
             "text": "Clean text of this version",
             "raw_text": "The post's text exactly as captured (ads and signatures included)",
-            "html": "The text's HTML as captured",
+            "html": "The text's HTML as captured (NULL for Telegram posts: it is in the"
+            " captured page, `bodies`)",
             "edited": "1 when the page marked this version as edited",
             "excerpt": "1 when only a listing's excerpt was captured",
             "forwarded_from": "URL of the channel or post it was forwarded from",

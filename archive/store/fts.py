@@ -25,17 +25,25 @@ CJK_INDEX = "posts_fts_cjk"
 #: The SQL function that spaces out CJK characters for :data:`CJK_INDEX`.
 CJK_FUNCTION = "chanarchive_cjk"
 
-#: CJK ideographs, kana, hangul syllables and compatibility ideographs.
+#: Runs of CJK ideographs, kana, hangul syllables and compatibility ideographs.
 _CJK = re.compile(
-    "([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0002fa1f])"
+    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0002fa1f]+"
 )
 
 
+def _spaced_run(match: re.Match) -> str:
+    return " " + " ".join(match.group()) + " "
+
+
 def cjk_spaced(text: str | None) -> str | None:
-    """``text`` with every CJK character set apart, as a word of its own."""
+    """``text`` with every CJK character set apart, as a word of its own.
+
+    A run of CJK characters is spaced out at once (one call per run, not per
+    character: the index's triggers call this for every post written).
+    """
     if not text:
         return text
-    return _CJK.sub(r" \1 ", text)
+    return _CJK.sub(_spaced_run, text)
 
 
 def register_functions(conn: sqlite3.Connection) -> None:

@@ -21,7 +21,7 @@ import hashlib
 import json
 import sqlite3
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlite_utils
 
@@ -277,6 +277,8 @@ def _ingest_post_alone(
             f"post {post.channel}/{post.post_id} is not channel {page.channel.name}'s: not written"
         )
         return
+    if page.kind == KIND_TELEGRAM:  # its HTML is in the stored page (version_html reads it)
+        post = replace(post, html=None)
     counts = (result.new, result.changed, result.unchanged, len(observed))
     db.execute("SAVEPOINT post")
     try:

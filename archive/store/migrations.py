@@ -521,3 +521,24 @@ def _reactions(db: sqlite_utils.Database) -> None:
     db["post_reactions"].create_index(["post", "observed_at"], if_not_exists=True)
     if "reactions" not in db["posts"].columns_dict:
         db.execute("ALTER TABLE posts ADD COLUMN reactions TEXT")
+
+
+@migration("0015_compact_storage")
+def _compact_storage(db: sqlite_utils.Database) -> None:
+    # A Telegram post's HTML is part of the page it was captured in, which the
+    # archive keeps (compressed) in `bodies`: storing it again in every version
+    # doubled the archive. Versions of Telegram posts keep `html` NULL when their
+    # snapshot's body is kept; archive.query.version_html parses it back out.
+    db.execute(
+        "UPDATE post_versions SET html = NULL WHERE html IS NOT NULL"
+        " AND post IN (SELECT p.id FROM posts p JOIN channels c ON c.id = p.channel_id"
+        " WHERE c.kind = 'telegram')"
+        " AND snapshot IN (SELECT s.id FROM snapshots s"
+        " JOIN bodies b ON b.sha256 = s.content_sha256)"
+    )
+    # Every page reads its channel's learned lines: a few rows among thousands of
+    # counted candidates. A partial index finds them without reading the candidates.
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS boilerplate_learned ON boilerplate (channel_id)"
+        " WHERE learned_at IS NOT NULL"
+    )

@@ -30,7 +30,14 @@ def summary_line(row: dict) -> str:
 
 @click.command()
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
-@click.option("--full", is_flag=True, help="Walk the whole history, not only what is new.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Walk the whole history, not only what is new. When the host may take several"
+    " requests at once (-s CONCURRENT_REQUESTS_PER_DOMAIN=4; for t.me its DOWNLOAD_SLOTS"
+    " entry), several older pages are fetched at a time. Example: --full -s"
+    " CONCURRENT_REQUESTS_PER_DOMAIN=4",
+)
 @crawl_options(depth_default=1, scope="for this run")
 @click.option("-v", "--verbose", is_flag=True, help="Log what the crawler does.")
 @redis_option(

@@ -31,6 +31,7 @@ from archive.extract import extract_page, gone_page
 from archive.models import ERROR_HTTP, ERROR_PARSE, KIND_TELEGRAM, PAGE_LISTING, Capture, WebKnown
 from archive.source import SOURCE_TELEGRAM, SOURCE_URL, Source, origin_of, site_channel_name
 
+from ..backfill import ConcurrentWalk
 from ..failures import describe_failure
 from ..items import ErrorItem, PageItem
 from ..runs import SourceRuns, source_idle
@@ -199,13 +200,36 @@ class ChannelSpider(scrapy.Spider):
     def _next_telegram(self, source: str, response, page):
         walk = self.telegram_walks.get(source)
         if walk is None:
-            covered = self.covered(page.channel.name) if page.channel else []
-            walk = self.telegram_walks[source] = TelegramWalk(covered, full=self.full)
+            concurrency = self._host_concurrency(response.request) if self.full else 1
+            if concurrency > 1:  # the user let the host take several: backfill in windows
+                walk = self.telegram_walks[source] = ConcurrentWalk(concurrency)
+            else:
+                covered = self.covered(page.channel.name) if page.channel else []
+                walk = self.telegram_walks[source] = TelegramWalk(covered, full=self.full)
+        if isinstance(walk, ConcurrentWalk):
+            for before in walk.next_befores(page):
+                request = self._request(source, with_before(response.url, before), before=before)
+                if request is not None:
+                    yield request
+            return
         before = walk.next_before(page)
         if before is not None:
             request = self._request(source, with_before(response.url, before), before=before)
             if request is not None:
                 yield request
+
+    def _host_concurrency(self, request) -> int:
+        """How many requests the request's host may have at once (its download slot's limit)."""
+        downloader = getattr(getattr(self.crawler, "engine", None), "downloader", None)
+        if downloader is None or request is None:
+            return 1
+        key = downloader.get_slot_key(request)
+        slot = downloader.slots.get(key)
+        if slot is not None:
+            return slot.concurrency
+        return downloader.per_slot_settings.get(key, {}).get(
+            "concurrency", downloader.domain_concurrency
+        )
 
     def _next_web(self, source: str, response, page):
         walk = self.web_walks.get(source)
