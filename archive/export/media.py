@@ -23,7 +23,7 @@ from typing import Any
 from warcio.statusandheaders import StatusAndHeaders
 
 from ..errors import BadInput
-from ..store.media import unpack_body
+from ..store.media import media_file
 from ..times import warc_date
 from .scope import ExportScope
 
@@ -165,10 +165,8 @@ def write_media_records(conn: sqlite3.Connection, writer: Any, scope: ExportScop
 
 
 def file_bytes(conn: sqlite3.Connection, sha256: str) -> bytes | None:
-    row = conn.execute(
-        "SELECT compression, body FROM media_files WHERE sha256 = ?", [sha256]
-    ).fetchone()
-    return unpack_body(row[0], row[1]) if row else None
+    row = media_file(conn, sha256)
+    return row[1] if row else None
 
 
 def check_media_dir(folder: str | os.PathLike[str]) -> Path:

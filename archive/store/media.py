@@ -2,8 +2,8 @@
 
 Three tables (migration ``0012_media``):
 
-- ``media_files``: the bytes of each distinct file, by sha256, with its content
-  type and size. Images and videos are compressed already, so a body is kept as
+- ``media_files``: each distinct file, by sha256, with its content type and
+  size; its bytes in ``media_bodies``. Images and videos are compressed already, so a body is kept as
   fetched unless zlib saves more than :data:`COMPRESS_GAIN` of it (text-like
   documents do).
 - ``media_urls``: every URL tried, ``ok`` (never fetched again) or ``failed``
@@ -179,9 +179,9 @@ def _keep_fetch(db: sqlite_utils.Database, fetch: MediaFetch, now: str) -> None:
         return
     sha256 = hashlib.sha256(fetch.body).hexdigest()
     compression, stored = pack_body(fetch.body, fetch.content_type)
-    db.execute(
+    added = db.execute(
         "INSERT OR IGNORE INTO media_files (sha256, content_type, size, first_seen, url,"
-        " compression, stored_size, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " compression, stored_size) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
             sha256,
             fetch.content_type,
@@ -190,9 +190,10 @@ def _keep_fetch(db: sqlite_utils.Database, fetch: MediaFetch, now: str) -> None:
             fetch.url,
             compression,
             len(stored),
-            stored,
         ],
-    )
+    ).rowcount
+    if added:
+        db.execute("INSERT INTO media_bodies (sha256, body) VALUES (?, ?)", [sha256, stored])
     db.execute(
         "INSERT INTO media_urls (url, sha256, status, http_status, reason, attempts,"
         " first_tried, last_tried) VALUES (?, ?, 'ok', ?, NULL, 1, ?, ?)"
@@ -210,7 +211,9 @@ def media_file(db, sha256: str) -> tuple[str | None, bytes] | None:
     """
     try:
         row = db.execute(
-            "SELECT content_type, compression, body FROM media_files WHERE sha256 = ?", [sha256]
+            "SELECT f.content_type, f.compression, b.body FROM media_files f"
+            " JOIN media_bodies b ON b.sha256 = f.sha256 WHERE f.sha256 = ?",
+            [sha256],
         ).fetchone()
     except sqlite3.OperationalError as exc:  # an archive from before media were kept
         if "no such table" in str(exc):

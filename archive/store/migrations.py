@@ -513,10 +513,15 @@ def _media(db: sqlite_utils.Database) -> None:
     # Media files archived at first sight (`crawl --media`), their bytes kept once by
     # sha256 inside the archive file, so one file still backs the whole archive up.
     # `compression` is NULL (stored as fetched: images are compressed already) or zlib.
+    # The bytes live in their own table, so that browsing media_files reads no blob.
     db.execute(
         "CREATE TABLE media_files (sha256 TEXT PRIMARY KEY, content_type TEXT,"
         " size INTEGER NOT NULL, first_seen TEXT NOT NULL, url TEXT,"
-        " compression TEXT, stored_size INTEGER NOT NULL, body BLOB NOT NULL)"
+        " compression TEXT, stored_size INTEGER NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE media_bodies (sha256 TEXT PRIMARY KEY REFERENCES media_files(sha256),"
+        " body BLOB NOT NULL) WITHOUT ROWID"
     )
     # One row per media URL tried: ok (sha256 set: never fetched again) or failed (the
     # reason kept, tried again on a later crawl up to a few attempts).
