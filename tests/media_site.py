@@ -1,8 +1,9 @@
 """Media files for the tests' server: ``/media/<name>`` with image-like bytes, and its controls.
 
 The bytes of ``/media/NAME`` are made from NAME (a JPEG start and end marker
-around seeded random bytes, as incompressible as a real photo); the part of
-NAME from a ``~`` to its extension is ignored, so ``/media/a~1.jpg`` and
+around seeded random bytes, as incompressible as a real photo:
+:func:`chanarchive.demo.site.sample_media_bytes`); the part of NAME from a
+``~`` to its extension is ignored, so ``/media/a~1.jpg`` and
 ``/media/a~2.jpg`` are two URLs of identical bytes.
 
 Controls (``/_control/...``):
@@ -21,29 +22,22 @@ Controls (``/_control/...``):
 from __future__ import annotations
 
 import hashlib
-import random
 import re
 
-from chanarchive.demo.site import Request, Response, SampleChannel, SamplePost
+from chanarchive.demo.site import (
+    Request,
+    Response,
+    SampleChannel,
+    SamplePost,
+    sample_media_bytes,
+)
 
-_JPEG_START = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-_JPEG_END = b"\xff\xd9"
 _MEDIA_URL = re.compile(r"(/media/[^'\"?)\s]+)")
-
-
-def media_key(name: str) -> str:
-    """The part of a media file name that decides its bytes."""
-    return re.sub(r"~[^.]*", "", name)
 
 
 def media_bytes(name: str, size: int | None = None) -> bytes:
     """The bytes ``/media/NAME`` serves: JPEG-like, deterministic, 20-60 KB unless ``size``."""
-    key = media_key(name)
-    seed = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
-    rng = random.Random(seed)
-    total = size if size is not None else rng.randint(20_000, 60_000)
-    filler = max(total - len(_JPEG_START) - len(_JPEG_END), 0)
-    return (_JPEG_START + rng.randbytes(filler) + _JPEG_END)[: max(total, 0)]
+    return sample_media_bytes(name, size)
 
 
 def media_sha256(name: str, size: int | None = None) -> str:

@@ -145,8 +145,7 @@ class FaultSite(SiteServer):
         self.route("/private/", self._private)
         self.route("/static/", self._static)
         self.route("/hostile/", self._hostile)
-        self.media = MediaFiles()
-        self.route("/media/", self.media.route)
+        self.media = MediaFiles()  # served by _media_route below
 
     # -- control
     def _stats(self, request: Request) -> Response | None:
@@ -236,6 +235,9 @@ class FaultSite(SiteServer):
         response = super()._channel_route(request)
         with self.lock:
             return self.media.signed_page(response) if response is not None else None
+
+    def _media_route(self, request: Request) -> Response | None:
+        return self.media.route(request)
 
     # -- faults and behaviours
     def _count(self, key: str) -> int:
