@@ -15,6 +15,11 @@ Many sources share one crawl: the spider keeps count, in ``runs``
 handled and items not yet written, and says when a source has none left
 (:data:`~crawler.runs.source_idle`), so its crawl row is closed then. A
 source whose run is closed (its time limit passed) gets no more requests.
+
+Media: after a page is parsed, ``media`` (:class:`~crawler.media.MediaFetcher`)
+yields requests for its posts' files not yet archived (``crawl --media``);
+each answer becomes a :class:`~crawler.items.MediaItem`, counted in the
+source's run like a page.
 """
 
 from __future__ import annotations
