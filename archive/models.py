@@ -187,3 +187,36 @@ def page_from_dict(data: dict[str, Any]) -> Page:
     data["channel"] = ChannelInfo(**channel) if channel else None
     data["posts"] = [Post(**p) for p in data.get("posts", [])]
     return Page(**data)
+
+
+#: ``crawl --media``: which media files a crawl archives.
+MEDIA_NONE, MEDIA_PHOTOS, MEDIA_ALL = "none", "photos", "all"
+MEDIA_MODES = (MEDIA_NONE, MEDIA_PHOTOS, MEDIA_ALL)
+#: ``crawl --media-max-size`` by default: 20 MiB.
+MEDIA_MAX_SIZE = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """Where a post shows a media file: its channel, post id and slot.
+
+    The slot names the media item: ``"0"`` (the first item's own URL), ``"0/thumb"``
+    (its thumbnail), ``"preview"`` (the link preview's image).
+    """
+
+    channel: str
+    post_id: str
+    slot: str
+
+
+@dataclass
+class MediaFetch:
+    """What fetching one media URL gave: the file, or the reason it failed."""
+
+    url: str
+    fetched_at: str
+    ok: bool
+    body: bytes = b""
+    content_type: str | None = None
+    http_status: int | None = None
+    reason: str | None = None

@@ -158,8 +158,10 @@ def table_sizes(db: Path) -> dict[str, int]:
 
 
 def crawl_command(db: Path, url: str, *extra: str) -> list[str]:
+    # Pages only (--media none): bench/media_cost.py measures what media add.
     return [sys.executable, "-m", "chanarchive", "--db", str(db), "crawl", url,
-            "-s", "DOWNLOAD_DELAY=0", "-s", "ROBOTSTXT_OBEY=false", *extra]  # fmt: skip
+            "-s", "DOWNLOAD_DELAY=0", "-s", "ROBOTSTXT_OBEY=false",
+            "--media", "none", *extra]  # fmt: skip
 
 
 def measure_pipeline(server: SiteServer, work: Path, pages: int) -> dict:

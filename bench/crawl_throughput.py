@@ -117,7 +117,7 @@ def main() -> None:
             url = f"{server.url}/s/benchline"
             target = Path(tmp) / "crawl.db"
             command = [sys.executable, "-m", "chanarchive", "--db", str(target), "crawl", url,
-                       "--full", "-s", "DOWNLOAD_DELAY=0"]  # fmt: skip
+                       "--full", "-s", "DOWNLOAD_DELAY=0", "--media", "none"]  # fmt: skip
             for label in (
                 "chanarchive crawl, empty archive",
                 "chanarchive crawl --full again, nothing changed",

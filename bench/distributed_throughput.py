@@ -122,7 +122,9 @@ def run_local(site: SlowSite, tmp: Path) -> tuple[float, int, str]:
     site.reset()
     started = time.perf_counter()
     done = subprocess.run(
-        cli(db, "crawl", *urls, "-s", "DOWNLOAD_DELAY=0"), capture_output=True, text=True
+        cli(db, "crawl", *urls, "-s", "DOWNLOAD_DELAY=0", "--media", "none"),
+        capture_output=True,
+        text=True,
     )
     elapsed = time.perf_counter() - started
     if done.returncode != 0:

@@ -213,3 +213,50 @@ def crawl_options(
         return fn
 
     return decorate
+
+
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """A size in bytes from ``20971520``, ``500K``, ``20M``, ``20MiB`` or ``1G`` (powers of 1024)."""
+    match = _SIZE.match(text or "")
+    if not match:
+        raise ValueError(f"not a size: {text!r} (bytes, or a number with K, M or G)")
+    number, unit = float(match.group(1)), match.group(2).lower()
+    return int(number * _SIZE_UNITS[unit])
+
+
+def size_option(ctx: click.Context, param: click.Parameter, value: Any) -> int | None:
+    """Click callback: a size option (see :func:`parse_size`), at least one byte."""
+    if value is None or isinstance(value, int):
+        return value
+    try:
+        size = parse_size(str(value))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    if size < 1:
+        raise click.BadParameter("must be at least one byte")
+    return size
+
+
+def media_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--media`` and ``--media-max-size``: which media files a crawl archives."""
+    fn = click.option(
+        "--media-max-size",
+        default="20M",
+        show_default=True,
+        callback=size_option,
+        metavar="BYTES",
+        help="Keep no media file larger than this (bytes, or with K, M, G: 500K, 20M).",
+    )(fn)
+    return click.option(
+        "--media",
+        type=click.Choice(["none", "photos", "all"]),
+        default="photos",
+        show_default=True,
+        help="Media files to archive at first sight: photos (with the thumbnails of videos "
+        "and link previews), all (also videos, voice, round videos, audio, documents), "
+        "or none. Example: --media all --media-max-size 50M",
+    )(fn)

@@ -1,10 +1,10 @@
-"""What the spider hands to the pipelines: a fetched page, or the reason a fetch failed."""
+"""What the spider hands to the pipelines: a fetched page, a media file, or why a fetch failed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archive.models import Capture, Page
+from archive.models import Capture, MediaFetch, MediaRef, Page
 
 
 @dataclass
@@ -24,3 +24,13 @@ class ErrorItem:
     url: str | None
     kind: str
     message: str
+
+
+@dataclass
+class MediaItem:
+    """A media URL fetched (``fetch``) or only seen again (None), with the post slots showing it."""
+
+    source: str
+    url: str
+    refs: list[MediaRef]
+    fetch: MediaFetch | None = None

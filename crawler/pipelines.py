@@ -33,7 +33,7 @@ from archive import store
 from archive.models import ERROR_INGEST, ERROR_THROTTLED
 from archive.store import open_archive
 
-from .items import ErrorItem, PageItem
+from .items import ErrorItem, MediaItem, PageItem
 from .runs import source_idle
 
 logger = logging.getLogger(__name__)
@@ -118,6 +118,8 @@ class ArchivePipeline:
                 store.record_error(self.db, crawl_id, item.url, item.kind, item.message)
             stats.inc_value(f"chanarchive/errors/{item.kind}")
             return item
+        if isinstance(item, MediaItem):
+            return self._write_media(item, crawl_id)
         if not isinstance(item, PageItem):
             return item
         try:
@@ -141,4 +143,17 @@ class ArchivePipeline:
                 ERROR_THROTTLED,
                 "Telegram kept serving an empty page (tme_no_messages_found); try again later",
             )
+        return item
+
+    def _write_media(self, item: MediaItem, crawl_id: int | None) -> MediaItem:
+        """A media file (or a link to one): its failures are kept with the file, not the crawl."""
+        try:
+            store.ingest_media(self.db, item.url, item.refs, item.fetch, crawl_id=crawl_id)
+        except Exception:  # keep crawling; the URL is tried again on the next crawl
+            logger.exception("Could not archive media %s", item.url)
+            self.crawler.stats.inc_value("chanarchive/media/errors")
+            return item
+        if item.fetch is not None:
+            outcome = "fetched" if item.fetch.ok else "failed"
+            self.crawler.stats.inc_value(f"chanarchive/media/{outcome}")
         return item

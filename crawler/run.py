@@ -17,9 +17,11 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from archive import store
+from archive.models import MEDIA_MAX_SIZE, MEDIA_PHOTOS
 from archive.source import Source
 from archive.store import open_archive
 
+from .media import MediaFetcher
 from .runs import SourceRuns
 from .spiders.channels import ChannelSpider
 
@@ -31,6 +33,8 @@ class CrawlOptions:
     depth: int = 1
     follow: str | None = None
     profile: str | None = None
+    media: str = MEDIA_PHOTOS  # which media files to archive: none, photos or all
+    media_max_size: int = MEDIA_MAX_SIZE  # bytes; a larger file is not kept
     settings: dict[str, str] = field(default_factory=dict)
     progress: bool = False
     verbose: bool = False
@@ -47,6 +51,8 @@ class CrawlOptions:
             "depth": self.depth,
             "follow": self.follow,
             "profile": self.profile,
+            "media": self.media,
+            "media_max_size": self.media_max_size,
             "settings": self.settings,
         }
 
@@ -99,6 +105,11 @@ def run_crawl(
         depth=options.depth,
         follow=options.follow,
         profile=options.profile,
+        media=MediaFetcher(
+            options.media,
+            options.media_max_size,
+            known=lambda name, post_ids, urls: store.known_media(db, name, post_ids, urls),
+        ),
     )
     process.start()
     finish_reason = crawler.stats.get_value("finish_reason") if crawler.stats else None

@@ -16,6 +16,7 @@ killed. Routes (besides the sample site's ``/s/<name>`` and ``/robots.txt``):
 - ``/status/<code>``, ``/retry-after/<key>?n=N&after=S``, ``/flaky/<key>?n=N&code=503``,
   ``/delay?s=S``, ``/drop``, ``/redirect?to=PATH[&code=302]``, ``/garbage[?n=BYTES&seed=S]``,
   ``/big?mb=N``, ``/changing``, ``/private/...``, ``/static/<path>[?charset=NAME]``
+- ``/media/<name>``: media files, with their controls (``tests/media_site.py``)
 
 Requests to ``/_...`` are not logged.
 """
@@ -48,6 +49,7 @@ from chanarchive.demo.site import (  # noqa: E402 - after the path fix-up
     html_page,
 )
 from tests import hostile  # noqa: E402 - after the path fix-up
+from tests.media_site import MediaFiles  # noqa: E402 - after the path fix-up
 
 DEFAULT_STATIC = Path(__file__).resolve().parent / "fixtures"
 GENERATED_START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
@@ -156,6 +158,7 @@ class FaultSite(SiteServer):
         self.route("/private/", self._private)
         self.route("/static/", self._static)
         self.route("/hostile/", self._hostile)
+        self.media = MediaFiles()  # served by _media_route below
 
     # -- control
     def _stats(self, request: Request) -> Response | None:
@@ -178,6 +181,10 @@ class FaultSite(SiteServer):
 
     def _control_action(self, action: str, q: dict[str, str]) -> dict:
         with self.lock:
+            if action.startswith("media"):
+                answer = self.media.control(self, action, q)
+                if answer is not None:
+                    return answer
             if action == "channel":
                 name = q.get("name", "")
                 if not name:
@@ -246,7 +253,12 @@ class FaultSite(SiteServer):
         delay = self.latency.get(name)
         if delay:
             time.sleep(delay)  # outside the lock: other requests go on meanwhile
-        return super()._channel_route(request)
+        response = super()._channel_route(request)
+        with self.lock:
+            return self.media.signed_page(response) if response is not None else None
+
+    def _media_route(self, request: Request) -> Response | None:
+        return self.media.route(request)
 
     # -- faults and behaviours
     def _count(self, key: str) -> int:

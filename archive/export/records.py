@@ -33,9 +33,24 @@ FIELDS = [
 ]
 
 
-def public_media(media: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Media as the record gives them: ``{type, url}`` each."""
-    return [{"type": m.get("type"), "url": m.get("url")} for m in media]
+def public_media(
+    media: list[dict[str, Any]], files: dict[str, tuple[str, int, str | None]] | None = None
+) -> list[dict[str, Any]]:
+    """Media as the record gives them: ``{type, url}`` each, with ``sha256``, ``size`` and
+    ``content_type`` when the item's file is archived (``files``: slot -> those three)."""
+    items = []
+    for index, m in enumerate(media):
+        item = {"type": m.get("type"), "url": m.get("url")}
+        archived = (files or {}).get(str(index))
+        if archived is not None:
+            item["sha256"], item["size"], item["content_type"] = archived
+        items.append(item)
+    return items
+
+
+def media_files_of(value: str | None) -> dict[str, tuple[str, int, str | None]]:
+    """The ``media_files`` column of an export row (JSON ``[[slot, sha256, size, type]...]``)."""
+    return {slot: (sha, size, kind) for slot, sha, size, kind in json.loads(value or "[]")}
 
 
 def record_from_post(
@@ -70,6 +85,8 @@ def record_from_row(row: dict[str, Any]) -> dict[str, Any]:
     record["post_id"] = str(record["post_id"])
     record["edited"] = bool(record["edited"]) or (record["version"] or 1) > 1
     record["links"] = json.loads(record["links"] or "[]")
-    record["media"] = public_media(json.loads(record["media"] or "[]"))
+    record["media"] = public_media(
+        json.loads(record["media"] or "[]"), media_files_of(row.get("media_files"))
+    )
     record["reactions"] = json.loads(record["reactions"]) if record["reactions"] else None
     return record

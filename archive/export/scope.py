@@ -72,8 +72,30 @@ def connection(db: sqlite_utils.Database | sqlite3.Connection) -> sqlite3.Connec
     return db.conn if isinstance(db, sqlite_utils.Database) else db
 
 
-def record_query(scope: ExportScope) -> tuple[str, dict[str, Any]]:
-    """The SQL (and its parameters) whose rows are the export records of ``scope``."""
+#: Per record, the archived files of its media slots: for each slot, the file linked to the
+#: latest version up to the record's own (a file arrives once and serves the later versions).
+MEDIA_FILES_SQL = (
+    "(SELECT json_group_array(json_array(pm.slot, pm.sha256, f.size, f.content_type))"
+    " FROM post_media pm JOIN media_files f ON f.sha256 = pm.sha256"
+    " WHERE pm.post = p.id AND pm.version = (SELECT MAX(pm2.version) FROM post_media pm2"
+    " WHERE pm2.post = p.id AND pm2.slot = pm.slot AND pm2.version <= v.version"
+    " AND pm2.sha256 IS NOT NULL)) AS media_files"
+)
+
+
+def has_media_tables(conn: sqlite3.Connection) -> bool:
+    """Whether the archive keeps media files (an older archive, read as it is, may not)."""
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'post_media'"
+    ).fetchone()
+    return row is not None
+
+
+def record_query(scope: ExportScope, *, media: bool = False) -> tuple[str, dict[str, Any]]:
+    """The SQL (and its parameters) whose rows are the export records of ``scope``.
+
+    ``media``: also a ``media_files`` column, the archived files of the media items.
+    """
     scope = scope.normalized()
     params: dict[str, Any] = {}
     if scope.as_of is None:
@@ -100,7 +122,8 @@ def record_query(scope: ExportScope) -> tuple[str, dict[str, Any]]:
         f" {deleted} AS deleted_at, {views} AS views,"
         f" v.forwarded_from, v.reply_to, v.links, v.media, {reactions} AS reactions,"
         " v.source_url"
-        # CROSS JOIN keeps this join order, which walks the indexes in the export's
+        + (f", {MEDIA_FILES_SQL}" if media else "")
+        +  # CROSS JOIN keeps this join order, which walks the indexes in the export's
         # order: no sort of the whole archive before the first row comes out.
         " FROM channels ch"
         " CROSS JOIN posts p ON p.channel_id = ch.id"
@@ -143,8 +166,9 @@ def iter_scope(
     db: sqlite_utils.Database | sqlite3.Connection, scope: ExportScope
 ) -> Iterator[dict[str, Any]]:
     """The export records of ``scope``, one cursor, in channel / post / version order."""
-    sql, params = record_query(scope)
-    cursor = connection(db).execute(sql, params)
+    conn = connection(db)
+    sql, params = record_query(scope, media=has_media_tables(conn))
+    cursor = conn.execute(sql, params)
     names = [d[0] for d in cursor.description]
     try:
         for row in cursor:

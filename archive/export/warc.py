@@ -5,7 +5,8 @@ status line and headers as captured, then the body as stored. A snapshot
 whose body is identical to an earlier one in the same file becomes a
 ``revisit`` record (profile *identical-payload-digest*) that names the
 earlier capture's URI, date and record id instead of repeating the body.
-A ``warcinfo`` record comes first.
+A ``warcinfo`` record comes first. The archived media files follow the
+pages, each a ``response`` record under its original URL (:mod:`.media`).
 
 The stored body was already decoded by the crawler (gzip and chunking
 undone), so the headers that describe the wire encoding no longer hold:
@@ -40,6 +41,7 @@ from warcio.warcwriter import WARCWriter
 from .. import __version__
 from ..errors import ArchiveError
 from ..times import warc_date
+from .media import write_media_records
 from .scope import ExportScope
 
 _RECORD_NAMESPACE = uuid.UUID("5b0d4f7e-3a51-4c59-9d8e-2a6c1f0e7b11")
@@ -63,10 +65,11 @@ class WarcStats:
     responses: int = 0
     revisits: int = 0
     missing_bodies: int = 0  # snapshots whose body row is gone (skipped)
+    media: int = 0  # records of media files (responses and revisits)
 
     @property
     def records(self) -> int:
-        return self.responses + self.revisits
+        return self.responses + self.revisits + self.media
 
 
 def payload_digest(content_sha256: str) -> str:
@@ -221,6 +224,7 @@ def write_warc(
     finally:
         cursor.close()
         lookup.close()
+    stats.media = write_media_records(conn, writer, scope)
     if progress is not None:
         progress(stats.records)
     return stats

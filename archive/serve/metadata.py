@@ -202,6 +202,60 @@ TABLES: dict[str, dict[str, Any]] = {
         "sort_desc": "attempted_at",
         "facets": ["status", "source"],
     },
+    "media_files": {
+        "description": (
+            "Media files archived at first sight (crawl --media), each once by sha256 whatever"
+            " posts show it; /-/media/SHA256 serves one. The bytes are in media_bodies."
+        ),
+        "columns": {
+            "sha256": "SHA-256 of the file's bytes (hex)",
+            "content_type": "Content type the server gave",
+            "size": "Bytes",
+            "first_seen": "When it was first fetched (UTC)",
+            "url": "The URL it was first fetched from",
+            "compression": "null (kept as fetched) or zlib (when that saved more than 10%)",
+            "stored_size": "Bytes as kept in the archive",
+        },
+        "sort_desc": "first_seen",
+        "facets": ["content_type"],
+    },
+    "media_bodies": {
+        "description": "The bytes of each media file (see media_files).",
+        "hidden": True,
+    },
+    "media_urls": {
+        "description": (
+            "Every media URL a crawl tried: ok (its file is archived, never fetched again) or"
+            " failed, with the reason; a failed URL is tried again by later crawls, up to 3 times."
+        ),
+        "columns": {
+            "url": "The media URL",
+            "sha256": "The file it gave (media_files.sha256), when ok",
+            "status": "ok or failed",
+            "http_status": "The HTTP status of the last try",
+            "reason": "Why it failed (HTTP 500, too large, timed out, ...)",
+            "attempts": "How many times it was fetched",
+            "first_tried": "First try (UTC)",
+            "last_tried": "Last try (UTC)",
+        },
+        "sort_desc": "last_tried",
+        "facets": ["status"],
+    },
+    "post_media": {
+        "description": (
+            "Each post version's media items and the file each showed: slot 0, 1, ... is the"
+            " version's media item, 0/thumb its thumbnail, preview the link preview's image."
+        ),
+        "columns": {
+            "post": "The post (posts.id)",
+            "version": "The post version (post_versions.version)",
+            "slot": "Which media item: its index, index/thumb, or preview",
+            "url": "The URL it had when fetched (Telegram's change between fetches)",
+            "sha256": "The archived file (media_files.sha256); null: not (yet) archived",
+            "attempts": "Failed fetches of this item",
+            "reason": "Why the last fetch failed",
+        },
+    },
     "host_backoff": {
         "description": "Hosts backed off after a 429 or Retry-After, for every crawl job.",
     },

@@ -5,8 +5,8 @@ readers: :mod:`.connection`), the schema's migrations in order
 (:mod:`.migrations`), crawl rows (:mod:`.crawls`), the page write path
 (:mod:`.ingest`), coverage of Telegram ids (:mod:`.coverage`), web
 listings (:mod:`.listings`), crawls fed through a queue (:mod:`.queued`),
-learned boilerplate (:mod:`.boilerplate`) and
-host backoff (:mod:`.backoff`).
+learned boilerplate (:mod:`.boilerplate`),
+host backoff (:mod:`.backoff`) and media files (:mod:`.media`).
 
 May import: :mod:`archive.models`, :mod:`archive.errors`,
 :mod:`archive.times`, :mod:`archive.clean`, :mod:`archive.extract`. Never
@@ -37,9 +37,11 @@ from .crawls import (
 )
 from .ingest import PageResult, ingest_page, version_fingerprint
 from .listings import known_web_posts
+from .media import MediaKnown, ingest_media, known_media, media_file
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
+    "MediaKnown",
     "PageResult",
     "begin_crawl",
     "begin_crawls",
@@ -51,8 +53,11 @@ __all__ = [
     "crawl_started",
     "cut_crawl",
     "finish_crawl",
+    "ingest_media",
     "ingest_page",
+    "known_media",
     "known_web_posts",
+    "media_file",
     "open_archive",
     "reap_interrupted_crawls",
     "record_error",

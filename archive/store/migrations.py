@@ -542,3 +542,40 @@ def _compact_storage(db: sqlite_utils.Database) -> None:
         "CREATE INDEX IF NOT EXISTS boilerplate_learned ON boilerplate (channel_id)"
         " WHERE learned_at IS NOT NULL"
     )
+
+
+@migration("0012_media")
+def _media(db: sqlite_utils.Database) -> None:
+    # Media files archived at first sight (`crawl --media`), their bytes kept once by
+    # sha256 inside the archive file, so one file still backs the whole archive up.
+    # `compression` is NULL (stored as fetched: images are compressed already) or zlib.
+    # The bytes live in their own table, so that browsing media_files reads no blob.
+    db.execute(
+        "CREATE TABLE media_files (sha256 TEXT PRIMARY KEY, content_type TEXT,"
+        " size INTEGER NOT NULL, first_seen TEXT NOT NULL, url TEXT,"
+        " compression TEXT, stored_size INTEGER NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE media_bodies (sha256 TEXT PRIMARY KEY REFERENCES media_files(sha256),"
+        " body BLOB NOT NULL) WITHOUT ROWID"
+    )
+    # One row per media URL tried: ok (sha256 set: never fetched again) or failed (the
+    # reason kept, tried again on a later crawl up to a few attempts).
+    db.execute(
+        "CREATE TABLE media_urls (url TEXT PRIMARY KEY,"
+        " sha256 TEXT REFERENCES media_files(sha256), status TEXT NOT NULL,"
+        " http_status INTEGER, reason TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
+        " first_tried TEXT, last_tried TEXT)"
+    )
+    # Each post version's media item (slot "0", "0/thumb", "preview", ...) and the file it
+    # showed. Telegram's signed CDN URLs change between fetches, so a slot, not a URL, says
+    # a post's file is archived; sha256 stays NULL until (unless) the file arrives.
+    db.execute(
+        "CREATE TABLE post_media (post INTEGER NOT NULL REFERENCES posts(id),"
+        " version INTEGER NOT NULL, slot TEXT NOT NULL, url TEXT NOT NULL,"
+        " sha256 TEXT REFERENCES media_files(sha256),"
+        " attempts INTEGER NOT NULL DEFAULT 0, reason TEXT,"
+        " PRIMARY KEY (post, version, slot)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX post_media_url ON post_media (url)")
+    db.execute("CREATE INDEX post_media_sha256 ON post_media (sha256)")

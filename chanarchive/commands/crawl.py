@@ -15,6 +15,7 @@ from ..clitools import (
     crawl_options,
     db_path,
     is_terminal,
+    media_options,
     translate_errors,
 )
 from .distributed import queue_error, redis_option
@@ -39,6 +40,7 @@ def summary_line(row: dict) -> str:
     " CONCURRENT_REQUESTS_PER_DOMAIN=4",
 )
 @crawl_options(depth_default=1, scope="for this run")
+@media_options
 @click.option("-v", "--verbose", is_flag=True, help="Log what the crawler does.")
 @redis_option(
     required=False,
@@ -60,8 +62,8 @@ def summary_line(row: dict) -> str:
 @click.pass_context
 @translate_errors
 def crawl(
-    ctx, sources, full, max_pages, depth, follow, profile, settings, verbose, redis_url, no_wait,
-    trigger,
+    ctx, sources, full, max_pages, depth, follow, profile, settings, media, media_max_size,
+    verbose, redis_url, no_wait, trigger,
 ):  # fmt: skip
     """Crawl SOURCE... now and archive every page and post.
 
@@ -82,7 +84,13 @@ def crawl(
 
         chanarchive crawl http://127.0.0.1:8000/s/demo -s DOWNLOAD_DELAY=0
 
+        chanarchive crawl @durov --media all --media-max-size 50M
+
         chanarchive crawl @durov @telegram --redis redis://10.0.0.5:6379/0
+
+    Media: photos (and the thumbnails of videos and link previews) are archived by
+    default, each file once by sha256; a failed one is tried again by later crawls.
+    Distributed crawls (--redis) archive no media files.
     """
     from crawler.run import CrawlOptions, run_crawl  # Scrapy loads only when crawling
 
@@ -98,6 +106,8 @@ def crawl(
         depth=depth,
         follow=follow,
         profile=profile,
+        media=media,
+        media_max_size=media_max_size,
         settings=settings,
         progress=is_terminal(),
         verbose=verbose,
@@ -106,6 +116,10 @@ def crawl(
     if no_wait and not redis_url:
         raise BadUsage("--no-wait goes with --redis (a local crawl always waits)")
     if redis_url:
+        if ctx.get_parameter_source("media") is click.core.ParameterSource.COMMANDLINE:
+            if media != "none":
+                click.echo("note: distributed crawls archive no media files", err=True)
+        options.media = "none"  # workers fetch pages only
         rows = _queued_crawl(redis_url, parsed, options, wait=not no_wait)
         if rows is None:
             return

@@ -10,6 +10,7 @@ import click
 
 from archive.export import ExportScope, iter_scope, write_csv, write_jsonl
 from archive.export.atom import channel_info, write_atom
+from archive.export.media import check_media_dir, write_media_dir
 from archive.export.output import OutputFailed, atomic_output, check_target, file_in
 from archive.export.warc import write_warc
 from archive.source import channel_key
@@ -79,9 +80,16 @@ def _atom_channels(conn, channel: str | None) -> list[str]:
     help="Write here, not to stdout (atom: a folder gets one NAME.atom per channel; "
     "warc: a name ending in .warc is not compressed).",
 )
+@click.option(
+    "--media-dir",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Also write the archived media files of the exported posts into DIR, each named "
+    "by its sha256 (e.g. --media-dir media/ gives media/3f2a…9c.jpg).",
+)
 @click.pass_context
 @translate_errors
-def export(ctx, fmt, channel, since, until, as_of, all_versions, live, output):
+def export(ctx, fmt, channel, since, until, as_of, all_versions, live, output, media_dir):
     """Stream posts out of the archive.
 
     By default the current version of each post, deleted posts included (with
@@ -105,6 +113,8 @@ def export(ctx, fmt, channel, since, until, as_of, all_versions, live, output):
         chanarchive export --format warc -o captures.warc.gz
 
         chanarchive export --format atom --channel durov -o durov.atom
+
+        chanarchive export --format jsonl -o archive.jsonl --media-dir media/
     """
     scope = ExportScope(
         channel=channel,
@@ -118,6 +128,10 @@ def export(ctx, fmt, channel, since, until, as_of, all_versions, live, output):
     if output is not None:
         _check_output(Path(output), fmt)
         check_target(output, archive)
+    if media_dir is not None:
+        check_media_dir(media_dir)  # a bad folder is refused before anything is written
+        if output is not None and Path(media_dir).resolve() == Path(output).resolve():
+            raise BadUsage("--media-dir and -o name the same path")
     conn = connect_readonly(archive)
     progress = _Progress("captures" if fmt == "warc" else "records")
     # On a terminal only, and not over the export itself when that goes to the same screen.
@@ -149,6 +163,8 @@ def export(ctx, fmt, channel, since, until, as_of, all_versions, live, output):
             else:
                 count = writer(records, sys.stdout, report)
                 sys.stdout.flush()
+        if media_dir is not None:
+            write_media_dir(conn, iter_scope(conn, scope), media_dir)
     except OutputFailed as exc:
         raise WorkFailed(str(exc)) from None
     except OSError as exc:  # stdout itself failed (a full disk behind a redirect)

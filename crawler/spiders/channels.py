@@ -15,6 +15,11 @@ Many sources share one crawl: the spider keeps count, in ``runs``
 handled and items not yet written, and says when a source has none left
 (:data:`~crawler.runs.source_idle`), so its crawl row is closed then. A
 source whose run is closed (its time limit passed) gets no more requests.
+
+Media: after a page is parsed, ``media`` (:class:`~crawler.media.MediaFetcher`)
+yields requests for its posts' files not yet archived (``crawl --media``);
+each answer becomes a :class:`~crawler.items.MediaItem`, counted in the
+source's run like a page.
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ from archive.source import SOURCE_TELEGRAM, SOURCE_URL, Source, origin_of, site_
 
 from ..backfill import ConcurrentWalk
 from ..failures import describe_failure
-from ..items import ErrorItem, PageItem
+from ..items import ErrorItem, MediaItem, PageItem
+from ..media import MediaFetcher
 from ..runs import SourceRuns, source_idle
 from ..walks import TelegramWalk, WebWalk
 
@@ -79,6 +85,7 @@ class ChannelSpider(scrapy.Spider):
         profile: str | None = None,
         known_posts: Callable[[str], WebKnown] | None = None,
         runs: SourceRuns | None = None,
+        media: MediaFetcher | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -93,6 +100,8 @@ class ChannelSpider(scrapy.Spider):
         self.profile = profile
         self.options = load_options(profile)
         self.known_posts = known_posts or (lambda name: WebKnown(urls={}, listings={}))
+        #: The posts' media files to archive (``crawl --media``; none unless given).
+        self.media = media or MediaFetcher()
         self.web_known: dict[str, WebKnown] = {}
         self.requested: dict[str, int] = {}
         self.telegram_walks: dict[str, TelegramWalk] = {}
@@ -130,7 +139,7 @@ class ChannelSpider(scrapy.Spider):
         """``outputs`` of a callback for ``source``, each item counted until it is written."""
         try:
             for output in outputs:
-                if isinstance(output, (PageItem, ErrorItem)):
+                if isinstance(output, (PageItem, ErrorItem, MediaItem)):
                     self.runs.hold(output.source)
                 yield output
         finally:
@@ -188,6 +197,22 @@ class ChannelSpider(scrapy.Spider):
         else:
             yield PageItem(source, capture, page)
             yield from self._next_web(source, response, page)
+        yield from self.media.outputs(source, page, lambda url: self._media_request(source, url))
+
+    def _media_request(self, source: str, url: str) -> scrapy.Request | None:
+        """A request for a media file of ``source``'s posts, counted in its run."""
+        if not self.runs.is_open(source):
+            return None
+        self.runs.hold(source)
+        return self.media.request(url, source, self.parse_media, self.media_failed)
+
+    def parse_media(self, response):
+        source = response.meta["source"]
+        return self._counted(source, [self.media.fetched(response)])
+
+    def media_failed(self, failure):
+        source = failure.request.meta["source"]
+        return self._counted(source, [self.media.failed(failure)])
 
     def _elsewhere(self, source: str, response) -> str | None:
         """Why a response is not the source's own page (redirected to another host), or None."""

@@ -88,3 +88,22 @@ def test_crawl_archives_each_post_once_then_follows_edits_deletions_and_new_post
         " WHERE p.post_id = '102' ORDER BY v.version",
     )
     assert "封闭双向车道" in versions_102[0][1] and "恢复双向通行" in versions_102[1][1]
+
+
+def test_a_mirror_posts_pictures_are_fetched_and_their_failures_kept(site, tmp_path):
+    db = tmp_path / "archive.db"
+    start = f"{site.url}/static/mirror/site/channel/"
+    done = crawl(db, start, "--follow", "/post/", "--depth", "1")
+    assert done.returncode == 0, done.stderr
+    assert "0 errors (ok)" in done.stdout  # a missing picture is no page error
+    # The fixture's pictures are not served: each was tried once, its reason kept.
+    tried = query(db, "SELECT url, status, reason, attempts FROM media_urls ORDER BY url")
+    assert tried == [
+        (f"{site.url}/img/cover-{n}.jpg", "failed", "HTTP 404", 1) for n in (101, 102, 103, 104)
+    ]
+    linked = query(
+        db,
+        "SELECT p.post_id, pm.slot, pm.sha256 FROM post_media pm JOIN posts p ON p.id = pm.post"
+        " ORDER BY p.post_id",
+    )
+    assert linked == [(str(n), "0", None) for n in (101, 102, 103, 104)]

@@ -48,8 +48,16 @@ def test_crawled_archive_exports_its_past_and_its_captures(tmp_path):
     check = subprocess.run([str(WARCIO), "check", str(warc)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     with open(warc, "rb") as stream:
-        types = [record.rec_type for record in ArchiveIterator(stream)]
+        records = [
+            (record.rec_type, record.rec_headers.get_header("WARC-Target-URI") or "")
+            for record in ArchiveIterator(stream)
+        ]
+    types = [kind for kind, uri in records if "/media/" not in uri]  # the pages' captures
     snapshots = query(db, "SELECT COUNT(*), COUNT(DISTINCT content_sha256) FROM snapshots")[0]
     assert types.count("response") == snapshots[1]
     assert types.count("revisit") == snapshots[0] - snapshots[1] >= 1
+    # then the demo's pictures, archived at first sight: one response per file
+    media = [kind for kind, uri in records if "/media/" in uri]
+    files = query(db, "SELECT COUNT(*) FROM media_files")[0][0]
+    assert media.count("response") == files >= 1
     assert file_state(db)["db"] == before["db"]

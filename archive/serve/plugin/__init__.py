@@ -11,7 +11,11 @@ Registered as a ``datasette`` entry point (``pyproject.toml``), so that
 - ``/-/post/NAME/ID``: every version of a post with its capture time and
   source, each edit marked word by word with ``<del>`` and ``<ins>``, its
   views (and reactions, when the archive keeps them) drawn over time, its
-  media;
+  media, its archived pictures shown;
+- ``/-/media/SHA256``: an archived media file, read through a read-only
+  connection of its own (a file may be larger than the guard lets a query
+  read); served as its content type only when that is a picture, video or
+  audio, as a download otherwise, and never run by the browser;
 - an unknown channel or post gets a plain "not found" page (HTTP 404).
 
 Every connection Datasette opens to an archive gets the SQL guard of
@@ -22,12 +26,14 @@ the package's name.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from typing import Any
 
 from datasette import Response, hookimpl
 
 from ...query.guard import Authorizer, budget_rows, limit_connection
+from ...store import connect_readonly, media_file
 from . import pages
 
 #: Tables that mark a SQLite file as a chanarchive archive (guarded, and given these pages).
@@ -132,9 +138,52 @@ async def post_page(datasette: Any, request: Any) -> Response:
     return await not_found(datasette, request, f"There is no channel called “{name}” here.")
 
 
+#: Content types a media file is served as; anything else (HTML, SVG, ...) is a download.
+INLINE_MEDIA = (
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "image/avif",
+    "video/",
+    "audio/",
+)
+
+
+def _read_media(path: str, sha256: str) -> tuple[str | None, bytes] | None:
+    conn = connect_readonly(path)
+    try:
+        return media_file(conn, sha256)
+    finally:
+        conn.close()
+
+
+async def media_route(datasette: Any, request: Any) -> Response:
+    sha256 = request.url_vars["sha256"]
+    for db in await archive_databases(datasette):
+        if not db.path:
+            continue
+        found = await asyncio.get_running_loop().run_in_executor(None, _read_media, db.path, sha256)
+        if found is None:
+            continue
+        content_type, body = found
+        kind = (content_type or "").split(";")[0].strip().lower()
+        headers = {
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "public, max-age=31536000, immutable",
+        }
+        if not kind.startswith(INLINE_MEDIA):
+            kind = "application/octet-stream"
+            headers["Content-Disposition"] = f'attachment; filename="{sha256}"'
+        return Response(body, status=200, headers=headers, content_type=kind)
+    return await not_found(datasette, request, f"There is no media file {sha256} here.")
+
+
 @hookimpl
 def register_routes(datasette: Any) -> list[tuple[str, Any]]:
     return [
+        (r"^/-/media/(?P<sha256>[0-9a-f]{64})$", media_route),
         (r"^/-/channel/(?P<name>[^/]+)$", channel_page),
         (r"^/-/post/(?P<name>[^/]+)/(?P<post_id>.+)$", post_page),
     ]

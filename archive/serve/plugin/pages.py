@@ -178,6 +178,7 @@ def post_data(conn: sqlite3.Connection, channel: str, post_id: str) -> dict[str,
     shown = []
     previous = None
     media: dict[str, dict[str, Any]] = {}
+    files = archived_media(conn, ref.id)
     for v in found:
         segments = []
         if previous is not None:
@@ -200,8 +201,9 @@ def post_data(conn: sqlite3.Connection, channel: str, post_id: str) -> dict[str,
             }
         )
         previous = v
-        for item in v.media:
+        for index, item in enumerate(v.media):
             url = str(item.get("url") or "")
+            archived = _file_for(files, str(index), v.version)
             entry = media.setdefault(
                 url or f"#{len(media)}",
                 {
@@ -214,6 +216,8 @@ def post_data(conn: sqlite3.Connection, channel: str, post_id: str) -> dict[str,
                     "versions": [],
                 },
             )
+            if archived is not None and not entry["sha256"]:
+                entry.update(archived)
             entry["versions"].append(v.version)
     views = views_over_time(conn, ref)
     reactions = reactions_over_time(conn, ref)
@@ -257,4 +261,47 @@ def post_data(conn: sqlite3.Connection, channel: str, post_id: str) -> dict[str,
         "reactions_kept": reactions is not None,
         "reactions_svg": reactions_svg if reactions else None,
         "media": list(media.values()),
+        "pictures": pictures(files),
     }
+
+
+def archived_media(conn: sqlite3.Connection, post: int) -> dict[str, list[tuple[int, dict]]]:
+    """A post's archived media files by slot: [(version, file)] oldest first ({} without media)."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'post_media'"
+    ).fetchone()
+    if not exists:
+        return {}
+    files: dict[str, list[tuple[int, dict]]] = {}
+    for version, slot, sha, size, kind in conn.execute(
+        "SELECT pm.version, pm.slot, f.sha256, f.size, f.content_type FROM post_media pm"
+        " JOIN media_files f ON f.sha256 = pm.sha256 WHERE pm.post = ? ORDER BY pm.version",
+        [post],
+    ):
+        item = {"sha256": sha, "size": size, "content_type": kind, "src": media_path(sha)}
+        files.setdefault(slot, []).append((version, item))
+    return files
+
+
+def _file_for(files: dict[str, list[tuple[int, dict]]], slot: str, version: int) -> dict | None:
+    """The file of ``slot`` as ``version`` showed it: the latest linked at or before it."""
+    found = None
+    for linked, item in files.get(slot, []):
+        if linked <= version:
+            found = item
+    return found
+
+
+def media_path(sha256: str) -> str:
+    return f"/-/media/{sha256}"
+
+
+def pictures(files: dict[str, list[tuple[int, dict]]]) -> list[dict[str, Any]]:
+    """The archived images of a post to show, each once (thumbnails and previews included)."""
+    shown: dict[str, dict[str, Any]] = {}
+    for slot in sorted(files):
+        for _version, item in files[slot]:
+            kind = (item["content_type"] or "").split(";")[0].strip().lower()
+            if kind.startswith("image/") and kind != "image/svg+xml":
+                shown.setdefault(item["sha256"], {**item, "slot": slot})
+    return list(shown.values())

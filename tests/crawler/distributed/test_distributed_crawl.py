@@ -64,7 +64,7 @@ def test_two_workers_archive_two_versions_as_a_local_crawl_does(tmp_path, make_s
             site.control("views", name="twins", factor=2)
             (root / "site" / "post" / "103.html").unlink()
             shutil.copytree(MIRROR / "site_v2", root / "site", dirs_exist_ok=True)
-        here = crawl(local, *sources)
+        here = crawl(local, *sources, "--media", "none")  # workers archive no media files
         assert here.returncode == 0, here.stderr
         there = cluster.finish(cluster.crawl(*sources))
         outputs.append((here.stdout, there))

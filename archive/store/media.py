@@ -1,0 +1,225 @@
+"""Media files: fetched once, kept once by sha256, linked to the post versions that show them.
+
+The tables (migration ``0012_media``):
+
+- ``media_files``: each distinct file, by sha256, with its content type and
+  size; its bytes in ``media_bodies``, kept as fetched unless zlib saves more
+  than :data:`COMPRESS_GAIN` of them (pictures are compressed already, mostly).
+- ``media_urls``: every URL tried, ``ok`` (never fetched again) or ``failed``
+  with its reason, tried again by later crawls up to :data:`MAX_ATTEMPTS` times.
+- ``post_media``: each post version's media item (a *slot*: ``"0"``,
+  ``"0/thumb"``, ``"preview"``) with the URL it had and, once it arrives, its
+  file. Telegram's CDN URLs are signed and change between fetches, so whether a
+  post's file is archived is asked by slot, not by URL.
+
+The crawl asks :func:`known_media` what it need not fetch and writes each
+result through :func:`ingest_media`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import zlib
+from dataclasses import dataclass, field
+
+import sqlite_utils
+
+from ..models import MediaFetch, MediaRef
+from ..times import utcnow
+from .connection import write_transaction
+
+#: A failed URL (or a post's media slot) is tried at most this many times.
+MAX_ATTEMPTS = 3
+#: zlib is kept only when it saves more than this share of the body.
+COMPRESS_GAIN = 0.10
+#: Content types not worth trying to compress: large, and compressed formats already.
+#: Pictures are tried: most JPEGs gain nothing, but some (and many PNGs) shrink by a
+#: fifth or more (docs/media.md), and a picture is small enough to try.
+_PRECOMPRESSED = ("video/", "audio/")
+
+
+@dataclass
+class MediaKnown:
+    """What the archive already holds of some posts' media, for a crawl to skip."""
+
+    #: (post_id, slot) whose file is archived (on any version of the post).
+    linked: set[tuple[str, str]] = field(default_factory=set)
+    #: (post_id, slot) that failed :data:`MAX_ATTEMPTS` times: not tried again.
+    given_up: set[tuple[str, str]] = field(default_factory=set)
+    #: URLs fetched OK already (their file is archived).
+    fetched: set[str] = field(default_factory=set)
+    #: URLs that failed :data:`MAX_ATTEMPTS` times.
+    failed: set[str] = field(default_factory=set)
+
+
+def pack_body(body: bytes, content_type: str | None) -> tuple[str | None, bytes]:
+    """(compression, stored bytes) for a file body: zlib only when it pays."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if not body or kind.startswith(_PRECOMPRESSED):
+        return None, body
+    packed = zlib.compress(body, 6)
+    if len(packed) < len(body) * (1 - COMPRESS_GAIN):
+        return "zlib", packed
+    return None, body
+
+
+def unpack_body(compression: str | None, stored: bytes) -> bytes:
+    """The file's bytes as fetched, from what ``media_files.body`` holds."""
+    if compression == "zlib":
+        return zlib.decompress(stored)
+    return bytes(stored)
+
+
+def known_media(
+    db: sqlite_utils.Database, channel: str, post_ids: list[str], urls: list[str]
+) -> MediaKnown:
+    """What of ``channel``'s ``post_ids`` and of ``urls`` needs no fetch."""
+    known = MediaKnown()
+    tables = set(db.table_names())
+    if "post_media" not in tables:
+        return known
+    for start in range(0, len(post_ids), 500):
+        chunk = post_ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        rows = db.execute(
+            "SELECT p.post_id, pm.slot, MAX(pm.sha256 IS NOT NULL), MAX(pm.attempts)"
+            " FROM post_media pm JOIN posts p ON p.id = pm.post"
+            " JOIN channels ch ON ch.id = p.channel_id"
+            f" WHERE ch.name = ? AND p.post_id IN ({marks}) GROUP BY p.post_id, pm.slot",
+            [channel, *chunk],
+        )
+        for post_id, slot, has_file, attempts in rows:
+            if has_file:
+                known.linked.add((post_id, slot))
+            elif (attempts or 0) >= MAX_ATTEMPTS:
+                known.given_up.add((post_id, slot))
+    for start in range(0, len(urls), 500):
+        chunk = urls[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for url, status, attempts in db.execute(
+            f"SELECT url, status, attempts FROM media_urls WHERE url IN ({marks})", chunk
+        ):
+            if status == "ok":
+                known.fetched.add(url)
+            elif attempts >= MAX_ATTEMPTS:
+                known.failed.add(url)
+    return known
+
+
+def ingest_media(
+    db: sqlite_utils.Database,
+    url: str,
+    refs: list[MediaRef],
+    fetch: MediaFetch | None = None,
+    *,
+    crawl_id: int | None = None,
+) -> str | None:
+    """Keep what fetching ``url`` gave (``fetch``; None: only link) and link it to ``refs``.
+
+    Returns the file's sha256 when ``url`` is archived. A ref is linked to its
+    post's current version; a post of another channel than the crawl's is left
+    alone (a page decides no other channel's posts).
+    """
+    now = utcnow()
+    with write_transaction(db):
+        if fetch is not None:
+            _keep_fetch(db, fetch, now)
+        row = db.execute("SELECT sha256 FROM media_urls WHERE url = ?", [url]).fetchone()
+        sha256 = row[0] if row else None
+        failed = fetch is not None and not fetch.ok
+        reason = fetch.reason if failed else None
+        crawl_channel = _crawl_channel(db, crawl_id)
+        for ref in refs:
+            post = db.execute(
+                "SELECT p.id, p.current_version, p.channel_id FROM posts p"
+                " JOIN channels ch ON ch.id = p.channel_id WHERE ch.name = ? AND p.post_id = ?",
+                [ref.channel, ref.post_id],
+            ).fetchone()
+            if post is None or post[1] is None:
+                continue
+            if crawl_channel is not None and post[2] != crawl_channel:
+                continue
+            db.execute(
+                "INSERT INTO post_media (post, version, slot, url, sha256, attempts, reason)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (post, version, slot) DO UPDATE SET url = excluded.url,"
+                " sha256 = COALESCE(post_media.sha256, excluded.sha256),"
+                " attempts = post_media.attempts + excluded.attempts,"
+                " reason = COALESCE(excluded.reason, post_media.reason)",
+                [post[0], post[1], ref.slot, url, sha256, int(failed), reason],
+            )
+        if sha256 is not None:
+            # Versions that showed this URL before its file arrived get it now.
+            db.execute(
+                "UPDATE post_media SET sha256 = ? WHERE url = ? AND sha256 IS NULL", [sha256, url]
+            )
+    return sha256
+
+
+def _crawl_channel(db: sqlite_utils.Database, crawl_id: int | None) -> int | None:
+    if crawl_id is None:
+        return None
+    row = db.execute("SELECT channel_id FROM crawls WHERE id = ?", [crawl_id]).fetchone()
+    return row[0] if row else None
+
+
+def _keep_fetch(db: sqlite_utils.Database, fetch: MediaFetch, now: str) -> None:
+    if not fetch.ok:
+        db.execute(
+            "INSERT INTO media_urls (url, status, http_status, reason, attempts, first_tried,"
+            " last_tried) VALUES (?, 'failed', ?, ?, 1, ?, ?)"
+            " ON CONFLICT (url) DO UPDATE SET attempts = media_urls.attempts + 1,"
+            " last_tried = excluded.last_tried,"
+            " http_status = CASE WHEN media_urls.status = 'ok' THEN media_urls.http_status"
+            " ELSE excluded.http_status END,"
+            " reason = CASE WHEN media_urls.status = 'ok' THEN media_urls.reason"
+            " ELSE excluded.reason END",
+            [fetch.url, fetch.http_status, fetch.reason, fetch.fetched_at, now],
+        )
+        return
+    sha256 = hashlib.sha256(fetch.body).hexdigest()
+    compression, stored = pack_body(fetch.body, fetch.content_type)
+    added = db.execute(
+        "INSERT OR IGNORE INTO media_files (sha256, content_type, size, first_seen, url,"
+        " compression, stored_size) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            sha256,
+            fetch.content_type,
+            len(fetch.body),
+            fetch.fetched_at,
+            fetch.url,
+            compression,
+            len(stored),
+        ],
+    ).rowcount
+    if added:
+        db.execute("INSERT INTO media_bodies (sha256, body) VALUES (?, ?)", [sha256, stored])
+    db.execute(
+        "INSERT INTO media_urls (url, sha256, status, http_status, reason, attempts,"
+        " first_tried, last_tried) VALUES (?, ?, 'ok', ?, NULL, 1, ?, ?)"
+        " ON CONFLICT (url) DO UPDATE SET sha256 = excluded.sha256, status = 'ok',"
+        " http_status = excluded.http_status, reason = NULL,"
+        " attempts = media_urls.attempts + 1, last_tried = excluded.last_tried",
+        [fetch.url, sha256, fetch.http_status, fetch.fetched_at, now],
+    )
+
+
+def media_file(db, sha256: str) -> tuple[str | None, bytes] | None:
+    """(content type, bytes) of the archived file ``sha256``, or None (also on old archives).
+
+    ``db``: an sqlite3 connection or sqlite_utils database, read-only is enough.
+    """
+    try:
+        row = db.execute(
+            "SELECT f.content_type, f.compression, b.body FROM media_files f"
+            " JOIN media_bodies b ON b.sha256 = f.sha256 WHERE f.sha256 = ?",
+            [sha256],
+        ).fetchone()
+    except sqlite3.OperationalError as exc:  # an archive from before media were kept
+        if "no such table" in str(exc):
+            return None
+        raise
+    if row is None:
+        return None
+    return row[0], unpack_body(row[1], row[2])
