@@ -29,6 +29,7 @@ ERROR_ROBOTS = "robots"  # robots.txt forbids the page
 ERROR_PARSE = "parse"  # the body could not be read as a page
 ERROR_THROTTLED = "throttled"  # Telegram kept serving its empty "no messages" page
 ERROR_INGEST = "ingest"  # the page could not be written
+ERROR_UNREADABLE = "unreadable"  # the channel cannot be read (no preview, no such channel, ...)
 
 #: What a page is, for the crawl and for the archive.
 PAGE_CHANNEL = "channel"  # a t.me/s page: a run of a channel's messages

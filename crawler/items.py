@@ -1,4 +1,4 @@
-"""What the spider hands to the pipelines: a fetched page, or the reason a fetch failed."""
+"""What the spider hands to the pipelines: a fetched page, the reason a fetch failed, a check."""
 
 from __future__ import annotations
 
@@ -24,3 +24,17 @@ class ErrorItem:
     url: str | None
     kind: str
     message: str
+
+
+@dataclass
+class CheckItem:
+    """A look at a missing post's own embed: ``deleted``, ``alive`` or ``failed``, and why."""
+
+    source: str
+    channel: str
+    post_id: str
+    url: str
+    outcome: str
+    http_status: int | None
+    reason: str
+    checked_at: str

@@ -21,7 +21,7 @@ from archive import store
 from archive.models import ERROR_INGEST, ERROR_THROTTLED
 from archive.store import open_archive
 
-from .items import ErrorItem, PageItem
+from .items import CheckItem, ErrorItem, PageItem
 from .runs import source_idle
 
 logger = logging.getLogger(__name__)
@@ -73,6 +73,8 @@ class ArchivePipeline:
                 store.record_error(self.db, crawl_id, item.url, item.kind, item.message)
             stats.inc_value(f"chanarchive/errors/{item.kind}")
             return item
+        if isinstance(item, CheckItem):
+            return self._write_check(item, crawl_id)
         if not isinstance(item, PageItem):
             return item
         try:
@@ -96,4 +98,22 @@ class ArchivePipeline:
                 ERROR_THROTTLED,
                 "Telegram kept serving an empty page (tme_no_messages_found); try again later",
             )
+        return item
+
+    def _write_check(self, item: CheckItem, crawl_id: int | None) -> CheckItem:
+        """A look at a missing post's embed: kept, and a confirmed deletion applied."""
+        try:
+            store.record_deletion_check(
+                self.db, crawl_id, item.channel, item.post_id, url=item.url,
+                outcome=item.outcome, checked_at=item.checked_at,
+                http_status=item.http_status, reason=item.reason,
+            )  # fmt: skip
+        except Exception as exc:  # keep crawling; the reason is kept with the crawl
+            logger.exception("Could not keep the check of %s", item.url)
+            if crawl_id is not None:
+                store.record_error(self.db, crawl_id, item.url, ERROR_INGEST, repr(exc))
+            return item
+        self.crawler.stats.inc_value(f"chanarchive/deletion_checks/{item.outcome}")
+        if item.outcome == store.CHECK_DELETED:
+            self.crawler.stats.inc_value("chanarchive/posts_deleted")
         return item

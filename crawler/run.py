@@ -20,6 +20,7 @@ from archive import store
 from archive.source import Source
 from archive.store import open_archive
 
+from .checks import DEFAULT_DELETION_CHECKS
 from .runs import SourceRuns
 from .spiders.channels import ChannelSpider
 
@@ -35,6 +36,8 @@ class CrawlOptions:
     progress: bool = False
     verbose: bool = False
     trigger: str = "manual"
+    #: Looks at missing posts' embeds per source (crawler/checks.py); 0: none.
+    deletion_checks: int = DEFAULT_DELETION_CHECKS
     time_limits: dict[str, float] = field(
         default_factory=dict
     )  # per source, from its first request
@@ -48,6 +51,7 @@ class CrawlOptions:
             "follow": self.follow,
             "profile": self.profile,
             "settings": self.settings,
+            "deletion_checks": self.deletion_checks,
         }
 
 
@@ -94,6 +98,11 @@ def run_crawl(
         runs=runs,
         covered=lambda name: store.coverage(db, name),
         known_posts=lambda name: store.known_web_posts(db, name),
+        deletion_checks=options.deletion_checks,
+        held=lambda name, lo, hi: store.live_post_nums(db, name, lo, hi),
+        pending_checks=lambda name: store.pending_deletion_checks(
+            db, name, limit=options.deletion_checks
+        ),
         full=options.full,
         max_pages=options.max_pages,
         depth=options.depth,

@@ -3,7 +3,7 @@
 Holds: opening the file (read-write for the one writer, read-only for the
 readers: :mod:`.connection`), the schema's migrations in order
 (:mod:`.migrations`), crawl rows (:mod:`.crawls`), the page write path
-(:mod:`.ingest`), coverage of Telegram ids (:mod:`.coverage`), web
+(:mod:`.ingest`), confirmed deletions (:mod:`.deletions`), coverage of Telegram ids (:mod:`.coverage`), web
 listings (:mod:`.listings`), crawls fed through a queue (:mod:`.queued`),
 learned boilerplate (:mod:`.boilerplate`) and
 host backoff (:mod:`.backoff`).
@@ -35,11 +35,22 @@ from .crawls import (
     reap_interrupted_crawls,
     record_error,
 )
+from .deletions import (
+    CHECK_ALIVE,
+    CHECK_DELETED,
+    CHECK_FAILED,
+    live_post_nums,
+    pending_deletion_checks,
+    record_deletion_check,
+)
 from .ingest import PageResult, ingest_page, version_fingerprint
 from .listings import known_web_posts
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
+    "CHECK_ALIVE",
+    "CHECK_DELETED",
+    "CHECK_FAILED",
     "PageResult",
     "begin_crawl",
     "begin_crawls",
@@ -53,8 +64,11 @@ __all__ = [
     "finish_crawl",
     "ingest_page",
     "known_web_posts",
+    "live_post_nums",
     "open_archive",
+    "pending_deletion_checks",
     "reap_interrupted_crawls",
+    "record_deletion_check",
     "record_error",
     "version_fingerprint",
     "write_transaction",

@@ -32,6 +32,16 @@ def summary_line(row: dict) -> str:
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.option("--full", is_flag=True, help="Walk the whole history, not only what is new.")
 @crawl_options(depth_default=1, scope="for this run")
+@click.option(
+    "--deletion-checks",
+    type=click.IntRange(min=0, max=100_000),
+    default=50,
+    show_default=True,
+    metavar="N",
+    help="Telegram: look at most N posts per source that left the listing through their own "
+    "embed (/NAME/ID?embed=1); only its 'Post not found' makes a post deleted. The rest stay "
+    "missing until a later crawl; 0 looks at none. Example: --deletion-checks 200",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log what the crawler does.")
 @redis_option(
     required=False,
@@ -53,8 +63,8 @@ def summary_line(row: dict) -> str:
 @click.pass_context
 @translate_errors
 def crawl(
-    ctx, sources, full, max_pages, depth, follow, profile, settings, verbose, redis_url, no_wait,
-    trigger,
+    ctx, sources, full, max_pages, depth, follow, profile, settings, deletion_checks, verbose,
+    redis_url, no_wait, trigger,
 ):  # fmt: skip
     """Crawl SOURCE... now and archive every page and post.
 
@@ -63,7 +73,11 @@ def crawl(
     preview markup is read as Telegram wherever it is served from.
 
     Incremental by default: the walk back through a channel's history stops
-    where the archive already holds it. Ends with a summary line.
+    where the archive already holds it. A post that leaves the listing is
+    deleted only once its own embed says "Post not found" (--deletion-checks).
+    A channel that cannot be read (web preview disabled, no such channel, a
+    page without channel markup) fails with the reason and exit status 1.
+    Ends with a summary line.
 
     Example:
 
@@ -95,6 +109,7 @@ def crawl(
         progress=is_terminal(),
         verbose=verbose,
         trigger=trigger,
+        deletion_checks=deletion_checks,
     )
     if no_wait and not redis_url:
         raise BadUsage("--no-wait goes with --redis (a local crawl always waits)")
@@ -113,6 +128,10 @@ def crawl(
     statuses = {r["status"] for r in rows}
     status = statuses.pop() if len(statuses) == 1 else "partial"
     click.echo(f"crawled {summary_line(totals)} ({status})")
+    unreadable = [r for r in rows if str(r["reason"] or "").startswith("unreadable:")]
+    if unreadable:
+        reasons = "; ".join(f"{r['source']}: {r['reason']}" for r in unreadable)
+        raise WorkFailed(f"cannot read the channel: {reasons}")
     if all(r["status"] == "failed" for r in rows):
         reasons = "; ".join(f"{r['source']}: {r['reason']}" for r in rows)
         raise WorkFailed(f"every fetch failed: {reasons}")
