@@ -130,8 +130,11 @@ def crawl(
     click.echo(f"crawled {summary_line(totals)} ({status})")
     unreadable = [r for r in rows if str(r["reason"] or "").startswith("unreadable:")]
     if unreadable:
-        reasons = "; ".join(f"{r['source']}: {r['reason']}" for r in unreadable)
-        raise WorkFailed(f"cannot read the channel: {reasons}")
+        reasons = "; ".join(
+            f"cannot read {r['source']}: {r['reason'].removeprefix('unreadable: ')}"
+            for r in unreadable
+        )
+        raise WorkFailed(reasons)
     if all(r["status"] == "failed" for r in rows):
         reasons = "; ".join(f"{r['source']}: {r['reason']}" for r in rows)
         raise WorkFailed(f"every fetch failed: {reasons}")

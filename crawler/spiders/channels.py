@@ -180,7 +180,7 @@ class ChannelSpider(scrapy.Spider):
             return
         unreadable = self._unreadable(source, response)
         if unreadable:
-            self.logger.warning("Cannot read %s: %s", response.url, unreadable)
+            self.logger.info("Cannot read %s: %s", response.url, unreadable)
             yield ErrorItem(source, response.url, ERROR_UNREADABLE, unreadable)
             return
         capture = capture_from_response(response)
@@ -214,7 +214,7 @@ class ChannelSpider(scrapy.Spider):
             self._known(page.channel.name)  # as it stood before this page is archived
         if page.kind == KIND_TELEGRAM and page.throttled and response.meta.get("before") is None:
             # Its first page stayed Telegram's empty answer through every retry: nothing read.
-            self.logger.warning("Cannot read %s: throttled for too long", response.url)
+            self.logger.info("Cannot read %s: throttled for too long", response.url)
             yield ErrorItem(source, response.url, ERROR_THROTTLED, THROTTLED_TOO_LONG)
             return
         if page.kind == KIND_TELEGRAM:
@@ -338,7 +338,7 @@ class ChannelSpider(scrapy.Spider):
         if response is not None and source in self.sources:
             unreadable = self._unreadable(source, response)
             if unreadable:  # e.g. /s/NAME answered 404: no such channel
-                self.logger.warning("Cannot read %s: %s", response.url, unreadable)
+                self.logger.info("Cannot read %s: %s", response.url, unreadable)
                 yield ErrorItem(source, response.url, ERROR_UNREADABLE, unreadable)
                 return
         self.logger.warning("Fetch failed: %s (%s)", request.url, message)
