@@ -9,7 +9,7 @@ neither — decides nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from . import html as dom
@@ -20,8 +20,7 @@ _ERROR = "tgme_widget_message_error"
 _MESSAGE = "tgme_widget_message"
 
 
-@dataclass(frozen=True)
-class EmbedAnswer:
+class EmbedAnswer(NamedTuple):
     outcome: str  # EMBED_DELETED, EMBED_ALIVE or EMBED_FAILED
     reason: str
 
