@@ -131,6 +131,17 @@ class Page:
             return 1, self.before - 1
         return None
 
+    def listing_range(self) -> tuple[int, int] | None:
+        """Telegram: the ids whose posts this page would show if they still existed.
+
+        Its :meth:`covered_range`; the channel's newest page (no ``before``)
+        also stands for every newer id, so a deleted newest post is missed too.
+        """
+        covered = self.covered_range()
+        if covered is None or self.before is not None:
+            return covered
+        return covered[0], 2**63 - 1
+
 
 @dataclass
 class Capture:

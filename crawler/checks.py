@@ -49,7 +49,7 @@ def judged_range(page: Page) -> tuple[int, int] | None:
         return None
     if page.throttled and not page.start:
         return None
-    return page.covered_range()
+    return page.listing_range()
 
 
 class DeletionChecks:

@@ -153,7 +153,7 @@ def ingest_page(
                     if covered is not None:
                         if page.posts:
                             result.missing += _mark_missing_in_range(
-                                db, channel_id, page, covered, now
+                                db, channel_id, page, page.listing_range() or covered, now
                             )
                         add_coverage(db, channel_id, *covered)
         if crawl_id is not None:

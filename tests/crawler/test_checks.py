@@ -43,5 +43,6 @@ def test_no_budget_no_look_and_pages_that_prove_nothing_are_not_judged():
     assert judged_range(page(range(5, 9), throttled=True)) is None
     assert judged_range(page(range(5, 9), errors=["a message could not be read"])) is None
     assert judged_range(page(range(5, 9), before=20)) == (5, 19)
+    assert judged_range(page(range(5, 9))) == (5, 2**63 - 1)  # the newest page: and above
     checks = DeletionChecks(5, held_in(range(1, 41)), lambda name: [])
     assert checks.to_check("@a", page(range(5, 9), errors=["odd"])) == []

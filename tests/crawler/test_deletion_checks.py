@@ -48,18 +48,21 @@ def test_a_deleted_post_is_confirmed_and_a_hidden_one_kept_alive(site, tmp_path)
 
     site.control("delete", name="watched", id=25)  # gone: its embed says "Post not found"
     site.control("hide", name="watched", id=27)  # only left out of the listing
+    site.control("delete", name="watched", id=30)  # the newest post: above the page's top now
     site.reset_stats()
     done = crawl(db, url)
     assert summary(done) == (
-        "crawled 1 pages, posts 0 new / 0 changed / 20 unchanged / 1 deleted, 0 errors (ok)"
+        "crawled 1 pages, posts 0 new / 0 changed / 20 unchanged / 2 deleted, 0 errors (ok)"
     )
     assert sorted(embeds(site, "watched")) == [
         ("/watched/25?embed=1", 200),
         ("/watched/27?embed=1", 200),
+        ("/watched/30?embed=1", 200),
     ]
     assert sorted(checks(db)) == [
         ("25", "deleted", 200, "Post not found"),
         ("27", "alive", 200, "the embed shows the post"),
+        ("30", "deleted", 200, "Post not found"),
     ]
     assert post_state(db, "25") == (1, 0)  # confirmed
     assert post_state(db, "27") == (0, 1)  # alive, missing from the listing
@@ -69,7 +72,7 @@ def test_a_deleted_post_is_confirmed_and_a_hidden_one_kept_alive(site, tmp_path)
     assert [r["post_id"] for r in export(db, "--no-deleted")].count("25") == 0
     assert query(db, "SELECT status, posts_deleted FROM crawls ORDER BY id") == [
         ("ok", 0),
-        ("ok", 1),
+        ("ok", 2),
     ]
     changes = crawl_changes(db)
     assert "deleted" in changes and "watched/25" in changes and "watched/27" not in changes

@@ -134,6 +134,16 @@ def test_before_page_range_reaches_up_to_before(db):
     assert rows(db, "SELECT post_id FROM posts WHERE missing_since IS NOT NULL") == [("40",)]
 
 
+def test_the_newest_page_misses_a_deleted_newest_post(db):
+    store.ingest_page(db, None, capture(), tg_page(range(1, 21)))
+    # The newest page now ends at 18: 19 and 20 are gone although above its highest id.
+    result = store.ingest_page(db, None, capture(), tg_page(range(1, 19)))
+    assert result.missing == 2
+    assert store.pending_deletion_checks(db, "news_cn") == [19, 20]
+    # An older page (before=N) stands only for its own range.
+    assert store.ingest_page(db, None, capture(), tg_page(range(1, 5), before=6)).missing == 1
+
+
 def test_throttled_or_empty_pages_delete_nothing(db):
     store.ingest_page(db, None, capture(), tg_page(range(1, 41)))
     assert (
