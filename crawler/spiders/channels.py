@@ -212,7 +212,8 @@ class ChannelSpider(scrapy.Spider):
             self.channel_names.setdefault(source, page.channel.name)
         if page.kind != KIND_TELEGRAM and page.channel is not None:
             self._known(page.channel.name)  # as it stood before this page is archived
-        if page.kind == KIND_TELEGRAM and page.throttled and response.meta.get("before") is None:
+        first = response.meta.get("before") is None
+        if page.kind == KIND_TELEGRAM and page.throttled and not page.posts and first:
             # Its first page stayed Telegram's empty answer through every retry: nothing read.
             self.logger.info("Cannot read %s: throttled for too long", response.url)
             yield ErrorItem(source, response.url, ERROR_THROTTLED, THROTTLED_TOO_LONG)
