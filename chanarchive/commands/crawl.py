@@ -38,9 +38,10 @@ def summary_line(row: dict) -> str:
     default=50,
     show_default=True,
     metavar="N",
-    help="Telegram: look at most N posts per source that left the listing through their own "
-    "embed (/NAME/ID?embed=1); only its 'Post not found' makes a post deleted. The rest stay "
-    "missing until a later crawl; 0 looks at none. Example: --deletion-checks 200",
+    help="Telegram: look at up to N posts per source that left the listing, each through its "
+    "own embed (/NAME/ID?embed=1); only its 'Post not found' makes a post deleted. The rest "
+    "stay missing until a later crawl; 0 looks at none; --redis workers make none. "
+    "Example: --deletion-checks 200",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log what the crawler does.")
 @redis_option(
@@ -84,6 +85,8 @@ def crawl(
         chanarchive crawl @durov t.me/telegram
 
         chanarchive crawl @durov --full --max-pages 50
+
+        chanarchive crawl @durov --deletion-checks 200
 
         chanarchive crawl https://mirror.example/channel/foo --follow '/post/' --depth 2
 
