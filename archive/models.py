@@ -29,6 +29,7 @@ ERROR_ROBOTS = "robots"  # robots.txt forbids the page
 ERROR_PARSE = "parse"  # the body could not be read as a page
 ERROR_THROTTLED = "throttled"  # Telegram kept serving its empty "no messages" page
 ERROR_INGEST = "ingest"  # the page could not be written
+ERROR_UNREADABLE = "unreadable"  # the channel cannot be read (no preview, no such channel, ...)
 
 #: What a page is, for the crawl and for the archive.
 PAGE_CHANNEL = "channel"  # a t.me/s page: a run of a channel's messages
@@ -132,6 +133,17 @@ class Page:
         if self.before is not None and self.before > 1 and (self.start or not self.throttled):
             return 1, self.before - 1
         return None
+
+    def listing_range(self) -> tuple[int, int] | None:
+        """Telegram: the ids whose posts this page would show if they still existed.
+
+        Its :meth:`covered_range`; the channel's newest page (no ``before``)
+        also stands for every newer id, so a deleted newest post is missed too.
+        """
+        covered = self.covered_range()
+        if covered is None or self.before is not None:
+            return covered
+        return covered[0], 2**63 - 1
 
 
 @dataclass

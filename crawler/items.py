@@ -1,4 +1,4 @@
-"""What the spider hands to the pipelines: a fetched page, a media file, or why a fetch failed."""
+"""What the spider hands to the pipelines: a fetched page, a media file, why a fetch failed, a check."""
 
 from __future__ import annotations
 
@@ -34,3 +34,17 @@ class MediaItem:
     url: str
     refs: list[MediaRef]
     fetch: MediaFetch | None = None
+
+
+@dataclass
+class CheckItem:
+    """A look at a missing post's own embed: ``deleted``, ``alive`` or ``failed``, and why."""
+
+    source: str
+    channel: str
+    post_id: str
+    url: str
+    outcome: str
+    http_status: int | None
+    reason: str
+    checked_at: str

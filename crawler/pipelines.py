@@ -33,7 +33,7 @@ from archive import store
 from archive.models import ERROR_INGEST, ERROR_THROTTLED
 from archive.store import open_archive
 
-from .items import ErrorItem, MediaItem, PageItem
+from .items import CheckItem, ErrorItem, MediaItem, PageItem
 from .runs import source_idle
 
 logger = logging.getLogger(__name__)
@@ -120,6 +120,8 @@ class ArchivePipeline:
             return item
         if isinstance(item, MediaItem):
             return self._write_media(item, crawl_id)
+        if isinstance(item, CheckItem):
+            return self._write_check(item, crawl_id)
         if not isinstance(item, PageItem):
             return item
         try:
@@ -156,4 +158,22 @@ class ArchivePipeline:
         if item.fetch is not None:
             outcome = "fetched" if item.fetch.ok else "failed"
             self.crawler.stats.inc_value(f"chanarchive/media/{outcome}")
+        return item
+
+    def _write_check(self, item: CheckItem, crawl_id: int | None) -> CheckItem:
+        """A look at a missing post's embed: kept, and a confirmed deletion applied."""
+        try:
+            store.record_deletion_check(
+                self.db, crawl_id, item.channel, item.post_id, url=item.url,
+                outcome=item.outcome, checked_at=item.checked_at,
+                http_status=item.http_status, reason=item.reason,
+            )  # fmt: skip
+        except Exception as exc:  # keep crawling; the reason is kept with the crawl
+            logger.exception("Could not keep the check of %s", item.url)
+            if crawl_id is not None:
+                store.record_error(self.db, crawl_id, item.url, ERROR_INGEST, repr(exc))
+            return item
+        self.crawler.stats.inc_value(f"chanarchive/deletion_checks/{item.outcome}")
+        if item.outcome == store.CHECK_DELETED:
+            self.crawler.stats.inc_value("chanarchive/posts_deleted")
         return item

@@ -21,6 +21,7 @@ from archive.models import MEDIA_MAX_SIZE, MEDIA_PHOTOS
 from archive.source import Source
 from archive.store import open_archive
 
+from .checks import DEFAULT_DELETION_CHECKS
 from .media import MediaFetcher
 from .runs import SourceRuns
 from .spiders.channels import ChannelSpider
@@ -39,6 +40,8 @@ class CrawlOptions:
     progress: bool = False
     verbose: bool = False
     trigger: str = "manual"
+    #: Looks at missing posts' embeds per source (crawler/checks.py); 0: none.
+    deletion_checks: int = DEFAULT_DELETION_CHECKS
     time_limits: dict[str, float] = field(
         default_factory=dict
     )  # per source, from its first request
@@ -54,6 +57,7 @@ class CrawlOptions:
             "media": self.media,
             "media_max_size": self.media_max_size,
             "settings": self.settings,
+            "deletion_checks": self.deletion_checks,
         }
 
 
@@ -100,6 +104,11 @@ def run_crawl(
         runs=runs,
         covered=lambda name: store.coverage(db, name),
         known_posts=lambda name: store.known_web_posts(db, name),
+        deletion_checks=options.deletion_checks,
+        held=lambda name, lo, hi: store.live_post_nums(db, name, lo, hi),
+        pending_checks=lambda name: store.pending_deletion_checks(
+            db, name, limit=options.deletion_checks
+        ),
         full=options.full,
         max_pages=options.max_pages,
         depth=options.depth,

@@ -6,7 +6,8 @@ archive is written with ``archive.store.ingest_page``, the one write path,
 so it has the real schema, triggers and full-text index:
 
 - crawl 1 (``T1``): channel ``news_cn`` posts 1–6; site ``mirror_blog`` one post;
-- crawl 2 (``T2``): post 3 edited (地铁 → 轻轨), post 5 deleted, post 7 new, views grown;
+- crawl 2 (``T2``): post 3 edited (地铁 → 轻轨), post 5 deleted (gone from the page, its
+  embed confirming it), post 7 new, views grown;
   its page came gzip-compressed and chunked (headers as Scrapy left them);
 - crawl 3 (``T3``): the same page again, byte for byte (a revisit in WARC);
   one fetch failed (a crawl error).
@@ -132,6 +133,11 @@ def build_sample_archive(path: Path, *, crawls: int = 3) -> Path:
         store.ingest_page(
             db, crawl, _capture(b"<html>page two</html>", T2, wire_encoded=True), second
         )
+        # 5 left the listing (missing); its embed then confirmed the deletion.
+        store.record_deletion_check(
+            db, crawl, "news_cn", "5", url="https://t.me/news_cn/5?embed=1",
+            outcome=store.CHECK_DELETED, checked_at=T2, http_status=200, reason="Post not found",
+        )  # fmt: skip
         store.finish_crawl(db, crawl)
         if crawls < 3:
             return path

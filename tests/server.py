@@ -8,6 +8,12 @@ killed. Routes (besides the sample site's ``/s/<name>`` and ``/robots.txt``):
 - ``/_control/edit?name=X&id=ID&text=...``, ``/_control/delete?name=X&id=ID``,
   ``/_control/add?name=X&count=N``, ``/_control/views?name=X&factor=2``,
   ``/_control/reactions?name=X&id=ID&set=👍:5,❤:2`` (an empty ``set`` removes the block)
+- ``/_control/hide?name=X&id=ID``: post ID leaves the listing, its embed still shows it
+  (``/_control/delete`` makes the embed answer "Post not found")
+- ``/_control/embed_status?name=X&code=503``: X's embeds ``/X/ID?embed=1`` answer that
+  status (``code=0``: as they should)
+- ``/_control/unreadable?name=X&case=preview_disabled|no_such|no_markup``: X's ``/s/X`` page
+  redirects to ``/X`` (a "View in Telegram" or "contact @X" page) or has no channel markup
 - ``/_control/latency?name=X&seconds=S``: every page of channel X answers S seconds late
 - ``/_control/throttle?name=X&count=N``: the next N pages are ``tme_no_messages_found`` (200)
 - ``/_control/drop_more?name=X&count=N``: the next N pages lack the older link and rel=prev
@@ -203,14 +209,25 @@ class FaultSite(SiteServer):
             if action == "reset_counters":
                 self.counters.clear()
                 return {"ok": True}
+            if action == "unreadable":
+                name, case = q.get("name", ""), q.get("case", "")
+                if not name or case not in ("preview_disabled", "no_such", "no_markup", ""):
+                    raise ControlError(400, "give name and case=preview_disabled|no_such|no_markup")
+                if case:
+                    self.unreadable[name] = case
+                else:
+                    self.unreadable.pop(name, None)
+                return {"ok": True}
             channel = self._channel(q)
             if action == "get":
                 return {"ok": True, "channel": channel.to_dict()}
-            if action in ("edit", "delete"):
+            if action in ("edit", "delete", "hide"):
                 post_id = _int(q, "id")
                 try:
                     if action == "edit":
                         channel.edit(post_id, q.get("text", ""))
+                    elif action == "hide":
+                        channel.get(post_id).hidden = True
                     else:
                         channel.delete(post_id)
                 except KeyError as exc:
@@ -233,6 +250,13 @@ class FaultSite(SiteServer):
                 return {"ok": True, "id": post_id, "reactions": post.reactions}
             if action == "views":
                 channel.grow_views(_float(q, "factor", 2.0))
+                return {"ok": True}
+            if action == "embed_status":
+                code = _int(q, "code", 0)
+                if code:
+                    self.embed_status[channel.name] = code
+                else:
+                    self.embed_status.pop(channel.name, None)
                 return {"ok": True}
             if action == "latency":
                 self.latency[channel.name] = min(max(_float(q, "seconds", 0.0), 0.0), 30.0)

@@ -12,10 +12,13 @@ archive has them, back to its first crawl:
 - **edited**: every later version, at its capture time, with the word diff
   from the version before (:func:`archive.query.history.word_segments`:
   Latin words are units, every CJK character is one);
-- **deleted**: every time a crawl found the post gone (``post_deletions``);
+- **deleted**: every time a crawl confirmed the post gone (``post_deletions``:
+  its embed said "Post not found", or a web post's page answered 404 / 410;
+  a post only missing from its listing is no event);
 - **undeleted**: every time a later crawl saw it again (``restored_at``).
 
-An event's time is the ``fetched_at`` of the page that showed the change,
+An event's time is the ``fetched_at`` of the page that showed the change
+(for a Telegram deletion, of the embed that confirmed it),
 which is never earlier than the start of the crawl that fetched it (the
 scheduler's notifications rely on that to keep a watermark).
 """

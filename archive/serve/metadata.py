@@ -47,7 +47,8 @@ TABLES: dict[str, dict[str, Any]] = {
             "published_at": "When the channel published it (ISO 8601, as the page says)",
             "first_seen": "When the archive first captured it (UTC)",
             "last_seen": "When a crawl last saw it (UTC)",
-            "deleted_at": "When a crawl found it gone (null: still there); the post is kept",
+            "deleted_at": "When its own embed confirmed it gone (null: still there); the post is kept",
+            "missing_since": "When its listing stopped showing it, not yet confirmed deleted",
             "current_version": "The number of its latest version in post_versions",
             "title": "Title (web posts; Telegram posts have none)",
             "text": "The current clean text: boilerplate such as bot ads removed",
@@ -135,7 +136,7 @@ TABLES: dict[str, dict[str, Any]] = {
         "description": "Why a fetch or a parse failed during a crawl.",
         "columns": {
             "crawl_id": "The crawl (crawls.id)",
-            "kind": "fetch, http, parse, throttled or ingest",
+            "kind": "fetch, http, parse, throttled, unreadable or ingest",
             "message": "What went wrong",
         },
         "facets": ["kind"],
@@ -173,10 +174,26 @@ TABLES: dict[str, dict[str, Any]] = {
         "description": "Every time a post was found gone, and when it came back (if it did).",
         "columns": {
             "post": "The post (posts.id)",
-            "deleted_at": "When a crawl found it gone (UTC)",
+            "deleted_at": "When its own embed confirmed it gone (UTC)",
             "restored_at": "When a later crawl saw it again (null: still gone)",
         },
         "sort_desc": "deleted_at",
+    },
+    "deletion_checks": {
+        "description": (
+            "Every look at a post's own embed (/NAME/ID?embed=1) after its listing stopped"
+            " showing it: deleted confirms the deletion, alive keeps the post (missing from the"
+            " listing: posts.missing_since), failed decides nothing."
+        ),
+        "columns": {
+            "crawl_id": "The crawl that looked (crawls.id)",
+            "post": "The post (posts.id)",
+            "outcome": "deleted, alive or failed",
+            "http_status": "The embed's HTTP status (null: no answer)",
+            "reason": "What the embed said, or why it could not be read",
+        },
+        "facets": ["outcome"],
+        "sort_desc": "checked_at",
     },
     "boilerplate": {
         "description": (

@@ -3,7 +3,7 @@
 Holds: opening the file (read-write for the one writer, read-only for the
 readers: :mod:`.connection`), the schema's migrations in order
 (:mod:`.migrations`), crawl rows (:mod:`.crawls`), the page write path
-(:mod:`.ingest`), coverage of Telegram ids (:mod:`.coverage`), web
+(:mod:`.ingest`), confirmed deletions (:mod:`.deletions`), coverage of Telegram ids (:mod:`.coverage`), web
 listings (:mod:`.listings`), crawls fed through a queue (:mod:`.queued`),
 learned boilerplate (:mod:`.boilerplate`),
 host backoff (:mod:`.backoff`) and media files (:mod:`.media`).
@@ -35,12 +35,23 @@ from .crawls import (
     reap_interrupted_crawls,
     record_error,
 )
+from .deletions import (
+    CHECK_ALIVE,
+    CHECK_DELETED,
+    CHECK_FAILED,
+    live_post_nums,
+    pending_deletion_checks,
+    record_deletion_check,
+)
 from .ingest import PageResult, ingest_page, version_fingerprint
 from .listings import known_web_posts
 from .media import MediaKnown, ingest_media, known_media, media_file
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
+    "CHECK_ALIVE",
+    "CHECK_DELETED",
+    "CHECK_FAILED",
     "MediaKnown",
     "PageResult",
     "begin_crawl",
@@ -57,9 +68,12 @@ __all__ = [
     "ingest_page",
     "known_media",
     "known_web_posts",
+    "live_post_nums",
     "media_file",
     "open_archive",
+    "pending_deletion_checks",
     "reap_interrupted_crawls",
+    "record_deletion_check",
     "record_error",
     "version_fingerprint",
     "write_transaction",

@@ -3,7 +3,9 @@
 :func:`ingest_page` is the one function that turns a fetched page into
 archive rows: it stores the raw capture (once per distinct body), the
 channel, every post and a new version when a post's content changed, view
-counts, deletions, and the crawl's running counts. It runs in one short
+counts, deletions, and the crawl's running counts. A Telegram post that
+its listing no longer shows is only *missing* here: its deletion is
+confirmed apart (:mod:`.deletions`). It runs in one short
 ``BEGIN IMMEDIATE`` transaction per page, so a killed crawl loses at most
 the page in flight and never leaves half a page. It takes plain data
 (:class:`~archive.models.Capture`, :class:`~archive.models.Page`), so a
@@ -47,6 +49,7 @@ from .boilerplate import learned_for, observe_and_relearn
 from .connection import write_transaction
 from .coverage import add_coverage
 from .crawls import insert_errors
+from .deletions import delete_posts, mark_missing
 from .listings import record_listing
 from .reactions import record_reactions
 
@@ -61,6 +64,8 @@ class PageResult:
     changed: int = 0
     unchanged: int = 0
     deleted: int = 0
+    #: Posts of the page's range that the page no longer shows: missing, to be checked.
+    missing: int = 0
     body_stored: bool = False
     #: Why some of the page was not written (a foreign channel, a post that failed).
     refused: list[str] = field(default_factory=list)
@@ -148,8 +153,8 @@ def ingest_page(
                     covered = page.covered_range()
                     if covered is not None:
                         if page.posts:
-                            result.deleted += _mark_deleted_in_range(
-                                db, channel_id, page, covered, now
+                            result.missing += _mark_missing_in_range(
+                                db, channel_id, page, page.listing_range() or covered, now
                             )
                         add_coverage(db, channel_id, *covered)
         if crawl_id is not None:
@@ -431,7 +436,7 @@ def _seen(
     """Every outcome but *new*: when and where the post was seen, and its views."""
     db.execute(
         "UPDATE posts SET last_seen = ?, last_crawl = ?, deleted_at = NULL,"
-        " published_at = COALESCE(published_at, ?), url = COALESCE(url, ?),"
+        " missing_since = NULL, published_at = COALESCE(published_at, ?), url = COALESCE(url, ?),"
         " edited = MAX(edited, ?) WHERE id = ?",
         [
             now,
@@ -527,9 +532,11 @@ def _insert_views(db: sqlite_utils.Database, post_pk: int, now: str, views: int)
     )
 
 
-def _mark_deleted_in_range(
+def _mark_missing_in_range(
     db: sqlite_utils.Database, channel_id: int, page: Page, covered: tuple[int, int], now: str
 ) -> int:
+    """Posts of the page's range it no longer shows are missing, not deleted: their own
+    embed decides (:mod:`.deletions`). Returns how many newly went missing."""
     present = [n for p in page.posts if (n := post_number(p.post_id)) is not None]
     marks = ", ".join("?" for _ in present)
     gone = [
@@ -540,11 +547,11 @@ def _mark_deleted_in_range(
             [channel_id, covered[0], covered[1], *present],
         )
     ]
-    return _delete_posts(db, gone, now)
+    return mark_missing(db, gone, now)
 
 
 def _mark_gone(db: sqlite_utils.Database, channel_id: int, page: Page, now: str) -> int:
-    """A post page answered 404/410: the post it carried is deleted."""
+    """A web post's own page answered 404/410: the post it carried is deleted (confirmed)."""
     gone = []
     for post in page.posts:
         row = db.execute(
@@ -553,12 +560,4 @@ def _mark_gone(db: sqlite_utils.Database, channel_id: int, page: Page, now: str)
         ).fetchone()
         if row is not None:
             gone.append(row[0])
-    return _delete_posts(db, gone, now)
-
-
-def _delete_posts(db: sqlite_utils.Database, post_pks: list[int], now: str) -> int:
-    """Mark posts deleted (never removed) and keep the event for exports "as of" a time."""
-    for post_pk in post_pks:
-        db.execute("UPDATE posts SET deleted_at = ? WHERE id = ?", [now, post_pk])
-        db.execute("INSERT INTO post_deletions (post, deleted_at) VALUES (?, ?)", [post_pk, now])
-    return len(post_pks)
+    return delete_posts(db, gone, now)

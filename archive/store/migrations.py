@@ -579,3 +579,33 @@ def _media(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX post_media_url ON post_media (url)")
     db.execute("CREATE INDEX post_media_sha256 ON post_media (sha256)")
+
+
+@migration("0014_deletion_checks")
+def _deletion_checks(db: sqlite_utils.Database) -> None:
+    # A post that a listing stopped showing is not deleted yet: it is *missing* (since
+    # when) until its own single-post embed says "Post not found". Every look at an
+    # embed is kept, whatever it said: deleted, alive (still there, only not listed) or
+    # failed (no answer: the post stays missing, to be looked at again).
+    db.execute("ALTER TABLE posts ADD COLUMN missing_since TEXT")
+    db["deletion_checks"].create(
+        {
+            "id": int,
+            "crawl_id": int,
+            "post": int,
+            "checked_at": str,
+            "url": str,
+            "outcome": str,  # deleted, alive or failed
+            "http_status": int,
+            "reason": str,
+        },
+        pk="id",
+        not_null={"post", "checked_at", "outcome"},
+        foreign_keys=[("crawl_id", "crawls", "id"), ("post", "posts", "id")],
+    )
+    db["deletion_checks"].create_index(["post", "checked_at"])
+    db["deletion_checks"].create_index(["crawl_id"])
+    db.execute(
+        "CREATE INDEX posts_missing ON posts (channel_id, missing_since)"
+        " WHERE missing_since IS NOT NULL"
+    )

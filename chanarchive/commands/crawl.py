@@ -40,6 +40,17 @@ def summary_line(row: dict) -> str:
     " CONCURRENT_REQUESTS_PER_DOMAIN=4",
 )
 @crawl_options(depth_default=1, scope="for this run")
+@click.option(
+    "--deletion-checks",
+    type=click.IntRange(min=0, max=100_000),
+    default=50,
+    show_default=True,
+    metavar="N",
+    help="Telegram: look at up to N posts per source that left the listing, each through its "
+    "own embed (/NAME/ID?embed=1); only its 'Post not found' makes a post deleted. The rest "
+    "stay missing until a later crawl; 0 looks at none; --redis workers make none. "
+    "Example: --deletion-checks 200",
+)
 @media_options
 @click.option("-v", "--verbose", is_flag=True, help="Log what the crawler does.")
 @redis_option(
@@ -63,7 +74,7 @@ def summary_line(row: dict) -> str:
 @translate_errors
 def crawl(
     ctx, sources, full, max_pages, depth, follow, profile, settings, media, media_max_size,
-    verbose, redis_url, no_wait, trigger,
+    deletion_checks, verbose, redis_url, no_wait, trigger,
 ):  # fmt: skip
     """Crawl SOURCE... now and archive every page and post.
 
@@ -72,13 +83,19 @@ def crawl(
     preview markup is read as Telegram wherever it is served from.
 
     Incremental by default: the walk back through a channel's history stops
-    where the archive already holds it. Ends with a summary line.
+    where the archive already holds it. A post that leaves the listing is
+    deleted only once its own embed says "Post not found" (--deletion-checks).
+    A channel that cannot be read (web preview disabled, no such channel, a
+    page without channel markup) fails with the reason and exit status 1.
+    Ends with a summary line.
 
     Example:
 
         chanarchive crawl @durov t.me/telegram
 
         chanarchive crawl @durov --full --max-pages 50
+
+        chanarchive crawl @durov --deletion-checks 200
 
         chanarchive crawl https://mirror.example/channel/foo --follow '/post/' --depth 2
 
@@ -112,6 +129,7 @@ def crawl(
         progress=is_terminal(),
         verbose=verbose,
         trigger=trigger,
+        deletion_checks=deletion_checks,
     )
     if no_wait and not redis_url:
         raise BadUsage("--no-wait goes with --redis (a local crawl always waits)")
@@ -134,6 +152,13 @@ def crawl(
     statuses = {r["status"] for r in rows}
     status = statuses.pop() if len(statuses) == 1 else "partial"
     click.echo(f"crawled {summary_line(totals)} ({status})")
+    unreadable = [r for r in rows if str(r["reason"] or "").startswith("unreadable:")]
+    if unreadable:
+        reasons = "; ".join(
+            f"cannot read {r['source']}: {r['reason'].removeprefix('unreadable: ')}"
+            for r in unreadable
+        )
+        raise WorkFailed(reasons)
     if all(r["status"] == "failed" for r in rows):
         reasons = "; ".join(f"{r['source']}: {r['reason']}" for r in rows)
         raise WorkFailed(f"every fetch failed: {reasons}")

@@ -39,7 +39,9 @@ __all__ = [
     "demo_channel",
     "format_count",
     "render_channel_page",
+    "render_embed",
     "render_post",
+    "render_tme_page",
 ]
 
 #: The bundled demo channel's username.
@@ -64,6 +66,7 @@ class SamplePost:
     views: int = 0
     edited: bool = False
     deleted: bool = False  # deleted posts are not rendered
+    hidden: bool = False  # left out of the listing, yet its embed still shows it
     forwarded_from: dict | None = None  # {"name": ..., "url": ... or None (hidden)}
     reply_to: int | None = None
     photos: list[str] = field(default_factory=list)  # image URLs; 2+ make an album
@@ -93,7 +96,7 @@ class SampleChannel:
 
     def visible_posts(self) -> list[SamplePost]:
         """The posts a reader sees, oldest first."""
-        return sorted((p for p in self.posts if not p.deleted), key=lambda p: p.id)
+        return sorted((p for p in self.posts if not p.deleted and not p.hidden), key=lambda p: p.id)
 
     @property
     def next_id(self) -> int:
@@ -656,6 +659,60 @@ def render_channel_page(
 """
 
 
+def render_embed(channel: SampleChannel, post_id: int) -> str:
+    """The single-post embed ``/NAME/ID?embed=1``: the message, or Telegram's error block."""
+    try:
+        post = channel.get(post_id)
+    except KeyError:
+        post = None
+    if post is None or post.deleted:
+        inner = (
+            '<div class="tgme_widget_message_wrap js-widget_message_wrap">'
+            '<div class="tgme_widget_message_error">Post not found</div></div>'
+        )
+    else:
+        inner = render_post(channel, post)
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f"<title>{html.escape(channel.title)} – Telegram</title>"
+        '<link href="//telegram.org/css/widget-frame.css?64" rel="stylesheet"></head>\n'
+        '<body class="widget_frame_base tgme_widget body_widget_post emoji_image nodark">'
+        f"{inner}</body></html>\n"
+    )
+
+
+def render_tme_page(name: str, channel: SampleChannel | None) -> str:
+    """``t.me/NAME``: a channel's "View in Telegram" page, or, for no channel, "contact @NAME"."""
+    if channel is not None:
+        title = html.escape(channel.title)
+        body = (
+            f'<div class="tgme_page_title"><span dir="auto">{title}</span></div>'
+            f'<div class="tgme_page_extra">{format_count(channel.subscribers)} subscribers</div>'
+            f'<div class="tgme_page_description">{render_text(channel.description)}</div>'
+            '<div class="tgme_page_action"><a class="tgme_action_button_new shine"'
+            f' href="tg://resolve?domain={_attr(name)}">View in Telegram</a></div>'
+            '<div class="tgme_page_additional">If you have <strong>Telegram</strong>, you can'
+            f" view and join <br><strong>{title}</strong> right away.</div>"
+        )
+        head_title = f"Telegram: View @{html.escape(name)}"
+    else:
+        body = (
+            '<div class="tgme_page_action"><a class="tgme_action_button_new"'
+            f' href="tg://resolve?domain={_attr(name)}">Send Message</a></div>'
+            '<div class="tgme_page_additional">If you have <strong>Telegram</strong>, you can'
+            f' contact <a class="tgme_username_link" href="tg://resolve?domain={_attr(name)}">'
+            f"@{html.escape(name)}</a> right away.</div>"
+        )
+        head_title = f"Telegram: Contact @{html.escape(name)}"
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f"<title>{head_title}</title>"
+        f'<meta property="og:title" content="{head_title}"></head>\n'
+        '<body class="no_transition"><div class="tgme_page_wrap"><div class="tgme_body_wrap">'
+        f'<div class="tgme_page">{body}</div></div></div></body></html>\n'
+    )
+
+
 # ------------------------------------------------------------------------- server
 
 
@@ -681,6 +738,9 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
     length: int | None = None
 
+
+#: A t.me username as the site's top-level paths take it.
+_TME_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,31}\Z")
 
 #: A handler returns DROP to close the connection without sending anything.
 DROP = object()
@@ -801,7 +861,10 @@ class SiteServer:
     different addresses are different hosts to a crawler, as different
     sites are, where different ports of one address share its politeness.
 
-    Routes: ``/s/<name>[?before=N]`` (404 for an unknown channel) and
+    Routes: ``/s/<name>[?before=N]`` (404 for an unknown channel),
+    ``/<name>/<id>?embed=1`` (a post's embed: the message, or "Post not
+    found" for a deleted one), ``/<name>`` (the t.me page of a name in
+    :attr:`unreadable`, whose ``/s/`` page redirects there) and
     ``/robots.txt`` (everything allowed but ``/private/``). Add routes with
     :meth:`route` (``handler(Request) -> Response | DROP | None``; ``None``
     falls through to 404), longest prefix first. Every request is logged as
@@ -827,6 +890,10 @@ class SiteServer:
         self._drop_more: dict[str, int] = {}
         #: Channels whose empty page below their first post is Telegram's "no messages" page.
         self.start_throttled: set[str] = set()
+        #: Names whose /s/ page cannot be read: "preview_disabled", "no_such" or "no_markup".
+        self.unreadable: dict[str, str] = {}
+        #: Channels whose embeds (/NAME/ID?embed=1) answer this HTTP status instead.
+        self.embed_status: dict[str, int] = {}
         self._routes: list[tuple[str, Handler]] = []
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -834,6 +901,7 @@ class SiteServer:
         self.route("/s/", self._channel_route)
         self.route("/robots.txt", self._robots_route)
         self.route("/media/", self._media_route)
+        self.route("/", self._tme_route)
 
     # -- lifecycle
     def start(self) -> SiteServer:
@@ -913,6 +981,11 @@ class SiteServer:
         before_raw = request.query.get("before", "")
         before = int(before_raw) if before_raw.isdigit() else None
         with self.lock:
+            case = self.unreadable.get(name)
+            if case == "no_markup":
+                return html_page("Back soon", "<h1>Back soon</h1><p>We are updating.</p>")
+            if case is not None:  # preview disabled, no such channel: away from /s/
+                return html_page("Moved", "", 302, headers=[("Location", f"/{name}")])
             channel = self.channels.get(name)
             if channel is None:
                 return None
@@ -934,6 +1007,27 @@ class SiteServer:
         if not name or "/" in name:
             return None
         return Response(body=sample_media_bytes(name), content_type="image/jpeg")
+
+    def _tme_route(self, request: Request) -> Response | None:
+        """``/NAME/ID?embed=1`` (a post's embed) and ``/NAME`` (the t.me page of a channel)."""
+        parts = request.path.strip("/").split("/")
+        if not parts or not _TME_NAME.match(parts[0]) or parts[0] == "s":
+            return None
+        name = parts[0]
+        with self.lock:
+            channel = self.channels.get(name)
+            if len(parts) == 2 and parts[1].isdigit() and channel is not None:
+                status = self.embed_status.get(name)
+                if status:
+                    return html_page("Error", f"<h1>{status}</h1>", status)
+                return Response(body=render_embed(channel, int(parts[1])))
+            if len(parts) == 1 and name in self.unreadable:
+                case = self.unreadable[name]
+                shown = channel if case == "preview_disabled" else None
+                if case == "preview_disabled" and shown is None:
+                    shown = SampleChannel(name, f"Channel {name}", "", 1234, [])
+                return Response(body=render_tme_page(name, shown))
+        return None
 
     def _robots_route(self, request: Request) -> Response | None:
         if request.path != "/robots.txt":

@@ -10,6 +10,12 @@ Web sources: pages are extracted with the crawl's profile; a listing that no
 longer shows a post it showed last time makes the spider fetch that post's
 page again, and a 404 / 410 there is a deleted post (a ``gone`` page).
 
+Telegram sources: a post its listing page no longer shows is looked at
+through its own embed, within a budget (:mod:`crawler.checks`); a channel
+that cannot be read (preview disabled, no such channel, no channel markup,
+throttled on its first page) is said so as the crawl's reason
+(:mod:`archive.extract.unreadable`), never archived as a web page.
+
 Many sources share one crawl: the spider keeps count, in ``runs``
 (:class:`~crawler.runs.SourceRuns`), of each source's requests not yet
 handled and items not yet written, and says when a source has none left
@@ -33,12 +39,23 @@ import scrapy
 from archive.clean.profiles import load_options
 from archive.errors import NotAPage
 from archive.extract import extract_page, gone_page
-from archive.models import ERROR_HTTP, ERROR_PARSE, KIND_TELEGRAM, PAGE_LISTING, Capture, WebKnown
+from archive.extract.unreadable import preview_channel, unreadable_reason
+from archive.models import (
+    ERROR_HTTP,
+    ERROR_PARSE,
+    ERROR_THROTTLED,
+    ERROR_UNREADABLE,
+    KIND_TELEGRAM,
+    PAGE_LISTING,
+    Capture,
+    WebKnown,
+)
 from archive.source import SOURCE_TELEGRAM, SOURCE_URL, Source, origin_of, site_channel_name
 
+from .. import checks
 from ..backfill import ConcurrentWalk
 from ..failures import describe_failure
-from ..items import ErrorItem, MediaItem, PageItem
+from ..items import CheckItem, ErrorItem, MediaItem, PageItem
 from ..media import MediaFetcher
 from ..runs import SourceRuns, source_idle
 from ..walks import TelegramWalk, WebWalk
@@ -60,6 +77,12 @@ def capture_from_response(response) -> Capture:
         protocol=getattr(response, "protocol", None) or "HTTP/1.1",
     )
 
+
+#: Kept with a crawl whose first Telegram page stayed empty through every throttling retry.
+THROTTLED_TOO_LONG = (
+    "Telegram kept serving an empty page (tme_no_messages_found) through every retry:"
+    " the channel could not be read; try again later"
+)
 
 #: HTTP statuses that mean a web post was removed.
 GONE_STATUSES = (404, 410)
@@ -86,6 +109,9 @@ class ChannelSpider(scrapy.Spider):
         known_posts: Callable[[str], WebKnown] | None = None,
         runs: SourceRuns | None = None,
         media: MediaFetcher | None = None,
+        deletion_checks: int = 0,
+        held: checks.Held | None = None,
+        pending_checks: checks.Pending | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -106,6 +132,8 @@ class ChannelSpider(scrapy.Spider):
         self.requested: dict[str, int] = {}
         self.telegram_walks: dict[str, TelegramWalk] = {}
         self.web_walks: dict[str, WebWalk] = {}
+        #: Which missing posts to look at through their embed (crawler/checks.py).
+        self.checks = checks.DeletionChecks(deletion_checks, held, pending_checks)
         #: The Telegram channel each source's pages must list (a @name source knows it).
         self.channel_names: dict[str, str] = {
             s.key: s.name for s in sources if s.kind == SOURCE_TELEGRAM and s.name
@@ -139,7 +167,7 @@ class ChannelSpider(scrapy.Spider):
         """``outputs`` of a callback for ``source``, each item counted until it is written."""
         try:
             for output in outputs:
-                if isinstance(output, (PageItem, ErrorItem, MediaItem)):
+                if isinstance(output, (PageItem, ErrorItem, MediaItem, CheckItem)):
                     self.runs.hold(output.source)
                 yield output
         finally:
@@ -159,6 +187,11 @@ class ChannelSpider(scrapy.Spider):
         if moved:
             self.logger.warning("Not archived: %s (%s)", response.url, moved)
             yield ErrorItem(source, response.url, ERROR_HTTP, moved)
+            return
+        unreadable = self._unreadable(source, response)
+        if unreadable:
+            self.logger.info("Cannot read %s: %s", response.url, unreadable)
+            yield ErrorItem(source, response.url, ERROR_UNREADABLE, unreadable)
             return
         capture = capture_from_response(response)
         if response.status in GONE_STATUSES:
@@ -189,11 +222,18 @@ class ChannelSpider(scrapy.Spider):
             self.channel_names.setdefault(source, page.channel.name)
         if page.kind != KIND_TELEGRAM and page.channel is not None:
             self._known(page.channel.name)  # as it stood before this page is archived
+        first = response.meta.get("before") is None
+        if page.kind == KIND_TELEGRAM and page.throttled and not page.posts and first:
+            # Its first page stayed Telegram's empty answer through every retry: nothing read.
+            self.logger.info("Cannot read %s: throttled for too long", response.url)
+            yield ErrorItem(source, response.url, ERROR_THROTTLED, THROTTLED_TOO_LONG)
+            return
         if page.kind == KIND_TELEGRAM:
             # The walk may mark the page (the channel's start): decide before it is archived.
             following = list(self._next_telegram(source, response, page))
             yield PageItem(source, capture, page)
             yield from following
+            yield from self._deletion_checks(source, response, page)
         else:
             yield PageItem(source, capture, page)
             yield from self._next_web(source, response, page)
@@ -221,6 +261,38 @@ class ChannelSpider(scrapy.Spider):
         if got != wanted:
             return f"redirected to another host ({got or response.url}): not archived"
         return None
+
+    def _unreadable(self, source: str, response) -> str | None:
+        """Why a Telegram source's page (or a ``/s/NAME`` page anywhere) holds no channel, or None."""
+        spec = self.sources[source]
+        if spec.kind != SOURCE_TELEGRAM and preview_channel(spec.url) is None:
+            return None
+        requested = (response.meta.get("redirect_urls") or [response.url])[0]
+        return unreadable_reason(requested, response.url, response.status, response.body)
+
+    def _deletion_checks(self, source: str, response, page):
+        """Look at the posts this page no longer shows (and earlier crawls left undecided)."""
+        for post_num in self.checks.to_check(source, page):
+            if not self.runs.is_open(source):
+                return
+            self.runs.hold(source)
+            yield checks.check_request(
+                source,
+                response.url,
+                page.channel.name,
+                post_num,
+                self.parse_check,
+                self.check_failed,
+            )
+
+    def parse_check(self, response):
+        source = response.meta["source"]
+        return self._counted(source, [checks.check_item(response)])
+
+    def check_failed(self, failure):
+        source = failure.request.meta.get("source")
+        outputs = [checks.failed_check_item(failure)] if self.runs.is_open(source) else []
+        return self._counted(source, outputs)
 
     def _next_telegram(self, source: str, response, page):
         walk = self.telegram_walks.get(source)
@@ -312,5 +384,12 @@ class ChannelSpider(scrapy.Spider):
         kind, message = describe_failure(failure)
         if not self.runs.is_open(source):
             return  # cut off at its time limit: the reason is kept with its crawl already
+        response = getattr(failure.value, "response", None)
+        if response is not None and source in self.sources:
+            unreadable = self._unreadable(source, response)
+            if unreadable:  # e.g. /s/NAME answered 404: no such channel
+                self.logger.info("Cannot read %s: %s", response.url, unreadable)
+                yield ErrorItem(source, response.url, ERROR_UNREADABLE, unreadable)
+                return
         self.logger.warning("Fetch failed: %s (%s)", request.url, message)
         yield ErrorItem(source, request.url, kind, message)

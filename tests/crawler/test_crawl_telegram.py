@@ -123,15 +123,16 @@ def test_throttled_empty_page_is_retried_not_taken_as_the_end(site, tmp_path):
     assert channel_requests(site, "throttled")[:3] == ["/s/throttled"] * 3
 
 
-def test_throttling_that_never_ends_leaves_a_partial_crawl_to_resume(site, tmp_path):
+def test_throttling_that_never_ends_fails_the_crawl_and_the_next_resumes(site, tmp_path):
     db = tmp_path / "archive.db"
     site.control("channel", name="stubborn", posts=45, page_size=20)
     url = f"{site.url}/s/stubborn"
     assert crawl(db, url, "--max-pages", "1").returncode == 0
     site.control("throttle", name="stubborn", count=100)
     done = crawl(db, url, "--full", "-s", "TELEGRAM_THROTTLE_RETRIES=1")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("1 errors (partial)")
+    # Its first page never showed a message: the channel could not be read this time.
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.strip().endswith("1 errors (failed)")
     (reason,) = query(db, "SELECT reason FROM crawls ORDER BY id DESC LIMIT 1")[0]
     assert reason.startswith("throttled:")
     # Nothing was taken for deleted, and the next crawl completes the history.

@@ -513,3 +513,27 @@ def test_static_files_charset_and_escape(make_site, tmp_path) -> None:
 def test_default_static_folder_is_tests_fixtures(site) -> None:
     status, _, _ = site.get("/static/../conftest.py")  # urllib keeps the dots; still refused
     assert status in (403, 404)
+
+
+def test_embed_hide_and_unreadable_routes(site) -> None:
+    site.control("channel", name="epsilon", posts=5)
+    status, _, body = site.get("/epsilon/3", embed=1)
+    assert status == 200 and parse(body).cssselect('[data-post="epsilon/3"]')
+    site.control("delete", name="epsilon", id=3)
+    site.control("hide", name="epsilon", id=4)
+    assert post_ids(parse(site.get("/s/epsilon")[2])) == [1, 2, 5]
+    error = parse(site.get("/epsilon/3", embed=1)[2]).cssselect(".tgme_widget_message_error")
+    assert [e.text_content() for e in error] == ["Post not found"]
+    assert parse(site.get("/epsilon/4", embed=1)[2]).cssselect('[data-post="epsilon/4"]')
+    site.control("embed_status", name="epsilon", code=503)
+    assert site.get("/epsilon/4", embed=1)[0] == 503
+    assert site.get("/epsilon")[0] == 404  # a channel's t.me page only when its preview is off
+
+    site.control("unreadable", name="epsilon", case="preview_disabled")
+    status, _, body = site.get("/s/epsilon")  # urllib follows the redirect to /epsilon
+    assert status == 200 and b"view and join" in body
+    site.control("unreadable", name="zeta_none", case="no_such")
+    assert b"you can contact" in site.get("/s/zeta_none")[2]
+    site.control("unreadable", name="eta_plain", case="no_markup")
+    assert b"tgme_" not in site.get("/s/eta_plain")[2]
+    assert [p for _m, p, s in site.stats() if s == 302] == ["/s/epsilon", "/s/zeta_none"]

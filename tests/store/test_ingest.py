@@ -93,19 +93,35 @@ def test_same_body_is_stored_once(db):
     assert (size, compression) == (4, "zlib")
 
 
-def test_post_missing_inside_the_page_range_is_deleted_not_removed(db):
+def confirm(db, post_id, outcome, when, crawl=None, **fields):
+    """A look at ``news_cn/post_id``'s embed that said ``outcome``, as a crawl writes it."""
+    return store.record_deletion_check(
+        db, crawl, "news_cn", str(post_id), url=f"https://t.me/news_cn/{post_id}?embed=1",
+        outcome=outcome, checked_at=when, **fields,
+    )  # fmt: skip
+
+
+def test_post_missing_inside_the_page_range_is_missing_until_its_embed_confirms(db):
     store.ingest_page(db, None, capture(), tg_page(range(1, 41)))
     later = capture(when="2026-11-27T09:00:00+00:00")
     result = store.ingest_page(db, None, later, tg_page([i for i in range(21, 44) if i != 30]))
-    assert result.deleted == 1 and result.new == 3
-    assert rows(db, "SELECT post_id, deleted_at FROM posts WHERE deleted_at IS NOT NULL") == [
+    assert (result.deleted, result.missing, result.new) == (0, 1, 3)
+    assert rows(db, "SELECT COUNT(*) FROM posts WHERE deleted_at IS NOT NULL") == [(0,)]
+    assert rows(db, "SELECT post_id, missing_since FROM posts WHERE missing_since IS NOT NULL") == [
         ("30", "2026-11-27T09:00:00+00:00")
     ]
+    assert store.pending_deletion_checks(db, "news_cn") == [30]
     # Posts below the page's range are not judged.
     assert (
-        rows(db, "SELECT COUNT(*) FROM posts WHERE post_num < 21 AND deleted_at IS NULL")[0][0]
+        rows(db, "SELECT COUNT(*) FROM posts WHERE post_num < 21 AND missing_since IS NULL")[0][0]
         == 20
     )
+    assert confirm(db, 30, "deleted", "2026-11-27T09:00:05+00:00", http_status=200)
+    assert rows(db, "SELECT post_id, deleted_at, missing_since FROM posts"
+                    " WHERE deleted_at IS NOT NULL") == [
+        ("30", "2026-11-27T09:00:05+00:00", None)
+    ]  # fmt: skip
+    assert store.pending_deletion_checks(db, "news_cn") == []
     assert rows(db, "SELECT COUNT(*) FROM post_versions v JOIN posts p ON p.id = v.post"
                     " WHERE p.post_id = '30'")[0][0] == 1  # fmt: skip
 
@@ -114,8 +130,18 @@ def test_before_page_range_reaches_up_to_before(db):
     store.ingest_page(db, None, capture(), tg_page(range(1, 41)))
     # Page before=41 shows 21..39: 40 is gone although it is above the page's highest id.
     result = store.ingest_page(db, None, capture(), tg_page(range(21, 40), before=41))
-    assert result.deleted == 1
-    assert rows(db, "SELECT post_id FROM posts WHERE deleted_at IS NOT NULL") == [("40",)]
+    assert (result.deleted, result.missing) == (0, 1)
+    assert rows(db, "SELECT post_id FROM posts WHERE missing_since IS NOT NULL") == [("40",)]
+
+
+def test_the_newest_page_misses_a_deleted_newest_post(db):
+    store.ingest_page(db, None, capture(), tg_page(range(1, 21)))
+    # The newest page now ends at 18: 19 and 20 are gone although above its highest id.
+    result = store.ingest_page(db, None, capture(), tg_page(range(1, 19)))
+    assert result.missing == 2
+    assert store.pending_deletion_checks(db, "news_cn") == [19, 20]
+    # An older page (before=N) stands only for its own range.
+    assert store.ingest_page(db, None, capture(), tg_page(range(1, 5), before=6)).missing == 1
 
 
 def test_throttled_or_empty_pages_delete_nothing(db):
@@ -125,14 +151,77 @@ def test_throttled_or_empty_pages_delete_nothing(db):
     )
     assert store.ingest_page(db, None, capture(), tg_page([], before=41)).deleted == 0
     assert rows(db, "SELECT COUNT(*) FROM posts WHERE deleted_at IS NOT NULL")[0][0] == 0
+    assert rows(db, "SELECT COUNT(*) FROM posts WHERE missing_since IS NOT NULL")[0][0] == 0
 
 
 def test_post_that_comes_back_is_no_longer_deleted(db):
     store.ingest_page(db, None, capture(), tg_page(range(1, 11)))
     store.ingest_page(db, None, capture(), tg_page([i for i in range(1, 11) if i != 5]))
+    confirm(db, 5, "deleted", "2026-11-26T10:00:01+00:00")
     result = store.ingest_page(db, None, capture(), tg_page(range(1, 11)))
     assert result.changed == 1
-    assert rows(db, "SELECT deleted_at FROM posts WHERE post_id = '5'") == [(None,)]
+    assert rows(db, "SELECT deleted_at, missing_since FROM posts WHERE post_id = '5'") == [
+        (None, None)
+    ]
+
+
+def test_a_missing_post_seen_again_is_simply_listed(db):
+    store.ingest_page(db, None, capture(), tg_page(range(1, 11)))
+    store.ingest_page(db, None, capture(), tg_page([i for i in range(1, 11) if i != 5]))
+    result = store.ingest_page(db, None, capture(), tg_page(range(1, 11)))
+    assert (result.changed, result.deleted, result.missing) == (0, 0, 0)
+    assert rows(db, "SELECT deleted_at, missing_since FROM posts WHERE post_id = '5'") == [
+        (None, None)
+    ]
+    assert rows(db, "SELECT COUNT(*) FROM post_deletions") == [(0,)]
+
+
+def test_every_check_is_kept_and_only_an_error_block_deletes(db):
+    crawl = store.begin_crawl(db, "@news_cn")
+    store.ingest_page(db, crawl, capture(), tg_page(range(1, 11)))
+    store.ingest_page(
+        db, crawl, capture(when="2026-11-27T10:00:00+00:00"), tg_page([1, 2, 3, 4, 8, 9, 10])
+    )
+    assert store.pending_deletion_checks(db, "news_cn") == [5, 6, 7]
+    assert store.pending_deletion_checks(db, "news_cn", limit=2) == [5, 6]
+    t = "2026-11-27T10:00:0{}+00:00"
+    confirm(db, 5, "deleted", t.format(1), crawl, http_status=200, reason="Post not found")
+    confirm(db, 6, "alive", t.format(2), crawl, http_status=200, reason="the embed shows the post")
+    confirm(db, 7, "failed", t.format(3), crawl, http_status=503, reason="HTTP 503")
+    assert rows(db, "SELECT post_id, deleted_at IS NOT NULL, missing_since IS NOT NULL"
+                    " FROM posts WHERE post_num IN (5, 6, 7) ORDER BY post_num") == [
+        ("5", 1, 0), ("6", 0, 1), ("7", 0, 1)
+    ]  # fmt: skip
+    # Alive: kept, missing from the listing, not looked at again unless a listing misses it
+    # again; failed: undecided, looked at again by the next crawl.
+    assert store.pending_deletion_checks(db, "news_cn") == [7]
+    assert rows(db, "SELECT p.post_id, d.crawl_id, d.outcome, d.http_status, d.reason, d.url"
+                    " FROM deletion_checks d JOIN posts p ON p.id = d.post ORDER BY d.id") == [
+        ("5", crawl, "deleted", 200, "Post not found", "https://t.me/news_cn/5?embed=1"),
+        ("6", crawl, "alive", 200, "the embed shows the post", "https://t.me/news_cn/6?embed=1"),
+        ("7", crawl, "failed", 503, "HTTP 503", "https://t.me/news_cn/7?embed=1"),
+    ]  # fmt: skip
+    row = store.finish_crawl(db, crawl)
+    assert row["posts_deleted"] == 1 and row["status"] == "ok"
+    assert rows(db, "SELECT deleted_at FROM post_deletions") == [(t.format(1),)]
+    # A second confirmation of a deleted post changes nothing but the record.
+    confirm(db, 5, "deleted", t.format(4), crawl)
+    assert rows(db, "SELECT COUNT(*) FROM post_deletions") == [(1,)]
+
+
+def test_a_check_from_another_host_or_of_an_unknown_post_is_not_kept(db):
+    crawl = store.begin_crawl(db, "@news_cn")
+    store.ingest_page(db, crawl, capture(), tg_page(range(1, 4)))
+    assert not store.record_deletion_check(
+        db, crawl, "news_cn", "2", url="http://127.0.0.1:9/news_cn/2?embed=1",
+        outcome="deleted", checked_at="2026-11-27T10:00:00+00:00",
+    )  # fmt: skip
+    assert not confirm(db, 99, "deleted", "2026-11-27T10:00:00+00:00", crawl)
+    assert rows(db, "SELECT COUNT(*) FROM deletion_checks") == [(0,)]
+    assert rows(db, "SELECT COUNT(*) FROM posts WHERE deleted_at IS NOT NULL") == [(0,)]
+    assert rows(db, "SELECT kind FROM crawl_errors") == [("ingest",)]
+    with pytest.raises(ValueError):
+        confirm(db, 2, "maybe", "2026-11-27T10:00:00+00:00")
 
 
 def test_coverage_merges_adjacent_pages(db):
@@ -271,7 +360,8 @@ def test_deletions_and_restorations_are_kept_for_exports_as_of_a_time(db):
         return capture(when=f"2026-11-{day:02d}T10:00:00.000000+00:00")
 
     store.ingest_page(db, None, at(1), tg_page(range(1, 6)))
-    store.ingest_page(db, None, at(3), tg_page([1, 2, 4, 5]))  # 3 is gone
+    store.ingest_page(db, None, at(3), tg_page([1, 2, 4, 5]))  # 3 left the listing
+    confirm(db, 3, "deleted", "2026-11-03T10:00:00.000000+00:00")  # its embed: not found
     store.ingest_page(db, None, at(5), tg_page(range(1, 6)))  # 3 is back
     assert rows(db, "SELECT deleted_at, restored_at FROM post_deletions") == [
         ("2026-11-03T10:00:00.000000+00:00", "2026-11-05T10:00:00.000000+00:00")

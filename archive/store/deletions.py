@@ -1,0 +1,150 @@
+"""Deletions, confirmed: a post that leaves the listing is *missing* until its own page says gone.
+
+A Telegram listing page that no longer shows a post it covers proves little:
+t.me drops messages from a page under load, hides some, and a post may
+only have moved. So the write path (:func:`~archive.store.ingest_page`)
+marks such a post **missing** (``posts.missing_since``) and the crawl looks
+at the post's own single-post embed (``/NAME/ID?embed=1``): Telegram's
+error block there ("Post not found") **confirms** the deletion — only then
+is ``deleted_at`` set and a ``post_deletions`` row written, which is what
+the export and ``chanarchive changes`` show. An embed that still shows the
+post keeps it alive (still missing from the listing); one that cannot be
+fetched leaves it undecided, to be looked at again by a later crawl.
+
+Every look is kept in ``deletion_checks`` (:func:`record_deletion_check`).
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from ..models import ERROR_INGEST
+from ..source import origin_of
+from .connection import write_transaction
+from .crawls import insert_errors
+
+#: What an embed said: the post is gone, still there, or no answer.
+CHECK_DELETED = "deleted"
+CHECK_ALIVE = "alive"
+CHECK_FAILED = "failed"
+CHECK_OUTCOMES = (CHECK_DELETED, CHECK_ALIVE, CHECK_FAILED)
+
+
+def mark_missing(db: sqlite_utils.Database, post_pks: list[int], now: str) -> int:
+    """The listing no longer shows these posts: missing since ``now`` unless already.
+
+    Inside the caller's transaction. Returns how many newly went missing.
+    """
+    newly = 0
+    for post_pk in post_pks:
+        newly += db.execute(
+            "UPDATE posts SET missing_since = ? WHERE id = ? AND missing_since IS NULL",
+            [now, post_pk],
+        ).rowcount
+    return newly
+
+
+def delete_posts(db: sqlite_utils.Database, post_pks: list[int], now: str) -> int:
+    """Mark posts deleted (never removed) and keep the event for exports "as of" a time.
+
+    Inside the caller's transaction.
+    """
+    for post_pk in post_pks:
+        db.execute(
+            "UPDATE posts SET deleted_at = ?, missing_since = NULL WHERE id = ?", [now, post_pk]
+        )
+        db.execute("INSERT INTO post_deletions (post, deleted_at) VALUES (?, ?)", [post_pk, now])
+    return len(post_pks)
+
+
+def live_post_nums(db: sqlite_utils.Database, channel: str, lo: int, hi: int) -> list[int]:
+    """The ids in ``lo..hi`` of ``channel``'s posts the archive holds and has not seen deleted."""
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT p.post_num FROM posts p JOIN channels ch ON ch.id = p.channel_id"
+            " WHERE ch.name = ? AND p.post_num BETWEEN ? AND ? AND p.deleted_at IS NULL"
+            " ORDER BY p.post_num",
+            [channel, lo, hi],
+        )
+    ]
+
+
+def pending_deletion_checks(
+    db: sqlite_utils.Database, channel: str, limit: int | None = None
+) -> list[int]:
+    """Ids of ``channel``'s missing posts still undecided, longest missing first.
+
+    Undecided: missing, not deleted, and no embed has shown the post alive
+    since it went missing (never looked at, past a crawl's budget, or every
+    look failed).
+    """
+    sql = (
+        "SELECT p.post_num FROM posts p JOIN channels ch ON ch.id = p.channel_id"
+        " WHERE ch.name = ? AND p.missing_since IS NOT NULL AND p.deleted_at IS NULL"
+        " AND p.post_num IS NOT NULL AND NOT EXISTS (SELECT 1 FROM deletion_checks d"
+        " WHERE d.post = p.id AND d.outcome = ? AND d.checked_at >= p.missing_since)"
+        " ORDER BY p.missing_since, p.post_num"
+    )
+    params: list = [channel, CHECK_ALIVE]
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [row[0] for row in db.execute(sql, params)]
+
+
+def record_deletion_check(
+    db: sqlite_utils.Database,
+    crawl_id: int | None,
+    channel: str,
+    post_id: str,
+    *,
+    url: str,
+    outcome: str,
+    checked_at: str,
+    http_status: int | None = None,
+    reason: str | None = None,
+) -> bool:
+    """Keep one look at a post's embed, and act on it, in one transaction.
+
+    ``deleted`` confirms the deletion (``deleted_at``, a ``post_deletions``
+    row, the crawl's ``posts_deleted``); ``alive`` keeps the post, missing
+    from the listing; ``failed`` leaves it undecided. Only the host a
+    channel is archived from may speak for its posts (as for its pages): a
+    look from elsewhere, or at a post the archive does not hold, is not
+    kept. Returns whether it was kept.
+    """
+    if outcome not in CHECK_OUTCOMES:
+        raise ValueError(f"unknown deletion check outcome {outcome!r}")
+    with write_transaction(db):
+        row = db.execute(
+            "SELECT p.id, p.deleted_at, p.missing_since, ch.origin FROM posts p"
+            " JOIN channels ch ON ch.id = p.channel_id WHERE ch.name = ? AND p.post_id = ?",
+            [channel, post_id],
+        ).fetchone()
+        if row is None:
+            return False
+        post_pk, deleted_at, missing_since, owner = row
+        if owner is not None and owner != origin_of(url):
+            if crawl_id is not None:
+                insert_errors(
+                    db, crawl_id, url, ERROR_INGEST,
+                    [f"a check from {origin_of(url) or 'nowhere'} of post {channel}/{post_id},"
+                     f" which is archived from {owner}: not kept"],
+                )  # fmt: skip
+            return False
+        db.execute(
+            "INSERT INTO deletion_checks (crawl_id, post, checked_at, url, outcome,"
+            " http_status, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [crawl_id, post_pk, checked_at, url, outcome, http_status, reason],
+        )
+        if outcome == CHECK_DELETED and deleted_at is None:
+            delete_posts(db, [post_pk], checked_at)
+            if crawl_id is not None:
+                db.execute(
+                    "UPDATE crawls SET posts_deleted = posts_deleted + 1 WHERE id = ?", [crawl_id]
+                )
+        elif outcome == CHECK_ALIVE and deleted_at is None and missing_since is None:
+            # Looked at before its listing page was written: it is missing all the same.
+            db.execute("UPDATE posts SET missing_since = ? WHERE id = ?", [checked_at, post_pk])
+    return True
