@@ -323,7 +323,7 @@ def test_a_second_scheduler_is_refused_and_the_first_follows_sources_changed_mea
 def test_a_host_that_answered_429_is_backed_off_for_every_job(site, tmp_path):
     db = tmp_path / "archive.db"
     site.control("channel", name="after", posts=3)
-    limited = f"{site.url}/retry-after/k?n=9&after=4"
+    limited = f"{site.url}/retry-after/k?n=9&after=12"  # outlasts two CLI starts under load
     add(db, limited, "--every", "1h", *FAST, "-s", "RETRY_TIMES=0")
     first = once(db)
     assert "HTTP 429" in crawls(db, limited)[0][2]
