@@ -28,7 +28,6 @@ import io
 import json
 import sqlite3
 import uuid
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -39,7 +38,7 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from .. import __version__
-from ..errors import ArchiveError
+from ..store.bodies import read_body
 from ..times import warc_date
 from .media import write_media_records
 from .scope import ExportScope
@@ -141,18 +140,6 @@ def snapshot_query(scope: ExportScope) -> tuple[str, dict[str, Any]]:
     return sql, params
 
 
-def _body(conn: sqlite3.Connection, sha: str) -> bytes | None:
-    row = conn.execute("SELECT body, compression FROM bodies WHERE sha256 = ?", [sha]).fetchone()
-    if row is None:
-        return None
-    body, compression = row
-    if compression in (None, "", "none"):
-        return bytes(body)
-    if compression == "zlib":
-        return zlib.decompress(body)
-    raise ArchiveError(f"body {sha} is stored with unknown compression {compression!r}")
-
-
 def write_warc(
     conn: sqlite3.Connection,
     out: IO[bytes],
@@ -202,7 +189,7 @@ def write_warc(
                 )
                 stats.revisits += 1
             else:
-                body = _body(conn, sha)
+                body = read_body(conn, sha)
                 if body is None:
                     stats.missing_bodies += 1
                     continue

@@ -11,22 +11,10 @@ page) return it as it is.
 from __future__ import annotations
 
 import sqlite3
-import zlib
 
-from ..errors import ArchiveError, NotAPage
+from ..errors import NotAPage
 from ..extract import extract_page
-
-
-def _body(conn: sqlite3.Connection, sha: str) -> bytes | None:
-    row = conn.execute("SELECT body, compression FROM bodies WHERE sha256 = ?", [sha]).fetchone()
-    if row is None:
-        return None
-    body, compression = row
-    if compression in (None, "", "none"):
-        return bytes(body)
-    if compression == "zlib":
-        return zlib.decompress(body)
-    raise ArchiveError(f"body {sha} is stored with unknown compression {compression!r}")
+from ..store.bodies import read_body
 
 
 def version_html(conn: sqlite3.Connection, post_pk: int, version: int) -> str | None:
@@ -44,7 +32,7 @@ def version_html(conn: sqlite3.Connection, post_pk: int, version: int) -> str | 
     html, post_id, channel, url, content_type, sha = row
     if html is not None or sha is None:
         return html
-    body = _body(conn, sha)
+    body = read_body(conn, sha)
     if body is None:
         return None
     try:

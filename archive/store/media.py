@@ -27,6 +27,7 @@ import sqlite_utils
 
 from ..models import MediaFetch, MediaRef
 from ..times import utcnow
+from .bodies import unpack
 from .connection import write_transaction
 
 #: A failed URL (or a post's media slot) is tried at most this many times.
@@ -66,9 +67,7 @@ def pack_body(body: bytes, content_type: str | None) -> tuple[str | None, bytes]
 
 def unpack_body(compression: str | None, stored: bytes) -> bytes:
     """The file's bytes as fetched, from what ``media_files.body`` holds."""
-    if compression == "zlib":
-        return zlib.decompress(stored)
-    return bytes(stored)
+    return unpack(compression, stored, "a media file")
 
 
 def known_media(
