@@ -206,6 +206,8 @@ MEDIA_NONE, MEDIA_PHOTOS, MEDIA_ALL = "none", "photos", "all"
 MEDIA_MODES = (MEDIA_NONE, MEDIA_PHOTOS, MEDIA_ALL)
 #: ``crawl --media-max-size`` by default: 20 MiB.
 MEDIA_MAX_SIZE = 20 * 1024 * 1024
+#: ``crawl --deletion-checks`` by default: looks at missing posts per source and crawl.
+DEFAULT_DELETION_CHECKS = 50
 
 
 @dataclass(frozen=True)

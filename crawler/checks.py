@@ -24,18 +24,16 @@ posts missing for a local crawl to confirm).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import scrapy
 
 from archive.extract.embed import EMBED_FAILED, embed_url, read_embed
 from archive.models import KIND_TELEGRAM, Page, post_number
+from archive.times import utcnow
 
 from .failures import describe_failure
 from .items import CheckItem
 
-#: Looks at missing posts per source and crawl, unless ``--deletion-checks`` says otherwise.
-DEFAULT_DELETION_CHECKS = 50
 #: Checks wait behind the pages of the walk (Scrapy serves higher priorities first).
 CHECK_PRIORITY = -10
 
@@ -111,10 +109,6 @@ def check_request(
     )
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
 def check_item(response) -> CheckItem:
     """What the embed in ``response`` says of its post."""
     channel, post_id = response.meta["check"]
@@ -127,7 +121,7 @@ def check_item(response) -> CheckItem:
         outcome=answer.outcome,
         http_status=response.status,
         reason=answer.reason,
-        checked_at=_now(),
+        checked_at=utcnow(),
     )
 
 
@@ -145,5 +139,5 @@ def failed_check_item(failure) -> CheckItem:
         outcome=EMBED_FAILED,
         http_status=getattr(response, "status", None),
         reason=message,
-        checked_at=_now(),
+        checked_at=utcnow(),
     )

@@ -17,7 +17,6 @@ already (earlier, or earlier in this crawl) becomes a link-only item.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import scrapy
@@ -33,6 +32,7 @@ from archive.models import (
     Post,
 )
 from archive.store.media import MediaKnown
+from archive.times import utcnow
 
 from .failures import describe_failure
 from .items import MediaItem
@@ -150,7 +150,7 @@ class MediaFetcher:
         """The item of a media response (a body too large or a page is a failure)."""
         url = response.meta["media_url"]
         content_type = response.headers.get("Content-Type", b"").decode("latin-1") or None
-        now = datetime.now(UTC).isoformat(timespec="microseconds")
+        now = utcnow()
         reason = None
         if len(response.body) > self.max_size:
             reason = f"too large: {len(response.body)} bytes (the cap is {self.max_size})"
@@ -175,7 +175,7 @@ class MediaFetcher:
         response = getattr(failure.value, "response", None)
         fetch = MediaFetch(
             url=url,
-            fetched_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+            fetched_at=utcnow(),
             ok=False,
             http_status=response.status if response is not None else None,
             reason=message,

@@ -17,11 +17,10 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from archive import store
-from archive.models import MEDIA_MAX_SIZE, MEDIA_PHOTOS
+from archive.models import DEFAULT_DELETION_CHECKS, MEDIA_MAX_SIZE, MEDIA_PHOTOS
 from archive.source import Source
 from archive.store import open_archive
 
-from .checks import DEFAULT_DELETION_CHECKS
 from .media import MediaFetcher
 from .runs import SourceRuns
 from .spiders.channels import ChannelSpider

@@ -25,7 +25,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from ..errors import BadInput
 from ..store.media import media_file
 from ..times import warc_date
-from .scope import ExportScope
+from .scope import ExportScope, has_media_tables
 
 _RECORD_NAMESPACE = uuid.UUID("9c2e61a4-1f7b-4a3e-8d51-6b0a2e4c7f93")
 _SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
@@ -56,13 +56,6 @@ def file_name(sha256: str, content_type: str | None) -> str:
         raise ValueError(f"not a sha256: {sha256!r}")
     kind = (content_type or "").split(";")[0].strip().lower()
     return sha256 + EXTENSIONS.get(kind, ".bin")
-
-
-def has_media(conn: sqlite3.Connection) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'media_files'"
-    ).fetchone()
-    return row is not None
 
 
 def _scope_filters(scope: ExportScope) -> tuple[list[str], dict[str, Any]]:
@@ -96,7 +89,7 @@ class MediaRecord:
 
 def media_records(conn: sqlite3.Connection, scope: ExportScope) -> Iterator[MediaRecord]:
     """The media URLs of ``scope`` that fetched a file, each file's first URL first."""
-    if not has_media(conn):
+    if not has_media_tables(conn):
         return
     where, params = _scope_filters(scope.normalized())
     sql = (

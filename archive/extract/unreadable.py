@@ -60,6 +60,8 @@ def unreadable_reason(requested_url: str, url: str, status: int, body: bytes) ->
         return f"{NO_SUCH_CHANNEL}: @{name} (HTTP {status})"
     if status != 200:
         return None
+    if preview_channel(url) is not None and is_telegram_markup(body or b""):
+        return None  # the common case, every page of a readable channel: decided cheaply
     text = dom.decode(body or b"", "text/html").text
     visible = " ".join(_TAGS.sub(" ", text).split())
     if _CONTACT.search(visible) and not is_telegram_markup(text):

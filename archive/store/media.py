@@ -121,9 +121,11 @@ def ingest_media(
     alone (a page decides no other channel's posts).
     """
     now = utcnow()
+    # Hashing and compressing a file are the slow part: done before the write lock is taken.
+    packed = _pack(fetch) if fetch is not None and fetch.ok else None
     with write_transaction(db):
         if fetch is not None:
-            _keep_fetch(db, fetch, now)
+            _keep_fetch(db, fetch, packed, now)
         row = db.execute("SELECT sha256 FROM media_urls WHERE url = ?", [url]).fetchone()
         sha256 = row[0] if row else None
         failed = fetch is not None and not fetch.ok
@@ -163,8 +165,18 @@ def _crawl_channel(db: sqlite_utils.Database, crawl_id: int | None) -> int | Non
     return row[0] if row else None
 
 
-def _keep_fetch(db: sqlite_utils.Database, fetch: MediaFetch, now: str) -> None:
-    if not fetch.ok:
+def _pack(fetch: MediaFetch) -> tuple[str, str | None, bytes]:
+    """(sha256, compression, stored bytes) of a fetched file."""
+    return (hashlib.sha256(fetch.body).hexdigest(), *pack_body(fetch.body, fetch.content_type))
+
+
+def _keep_fetch(
+    db: sqlite_utils.Database,
+    fetch: MediaFetch,
+    packed: tuple[str, str | None, bytes] | None,
+    now: str,
+) -> None:
+    if packed is None:
         db.execute(
             "INSERT INTO media_urls (url, status, http_status, reason, attempts, first_tried,"
             " last_tried) VALUES (?, 'failed', ?, ?, 1, ?, ?)"
@@ -177,8 +189,7 @@ def _keep_fetch(db: sqlite_utils.Database, fetch: MediaFetch, now: str) -> None:
             [fetch.url, fetch.http_status, fetch.reason, fetch.fetched_at, now],
         )
         return
-    sha256 = hashlib.sha256(fetch.body).hexdigest()
-    compression, stored = pack_body(fetch.body, fetch.content_type)
+    sha256, compression, stored = packed
     added = db.execute(
         "INSERT OR IGNORE INTO media_files (sha256, content_type, size, first_seen, url,"
         " compression, stored_size) VALUES (?, ?, ?, ?, ?, ?, ?)",

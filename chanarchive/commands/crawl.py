@@ -7,6 +7,7 @@ import signal
 import click
 
 from archive.errors import ChanarchiveError
+from archive.models import DEFAULT_DELETION_CHECKS
 from archive.source import parse_source
 
 from ..clitools import (
@@ -43,7 +44,7 @@ def summary_line(row: dict) -> str:
 @click.option(
     "--deletion-checks",
     type=click.IntRange(min=0, max=100_000),
-    default=50,
+    default=DEFAULT_DELETION_CHECKS,
     show_default=True,
     metavar="N",
     help="Telegram: look at up to N posts per source that left the listing, each through its "

@@ -133,6 +133,7 @@ def export(ctx, fmt, channel, since, until, as_of, all_versions, live, output, m
         if output is not None and Path(media_dir).resolve() == Path(output).resolve():
             raise BadUsage("--media-dir and -o name the same path")
     conn = connect_readonly(archive)
+    archived: dict[str, dict] = {}  # sha256 -> a media item of the export holding that file
     progress = _Progress("captures" if fmt == "warc" else "records")
     # On a terminal only, and not over the export itself when that goes to the same screen.
     shown = is_terminal() and (output is not None or not is_terminal(sys.stdout))
@@ -157,6 +158,8 @@ def export(ctx, fmt, channel, since, until, as_of, all_versions, live, output, m
         else:
             writer = write_jsonl if fmt == "jsonl" else write_csv
             records = iter_scope(conn, scope)
+            if media_dir is not None:  # the files the records name, noted as they stream by
+                records = _noting_files(records, archived)
             if output:
                 with atomic_output(output) as out:
                     count = writer(records, out, report)
@@ -164,7 +167,10 @@ def export(ctx, fmt, channel, since, until, as_of, all_versions, live, output, m
                 count = writer(records, sys.stdout, report)
                 sys.stdout.flush()
         if media_dir is not None:
-            write_media_dir(conn, iter_scope(conn, scope), media_dir)
+            if fmt not in ("jsonl", "csv"):  # their records were not read: read them now
+                for _record in _noting_files(iter_scope(conn, scope), archived):
+                    pass
+            write_media_dir(conn, [{"media": list(archived.values())}], media_dir)
     except OutputFailed as exc:
         raise WorkFailed(str(exc)) from None
     except OSError as exc:  # stdout itself failed (a full disk behind a redirect)
@@ -204,3 +210,12 @@ def _export_atom(conn, scope: ExportScope, output: str | None, report) -> int:
         else:
             count += write_atom(conn, sys.stdout, one, progress=report)
     return count
+
+
+def _noting_files(records, archived: dict[str, dict]):
+    """``records`` unchanged, each archived media item noted in ``archived`` by sha256."""
+    for record in records:
+        for item in record.get("media") or []:
+            if item.get("sha256"):
+                archived.setdefault(item["sha256"], item)
+        yield record

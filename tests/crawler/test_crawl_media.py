@@ -82,6 +82,12 @@ def test_photos_outlive_their_links_each_fetched_once(site, tmp_path):
     assert files == sorted({expected_photo("pics", i, 6, True) + ".jpg" for i in range(1, 7)})
     for path in folder.iterdir():
         assert hashlib.sha256(path.read_bytes()).hexdigest() + ".jpg" == path.name
+    # Beside a WARC (whose records are not post records) it writes the same files.
+    other = tmp_path / "media-warc"
+    done = run_cli(db, "export", "--format", "warc", "-o", str(tmp_path / "e.warc.gz"),
+                   "--media-dir", str(other))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in other.iterdir()) == files
 
 
 def test_media_none_fetches_none(site, tmp_path):
