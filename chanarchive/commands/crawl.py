@@ -168,7 +168,12 @@ def crawl(
 def _queued_crawl(redis_url, sources, options, *, wait: bool) -> list[dict] | None:
     """``crawl --redis``: queue one crawl per source; wait for their finished rows."""
     from crawler.distributed.frontier import Frontier, QueueUnavailable, connect
-    from crawler.distributed.submit import submit_crawls, wait_for_crawls, withdraw_crawls
+    from crawler.distributed.submit import (
+        new_tokens,
+        submit_crawls,
+        wait_for_crawls,
+        withdraw_crawls,
+    )
 
     if options.settings:
         click.echo(
@@ -178,15 +183,20 @@ def _queued_crawl(redis_url, sources, options, *, wait: bool) -> list[dict] | No
         )
     try:
         frontier = Frontier(connect(redis_url))
-        tokens = submit_crawls(frontier, sources, options.recorded(), trigger=options.trigger)
+        recorded = options.recorded()
         if not wait:
+            tokens = submit_crawls(frontier, sources, recorded, trigger=options.trigger)
             for source, token in zip(sources, tokens, strict=True):
                 click.echo(f"queued {source.key} (job {token})")
             return None
-        # Stopped while waiting (Ctrl-C, or the scheduler's SIGTERM): the crawls no
-        # ingester has begun are taken back; begun ones go on in the workers.
+        # Stopped while queueing or waiting (Ctrl-C, or the scheduler's SIGTERM):
+        # the crawls no ingester has begun are taken back; begun ones go on in the
+        # workers. The handler is in place before the push, so a stop that comes
+        # the moment the jobs are queued still takes them back.
+        tokens = new_tokens(len(sources))
         previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
+            submit_crawls(frontier, sources, recorded, trigger=options.trigger, tokens=tokens)
             return wait_for_crawls(frontier, tokens, notice=lambda text: click.echo(text, err=True))
         except BaseException:
             withdrawn = withdraw_crawls(frontier, tokens)

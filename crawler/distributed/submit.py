@@ -28,17 +28,25 @@ def submit_crawls(
     options: dict[str, Any],
     *,
     trigger: str = "manual",
+    tokens: list[str] | None = None,
 ) -> list[str]:
-    """Queue one job per source; returns their tokens, in the order of ``sources``."""
-    tokens = []
+    """Queue one job per source; returns their tokens, in the order of ``sources``.
+
+    A caller that must be able to take the jobs back even when it is stopped
+    during the push passes ``tokens`` (from :func:`new_tokens`) it already holds.
+    """
+    tokens = new_tokens(len(sources)) if tokens is None else tokens
     pipe = frontier.server.pipeline(transaction=True)
-    for source in sources:
-        token = uuid.uuid4().hex
+    for source, token in zip(sources, tokens, strict=True):
         job = {"v": 1, "token": token, "source": source.key, "options": options, "trigger": trigger}
         pipe.rpush(frontier.jobs, json.dumps(job, ensure_ascii=False, sort_keys=True))
-        tokens.append(token)
     pipe.execute()
     return tokens
+
+
+def new_tokens(count: int) -> list[str]:
+    """Fresh job tokens, one per crawl to submit."""
+    return [uuid.uuid4().hex for _ in range(count)]
 
 
 def queued_jobs(frontier: Frontier, tokens: list[str]) -> int:
