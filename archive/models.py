@@ -209,6 +209,18 @@ MEDIA_MAX_SIZE = 20 * 1024 * 1024
 #: ``crawl --deletion-checks`` by default: looks at missing posts per source and crawl.
 DEFAULT_DELETION_CHECKS = 50
 
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """A size in bytes from ``20971520``, ``500K``, ``20M``, ``20MiB`` or ``1G`` (powers of 1024)."""
+    match = _SIZE.match(text or "")
+    if not match:
+        raise ValueError(f"not a size: {text!r} (bytes, or a number with K, M or G)")
+    number, unit = float(match.group(1)), match.group(2).lower()
+    return int(number * _SIZE_UNITS[unit])
+
 
 @dataclass(frozen=True)
 class MediaRef:

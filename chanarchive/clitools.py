@@ -14,6 +14,7 @@ import click
 
 from archive.clean.profiles import load_profile
 from archive.errors import BadInput, ChanarchiveError
+from archive.models import DEFAULT_DELETION_CHECKS, MEDIA_MODES, MEDIA_PHOTOS, parse_size
 from archive.store import open_archive
 
 DEFAULT_DB = "archive.db"
@@ -215,19 +216,6 @@ def crawl_options(
     return decorate
 
 
-_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-
-
-def parse_size(text: str) -> int:
-    """A size in bytes from ``20971520``, ``500K``, ``20M``, ``20MiB`` or ``1G`` (powers of 1024)."""
-    match = _SIZE.match(text or "")
-    if not match:
-        raise ValueError(f"not a size: {text!r} (bytes, or a number with K, M or G)")
-    number, unit = float(match.group(1)), match.group(2).lower()
-    return int(number * _SIZE_UNITS[unit])
-
-
 def size_option(ctx: click.Context, param: click.Parameter, value: Any) -> int | None:
     """Click callback: a size option (see :func:`parse_size`), at least one byte."""
     if value is None or isinstance(value, int):
@@ -241,22 +229,54 @@ def size_option(ctx: click.Context, param: click.Parameter, value: Any) -> int |
     return size
 
 
-def media_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--media`` and ``--media-max-size``: which media files a crawl archives."""
-    fn = click.option(
-        "--media-max-size",
-        default="20M",
-        show_default=True,
-        callback=size_option,
-        metavar="BYTES",
-        help="Keep no media file larger than this (bytes, or with K, M, G: 500K, 20M).",
-    )(fn)
-    return click.option(
-        "--media",
-        type=click.Choice(["none", "photos", "all"]),
-        default="photos",
-        show_default=True,
-        help="Media files to archive at first sight: photos (with the thumbnails of videos "
-        "and link previews), all (also videos, voice, round videos, audio, documents), "
-        "or none. Example: --media all --media-max-size 50M",
-    )(fn)
+def capture_options(*, scheduled: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--media``, ``--media-max-size`` and ``--deletion-checks``: what a crawl captures
+    beside the pages. On ``crawl`` they default to the crawl's defaults; on ``sources
+    add``/``import`` (``scheduled``) an option not given stays unset, so the source's
+    runs take whatever the crawl's default is then."""
+
+    def default(value: Any) -> Any:
+        return None if scheduled else value
+
+    def shown(text: str) -> str:
+        return f" [default: {text}]" if scheduled else ""
+
+    options = [
+        click.option(
+            "--media",
+            type=click.Choice(list(MEDIA_MODES)),
+            default=default(MEDIA_PHOTOS),
+            show_default=not scheduled,
+            help="Media files to archive at first sight: photos (with the thumbnails of videos "
+            "and link previews), all (also videos, voice, round videos, audio, documents), "
+            f"or none{shown(MEDIA_PHOTOS)}. Example: --media all --media-max-size 50M",
+        ),
+        click.option(
+            "--media-max-size",
+            default=default("20M"),
+            show_default=not scheduled,
+            callback=size_option,
+            metavar="BYTES",
+            help="Keep no media file larger than this (bytes, or with K, M, G: 500K, 20M)"
+            f"{shown('20M')}.",
+        ),
+        click.option(
+            "--deletion-checks",
+            type=click.IntRange(min=0, max=100_000),
+            default=default(DEFAULT_DELETION_CHECKS),
+            show_default=not scheduled,
+            metavar="N",
+            help="Telegram: look at up to N posts per source that left the listing, each "
+            "through its own embed (/NAME/ID?embed=1); only its 'Post not found' makes a post "
+            "deleted. The rest stay missing until a later crawl; 0 looks at none; --redis "
+            f"workers make none{shown(str(DEFAULT_DELETION_CHECKS))}. "
+            "Example: --deletion-checks 200",
+        ),
+    ]
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate

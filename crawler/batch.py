@@ -29,6 +29,12 @@ from .spiders import channels  # noqa: F401 - warms the extractors up too
 TRIGGER = "scheduled"
 
 
+def capture_settings(crawl: dict[str, Any]) -> dict[str, Any]:
+    """The source's own --media, --media-max-size and --deletion-checks (unset: the defaults)."""
+    names = ("media", "media_max_size", "deletion_checks")
+    return {name: crawl[name] for name in names if crawl.get(name) is not None}
+
+
 def run_batch(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """Crawl the batch ``spec`` describes; returns its finished crawl rows."""
     crawl = spec.get("crawl") or {}
@@ -39,6 +45,7 @@ def run_batch(spec: dict[str, Any]) -> list[dict[str, Any]]:
         profile=crawl.get("profile"),
         settings=dict(crawl.get("settings") or {}),
         trigger=TRIGGER,
+        **capture_settings(crawl),
         time_limits={k: float(v) for k, v in (spec.get("time_limits") or {}).items()},
     )
     crawl_ids = {key: int(crawl_id) for key, crawl_id in spec["crawl_ids"].items()}

@@ -64,6 +64,10 @@ class CrawlSettings:
     depth: int | None = None
     follow: str | None = None
     profile: str | None = None
+    # What each run captures beside the pages; None: the crawl's default at the time.
+    media: str | None = None  # --media none|photos|all
+    media_max_size: int | None = None  # --media-max-size, bytes
+    deletion_checks: int | None = None  # --deletion-checks
 
     def arguments(self) -> list[str]:
         """The ``chanarchive crawl`` arguments these settings stand for."""
@@ -76,6 +80,12 @@ class CrawlSettings:
             args += ["--follow", self.follow]
         if self.profile is not None:
             args += ["--profile", self.profile]
+        if self.media is not None:
+            args += ["--media", self.media]
+        if self.media_max_size is not None:
+            args += ["--media-max-size", str(self.media_max_size)]
+        if self.deletion_checks is not None:
+            args += ["--deletion-checks", str(self.deletion_checks)]
         for name, value in self.settings.items():
             args += ["-s", f"{name}={value}"]
         return args
@@ -190,6 +200,9 @@ def _row_to_source(row: dict[str, Any]) -> ScheduledSource:
             depth=options.get("depth"),
             follow=options.get("follow"),
             profile=options.get("profile"),
+            media=options.get("media"),
+            media_max_size=options.get("media_max_size"),
+            deletion_checks=options.get("deletion_checks"),
         ),
         time_limit=row["time_limit"],
         next_run_at=row["next_run_at"],

@@ -40,7 +40,8 @@ FORMATS = ("txt", "csv", "opml")
 #: The columns of a CSV file (and attributes of an OPML outline), in the order export writes them.
 COLUMNS = (
     "source", "every", "cron", "jitter", "adaptive", "min", "max", "time_limit", "paused",
-    "max_pages", "depth", "follow", "profile", "settings",
+    "max_pages", "depth", "follow", "profile", "settings", "media", "media_max_size",
+    "deletion_checks",
 )  # fmt: skip
 #: Header names taken for the source column, in order of preference.
 SOURCE_COLUMNS = ("source", "url", "channel")
@@ -191,6 +192,9 @@ def source_fields(source: ScheduledSource) -> dict[str, str]:
         "follow": crawl.follow or "",
         "profile": crawl.profile or "",
         "settings": json.dumps(crawl.settings, sort_keys=True) if crawl.settings else "",
+        "media": crawl.media or "",
+        "media_max_size": "" if crawl.media_max_size is None else str(crawl.media_max_size),
+        "deletion_checks": "" if crawl.deletion_checks is None else str(crawl.deletion_checks),
     }
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from archive.clean.profiles import load_profile
 from archive.errors import BadInput
+from archive.models import MEDIA_MODES, parse_size
 from archive.source import parse_source
 
 from .registry import (
@@ -50,6 +51,9 @@ class Options:
     follow: str | None = None
     profile: str | None = None
     settings: dict[str, str] = field(default_factory=dict)
+    media: str | None = None
+    media_max_size: int | None = None
+    deletion_checks: int | None = None
     paused: bool | None = None  # None: leave as it is (a new source is active)
 
 
@@ -77,6 +81,9 @@ def make_spec(text: str, options: Options) -> SourceSpec:
         depth=options.depth,
         follow=options.follow,
         profile=options.profile,
+        media=options.media,
+        media_max_size=options.media_max_size,
+        deletion_checks=options.deletion_checks,
     )
     check_crawl(crawl)
     check_source(text, schedule, adaptive=bounds, time_limit=limit)
@@ -96,6 +103,12 @@ def check_crawl(crawl: CrawlSettings) -> None:
             raise BadInput(f"follow {crawl.follow!r} is not a regular expression: {exc}") from None
     if crawl.profile is not None:
         load_profile(crawl.profile)  # BadInput naming the profile
+    if crawl.media is not None and crawl.media not in MEDIA_MODES:
+        raise BadInput(f"media must be one of {', '.join(MEDIA_MODES)}, not {crawl.media!r}")
+    if crawl.media_max_size is not None and crawl.media_max_size < 1:
+        raise BadInput(f"media_max_size must be at least one byte, not {crawl.media_max_size}")
+    if crawl.deletion_checks is not None and crawl.deletion_checks < 0:
+        raise BadInput(f"deletion_checks must be 0 or more, not {crawl.deletion_checks}")
     for name in crawl.settings:
         if not SETTING_NAME.fullmatch(name):
             raise BadInput(f"bad setting name {name!r}: expected an upper-case NAME")
@@ -107,14 +120,19 @@ def options_from_fields(fields: dict[str, str], defaults: Options) -> Options:
     options = replace(defaults, settings=dict(defaults.settings))
     if "every" in got or "cron" in got:  # a line's schedule replaces the default one whole
         options.every, options.cron = got.get("every"), got.get("cron")
-    for name in ("jitter", "min", "max", "time_limit", "follow", "profile"):
+    for name in ("jitter", "min", "max", "time_limit", "follow", "profile", "media"):
         if name in got:
             setattr(options, name, got[name])
     if "adaptive" in got:
         options.adaptive = parse_bool(got["adaptive"], "adaptive")
     if "paused" in got:
         options.paused = parse_bool(got["paused"], "paused")
-    for name in ("max_pages", "depth"):
+    if "media_max_size" in got:
+        try:
+            options.media_max_size = parse_size(got["media_max_size"])
+        except ValueError as exc:
+            raise BadInput(f"media_max_size: {exc}") from None
+    for name in ("max_pages", "depth", "deletion_checks"):
         if name in got:
             try:
                 setattr(options, name, int(got[name]))

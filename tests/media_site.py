@@ -8,10 +8,12 @@ around seeded random bytes, as incompressible as a real photo:
 
 Controls (``/_control/...``):
 
-- ``media_channel?name=X&posts=N[&shared=1][&preview=1]``: channel X with N posts,
-  each with one photo ``/media/X-ID.jpg`` (absolute URLs: Telegram
+- ``media_channel?name=X&posts=N[&shared=1][&preview=1][&video=1]``: channel X with N
+  posts, each with one photo ``/media/X-ID.jpg`` (absolute URLs: Telegram
   markup resolves against t.me); ``shared``: the last two show identical
-  bytes under two URLs; ``preview``: post 1 also has a link preview with an image
+  bytes under two URLs; ``preview``: post 1 also has a link preview with an image;
+  ``video``: post 1 also has a video ``/media/X-video.mp4`` shown by its thumbnail
+  ``/media/X-thumb.jpg``
 - ``media?state=gone|ok``: every media file answers 404 (gone) or again its bytes
 - ``media_fail?file=NAME&code=500``: NAME answers ``code`` (0: no more)
 - ``media_size?file=NAME&bytes=N``: NAME is N bytes long
@@ -45,8 +47,9 @@ def media_sha256(name: str, size: int | None = None) -> str:
 
 
 def media_channel(
-    name: str, posts: int, base: str, *, shared: bool = False, preview: bool = False
-) -> SampleChannel:
+    name: str, posts: int, base: str, *, shared: bool = False, preview: bool = False,
+    video: bool = False,
+) -> SampleChannel:  # fmt: skip
     """A channel whose every post has a photo on ``BASE/media/``."""
     items = []
     for i in range(1, posts + 1):
@@ -60,6 +63,8 @@ def media_channel(
             views=10 * i,
             photos=[photo],
         )
+        if video and i == 1:
+            post.video = (f"{base}/media/{name}-video.mp4", f"{base}/media/{name}-thumb.jpg")
         if preview and i == 1:
             post.link_preview = {
                 "url": "https://example.com/story",
@@ -92,7 +97,8 @@ class MediaFiles:
         code = self.fail.get(name)
         if code:
             return Response(status=code, body=b"failing", content_type="text/plain")
-        return Response(body=media_bytes(name, self.sizes.get(name)), content_type="image/jpeg")
+        kind = "video/mp4" if name.endswith(".mp4") else "image/jpeg"
+        return Response(body=media_bytes(name, self.sizes.get(name)), content_type=kind)
 
     def control(self, site, action: str, query: dict[str, str]) -> dict | None:
         if action == "media_channel":
@@ -102,6 +108,7 @@ class MediaFiles:
                 site.url,
                 shared=query.get("shared") == "1",
                 preview=query.get("preview") == "1",
+                video=query.get("video") == "1",
             )
             site.set_channel(channel)
             return {"ok": True, "url": f"/s/{channel.name}"}

@@ -25,6 +25,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from ..errors import BadInput
 from ..store.media import media_file
 from ..times import warc_date
+from .records import archived_files
 from .scope import ExportScope, has_media_tables
 
 _RECORD_NAMESPACE = uuid.UUID("9c2e61a4-1f7b-4a3e-8d51-6b0a2e4c7f93")
@@ -186,9 +187,9 @@ def write_media_dir(
     written = 0
     seen: set[str] = set()
     for record in records:
-        for item in record.get("media") or []:
-            sha = item.get("sha256")
-            if not sha or sha in seen:
+        for item in archived_files(record):
+            sha = item["sha256"]
+            if sha in seen:
                 continue
             seen.add(sha)
             target = path / file_name(sha, item.get("content_type"))

@@ -7,6 +7,7 @@ and csv exports and ``chanarchive extract`` all speak it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from ..models import Post
@@ -37,15 +38,37 @@ def public_media(
     media: list[dict[str, Any]], files: dict[str, tuple[str, int, str | None]] | None = None
 ) -> list[dict[str, Any]]:
     """Media as the record gives them: ``{type, url}`` each, with ``sha256``, ``size`` and
-    ``content_type`` when the item's file is archived (``files``: slot -> those three)."""
+    ``content_type`` when the item's file is archived (``files``: slot -> those three).
+
+    An item shown by a thumbnail of its own (a video, a gif, a round video) adds
+    ``thumb``: ``{url}``, with the same three when the thumbnail is archived.
+    """
+    files = files or {}
     items = []
     for index, m in enumerate(media):
         item = {"type": m.get("type"), "url": m.get("url")}
-        archived = (files or {}).get(str(index))
-        if archived is not None:
-            item["sha256"], item["size"], item["content_type"] = archived
+        _add_file(item, files.get(str(index)))
+        thumb = m.get("thumb")
+        if thumb and thumb != item["url"]:
+            item["thumb"] = {"url": thumb}
+            _add_file(item["thumb"], files.get(f"{index}/thumb"))
         items.append(item)
     return items
+
+
+def _add_file(item: dict[str, Any], archived: tuple[str, int, str | None] | None) -> None:
+    if archived is not None:
+        item["sha256"], item["size"], item["content_type"] = archived
+
+
+def archived_files(record: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The archived files a record's media name: each item's, then its thumbnail's."""
+    for item in record.get("media") or []:
+        if item.get("sha256"):
+            yield item
+        thumb = item.get("thumb")
+        if isinstance(thumb, dict) and thumb.get("sha256"):
+            yield thumb
 
 
 def media_files_of(value: str | None) -> dict[str, tuple[str, int, str | None]]:

@@ -7,16 +7,15 @@ import signal
 import click
 
 from archive.errors import ChanarchiveError
-from archive.models import DEFAULT_DELETION_CHECKS
 from archive.source import parse_source
 
 from ..clitools import (
     BadUsage,
     WorkFailed,
+    capture_options,
     crawl_options,
     db_path,
     is_terminal,
-    media_options,
     translate_errors,
 )
 from .distributed import queue_error, redis_option
@@ -41,18 +40,7 @@ def summary_line(row: dict) -> str:
     " CONCURRENT_REQUESTS_PER_DOMAIN=4",
 )
 @crawl_options(depth_default=1, scope="for this run")
-@click.option(
-    "--deletion-checks",
-    type=click.IntRange(min=0, max=100_000),
-    default=DEFAULT_DELETION_CHECKS,
-    show_default=True,
-    metavar="N",
-    help="Telegram: look at up to N posts per source that left the listing, each through its "
-    "own embed (/NAME/ID?embed=1); only its 'Post not found' makes a post deleted. The rest "
-    "stay missing until a later crawl; 0 looks at none; --redis workers make none. "
-    "Example: --deletion-checks 200",
-)
-@media_options
+@capture_options(scheduled=False)
 @click.option("-v", "--verbose", is_flag=True, help="Log what the crawler does.")
 @redis_option(
     required=False,

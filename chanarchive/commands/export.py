@@ -12,6 +12,7 @@ from archive.export import ExportScope, iter_scope, write_csv, write_jsonl
 from archive.export.atom import channel_info, write_atom
 from archive.export.media import check_media_dir, write_media_dir
 from archive.export.output import OutputFailed, atomic_output, check_target, file_in
+from archive.export.records import archived_files
 from archive.export.warc import write_warc
 from archive.source import channel_key
 from archive.store import connect_readonly
@@ -215,7 +216,6 @@ def _export_atom(conn, scope: ExportScope, output: str | None, report) -> int:
 def _noting_files(records, archived: dict[str, dict]):
     """``records`` unchanged, each archived media item noted in ``archived`` by sha256."""
     for record in records:
-        for item in record.get("media") or []:
-            if item.get("sha256"):
-                archived.setdefault(item["sha256"], item)
+        for item in archived_files(record):
+            archived.setdefault(item["sha256"], item)
         yield record

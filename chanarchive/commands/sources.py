@@ -34,6 +34,7 @@ from scheduler.specs import Options, make_spec, specs_from_lines
 from ..clitools import (
     BadUsage,
     WorkFailed,
+    capture_options,
     crawl_options,
     db_path,
     open_db,
@@ -101,7 +102,7 @@ def schedule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _options(every, cron, jitter, adaptive, min_, max_, time_limit, max_pages, depth, follow,
-             profile, settings) -> Options:  # fmt: skip
+             profile, settings, media, media_max_size, deletion_checks) -> Options:  # fmt: skip
     return Options(
         every=every,
         cron=cron,
@@ -115,6 +116,9 @@ def _options(every, cron, jitter, adaptive, min_, max_, time_limit, max_pages, d
         follow=follow,
         profile=profile,
         settings=dict(settings),
+        media=media,
+        media_max_size=media_max_size,
+        deletion_checks=deletion_checks,
     )
 
 
@@ -133,10 +137,12 @@ def _options(every, cron, jitter, adaptive, min_, max_, time_limit, max_pages, d
     "--no-notify", is_flag=True, help="Stop the notifications of this source (see --notify)."
 )
 @crawl_options(depth_default=None, scope="for every run of this source")
+@capture_options(scheduled=True)
 @click.pass_context
 @translate_errors
 def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, notify, no_notify,
-        max_pages, depth, follow, profile, settings):  # fmt: skip
+        max_pages, depth, follow, profile, settings, media, media_max_size,
+        deletion_checks):  # fmt: skip
     """Schedule SOURCE (or change its schedule: a source is never listed twice).
 
     Give exactly one of --every or --cron. With --adaptive the interval
@@ -156,11 +162,14 @@ def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, noti
         chanarchive sources add @busy_channel --adaptive --min 10m --max 1d
 
         chanarchive sources add @durov --every 1h --notify ntfy://ntfy.example/t
+
+        chanarchive sources add @durov --every 6h --media all --deletion-checks 200
     """
     if notify and no_notify:
         raise BadUsage("give --notify URL or --no-notify, not both")
     options = _options(every, cron, jitter, adaptive, min_, max_, time_limit, max_pages, depth,
-                       follow, profile, settings)  # fmt: skip
+                       follow, profile, settings, media, media_max_size,
+                       deletion_checks)  # fmt: skip
     spec = make_spec(source, options)  # checked before the file is touched
     urls = check_urls(notify)
     db = open_db(ctx, create=True)
@@ -191,16 +200,18 @@ def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, noti
 )
 @schedule_options
 @crawl_options(depth_default=None, scope="for every run of these sources")
+@capture_options(scheduled=True)
 @click.pass_context
 @translate_errors
 def import_(ctx, file, fmt, every, cron, jitter, adaptive, min_, max_, time_limit, max_pages,
-            depth, follow, profile, settings):  # fmt: skip
+            depth, follow, profile, settings, media, media_max_size, deletion_checks):  # fmt: skip
     """Schedule every source in FILE (one a line, CSV or OPML; - reads stdin).
 
     A text file has one SOURCE a line; blank lines and # comments are
     skipped. A CSV file needs a header row with a 'source' column; its other
     columns (every, cron, jitter, adaptive, min, max, time_limit, paused,
-    max_pages, depth, follow, profile, settings) are each line's own, over
+    max_pages, depth, follow, profile, settings, media, media_max_size,
+    deletion_checks) are each line's own, over
     the options given here. In an OPML file each outline's link is a source.
     Every line is checked first: one bad line is reported with its number
     and nothing is imported. Importing again updates the sources already
@@ -218,7 +229,8 @@ def import_(ctx, file, fmt, every, cron, jitter, adaptive, min_, max_, time_limi
     data = _read_input(file)
     lines = read_sources(name, data, fmt)
     defaults = _options(every, cron, jitter, adaptive, min_, max_, time_limit, max_pages, depth,
-                        follow, profile, settings)  # fmt: skip
+                        follow, profile, settings, media, media_max_size,
+                        deletion_checks)  # fmt: skip
     plan = specs_from_lines(name, lines, defaults)  # every line checked before the file is touched
     db = open_db(ctx, create=True)
     added, updated = add_sources(db, plan.specs)

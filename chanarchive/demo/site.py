@@ -70,6 +70,7 @@ class SamplePost:
     forwarded_from: dict | None = None  # {"name": ..., "url": ... or None (hidden)}
     reply_to: int | None = None
     photos: list[str] = field(default_factory=list)  # image URLs; 2+ make an album
+    video: tuple[str, str] | None = None  # (video URL, its thumbnail's URL), after the photos
     link_preview: dict | None = None  # {"url", "site", "title", "description", "image"}
     service: bool = False
     author: str | None = None  # signature shown beside the date
@@ -342,6 +343,22 @@ def _photos(channel: SampleChannel, post: SamplePost) -> str:
     )
 
 
+def _video(channel: SampleChannel, post: SamplePost) -> str:
+    if post.video is None:
+        return ""
+    video, thumb = post.video
+    return (
+        '<a class="tgme_widget_message_video_player js-message_video_player" '
+        f'href="{_post_url(channel, post.id)}">'
+        f'<i class="tgme_widget_message_video_thumb" style="background-image:url(\'{_attr(thumb)}\')">'
+        '</i><div class="tgme_widget_message_video_wrap js-message_video_wrap">'
+        f'<video src="{_attr(video)}" class="tgme_widget_message_video js-message_video" '
+        'width="100%" height="100%"></video></div>'
+        '<div class="message_video_play js-message_video_play"></div>'
+        '<time class="message_video_duration js-message_video_duration">0:42</time></a>'
+    )
+
+
 def _forwarded(post: SamplePost) -> str:
     fwd = post.forwarded_from
     if not fwd:
@@ -501,7 +518,7 @@ def render_post(channel: SampleChannel, post: SamplePost, *, date_visible: bool 
         '<div class="tgme_widget_message_author accent_color">'
         f'<a class="tgme_widget_message_owner_name" href="{owner}">'
         f'<span dir="auto">{html.escape(channel.title)}</span></a></div>'
-        f"{_forwarded(post)}{_reply(channel, post)}{_photos(channel, post)}"
+        f"{_forwarded(post)}{_reply(channel, post)}{_photos(channel, post)}{_video(channel, post)}"
         f"{text_html}{_link_preview(post)}{_reactions(post)}"
         '<div class="tgme_widget_message_footer compact js-message_footer">'
         '<div class="tgme_widget_message_info short js-message_info">'

@@ -99,6 +99,41 @@ def test_media_none_fetches_none(site, tmp_path):
     assert all("sha256" not in m for r in export(db) for m in r["media"])
 
 
+def test_a_videos_thumbnail_is_archived_and_exported_and_all_adds_the_video(site, tmp_path):
+    db = tmp_path / "a.db"
+    url = media_channel(site, "clips", posts=2, video=1)
+    assert crawl(db, url).returncode == 0  # --media photos: the thumbnail, not the video
+    assert sorted(media_requests(site)) == [
+        "/media/clips-1.jpg", "/media/clips-2.jpg", "/media/clips-thumb.jpg",
+    ]  # fmt: skip
+    [video] = [m for r in export(db) if r["post_id"] == "1" for m in r["media"][1:]]
+    assert video["type"] == "video" and "sha256" not in video
+    assert urlsplit(video["url"]).path == "/media/clips-video.mp4"
+    thumb = video["thumb"]
+    assert urlsplit(thumb["url"]).path == "/media/clips-thumb.jpg"
+    assert thumb["sha256"] == media_sha256("clips-thumb.jpg")
+    assert (thumb["size"], thumb["content_type"]) == (
+        len(media_bytes("clips-thumb.jpg")),
+        "image/jpeg",
+    )
+    # --media-dir writes the thumbnails the records name, beside the photos.
+    folder = tmp_path / "media"
+    done = run_cli(db, "export", "--format", "csv", "-o", str(tmp_path / "e.csv"),
+                   "--media-dir", str(folder))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"{thumb['sha256']}.jpg" in {p.name for p in folder.iterdir()}
+    assert len(list(folder.iterdir())) == 3
+
+    other = tmp_path / "b.db"
+    site.reset_stats()
+    assert crawl(other, url, "--media", "all").returncode == 0
+    assert "/media/clips-video.mp4" in media_requests(site)
+    [video] = [m for r in export(other) if r["post_id"] == "1" for m in r["media"][1:]]
+    assert video["sha256"] == media_sha256("clips-video.mp4")
+    assert video["content_type"] == "video/mp4"
+    assert video["thumb"]["sha256"] == media_sha256("clips-thumb.jpg")
+
+
 def test_an_oversize_file_is_recorded_with_its_reason_not_stored(site, tmp_path):
     db = tmp_path / "a.db"
     url = media_channel(site, "big", posts=3)

@@ -141,3 +141,31 @@ def test_a_process_started_ahead_is_handed_out_or_dismissed_when_unused():
     warm.dismiss()
     assert not warm.alive()
     pool.close()
+
+
+@pytest.mark.slow
+def test_each_scheduled_source_captures_media_as_it_was_added(make_site, tmp_path):
+    from urllib.parse import urlsplit
+
+    db = tmp_path / "archive.db"
+    site = make_site()
+    urls = {}
+    for name in ("keeps", "skips"):
+        site.control("media_channel", name=name, posts=3)
+        urls[name] = f"{site.url}/s/{name}"
+    add(db, urls["keeps"], "--every", "1h", *FAST)  # the crawl's default: photos
+    add(db, urls["skips"], "--every", "1h", "--media", "none", "--deletion-checks", "0", *FAST)
+
+    done = run_cli(db, "scheduler", "run", "--once")
+    assert done.returncode == 0, done.stderr
+    media = sorted(
+        urlsplit(path).path for _m, path, _s in site.stats() if path.startswith("/media/")
+    )
+    assert media == [f"/media/keeps-{i}.jpg" for i in range(1, 4)]
+    options = dict(query(db, "SELECT source, options FROM crawls"))
+    assert '"media": "photos"' in options[urls["keeps"]]
+    assert '"media": "none"' in options[urls["skips"]]
+    assert '"deletion_checks": 0' in options[urls["skips"]]
+    # Other capture options, other crawl processes: the host's sources go one kind at a time.
+    assert "batch 1: 1 source of 1 host" in done.stderr, done.stderr
+    assert "batch 2: 1 source of 1 host" in done.stderr, done.stderr

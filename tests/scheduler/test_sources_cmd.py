@@ -212,3 +212,35 @@ def test_profile_is_kept_for_every_run_and_an_unknown_one_refused(tmp_path):
     archive = open_archive(db)
     source = get_source(archive, "https://mirror.example/c")
     assert source.crawl.arguments() == ["--profile", "example"]
+
+
+def test_capture_options_are_kept_for_every_run_and_bad_ones_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from archive.store import open_archive
+    from chanarchive.cli import cli
+    from scheduler.registry import get_source
+
+    db = tmp_path / "archive.db"
+    runner = CliRunner()
+    for bad, message in [
+        (["--media", "videos"], "Invalid value for '--media'"),
+        (["--media-max-size", "huge"], "not a size: 'huge'"),
+        (["--media-max-size", "0"], "must be at least one byte"),
+        (["--deletion-checks", "-1"], "Invalid value for '--deletion-checks'"),
+    ]:
+        result = runner.invoke(cli, ["--db", str(db), "sources", "add", "@pics_ch",
+                                     "--every", "1h", *bad])  # fmt: skip
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert not db.exists()
+    plain = runner.invoke(cli, ["--db", str(db), "sources", "add", "@plain_ch", "--every", "1h"])
+    assert plain.exit_code == 0, plain.output
+    good = runner.invoke(cli, ["--db", str(db), "sources", "add", "@pics_ch", "--every", "1h",
+                               "--media", "all", "--media-max-size", "50M",
+                               "--deletion-checks", "0"])  # fmt: skip
+    assert good.exit_code == 0, good.output
+    archive = open_archive(db)
+    assert get_source(archive, "@plain_ch").crawl.arguments() == []  # the crawl's defaults
+    assert get_source(archive, "@pics_ch").crawl.arguments() == [
+        "--media", "all", "--media-max-size", str(50 * 1024**2), "--deletion-checks", "0",
+    ]  # fmt: skip

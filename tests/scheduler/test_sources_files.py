@@ -92,10 +92,10 @@ def test_a_csv_file_gives_each_line_its_own_schedule_and_options(tmp_path):
     db = tmp_path / "archive.db"
     sheet = tmp_path / "sheet.csv"
     sheet.write_text(
-        "Source,every,cron,paused,max_pages,settings,notes\n"
-        "@daily_ch,,0 6 * * *,,,,morning digest\n"
-        "@busy_ch,10m,,no,5,DOWNLOAD_DELAY=2 RETRY_TIMES=1,\n"
-        '@quiet_ch,,,yes,,"{""DOWNLOAD_DELAY"": ""3""}",\n'
+        "Source,every,cron,paused,max_pages,settings,notes,media,media_max_size,deletion_checks\n"
+        "@daily_ch,,0 6 * * *,,,,morning digest,,,\n"
+        "@busy_ch,10m,,no,5,DOWNLOAD_DELAY=2 RETRY_TIMES=1,,all,50M,0\n"
+        '@quiet_ch,,,yes,,"{""DOWNLOAD_DELAY"": ""3""}",,none,,200\n'
     )
     result = run(db, "sources", "import", str(sheet), "--every", "1d", "--max-pages", "2")
     assert result.exit_code == 0, result.output
@@ -110,6 +110,11 @@ def test_a_csv_file_gives_each_line_its_own_schedule_and_options(tmp_path):
     assert got["@quiet_ch"]["every_seconds"] == 86400  # the command line's
     assert got["@quiet_ch"]["crawl_options"]["max_pages"] == 2
     assert got["@quiet_ch"]["paused"] is True and got["@busy_ch"]["paused"] is False
+    # What each run captures beside the pages: the line's own, else the crawl's defaults.
+    capture = ("media", "media_max_size", "deletion_checks")
+    assert [got["@busy_ch"]["crawl_options"][k] for k in capture] == ["all", 50 * 1024**2, 0]
+    assert [got["@quiet_ch"]["crawl_options"][k] for k in capture] == ["none", None, 200]
+    assert [got["@daily_ch"]["crawl_options"][k] for k in capture] == [None, None, None]
 
     for text, message in [
         ("name,every\n@x_channel,1h\n", "line 1: a CSV file needs a 'source' column"),
@@ -117,6 +122,11 @@ def test_a_csv_file_gives_each_line_its_own_schedule_and_options(tmp_path):
         ("source,max_pages\n@x_channel,0\n", "line 2: max_pages must be at least 1"),
         ("source,paused\n@x_channel,maybe\n", "line 2: paused must be yes or no"),
         ("source,profile\n@x_channel,nope\n", "line 2: "),
+        ("source,media\n@x_channel,videos\n", "line 2: media must be one of none, photos, all"),
+        ("source,media_max_size\n@x_channel,big\n", "line 2: media_max_size: not a size"),
+        ("source,media_max_size\n@x_channel,0\n", "line 2: media_max_size must be at least"),
+        ("source,deletion_checks\n@x_channel,-1\n", "line 2: deletion_checks must be 0 or more"),
+        ("source,deletion_checks\n@x_channel,many\n", "line 2: deletion_checks must be a whole"),
     ]:
         path = tmp_path / "bad.csv"
         path.write_text(text)
@@ -155,6 +165,8 @@ def test_export_writes_what_import_reads_back(tmp_path):
     run(db, "sources", "add", "@durov", "--every", "30m", "--jitter", "1m", "--time-limit", "10m")
     run(db, "sources", "add", "@busy_ch", "--adaptive", "--min", "5m", "--max", "6h")
     run(db, "sources", "add", "t.me/night_ch", "--cron", "0 3 * * 1-5", "--max-pages", "3")
+    run(db, "sources", "add", "@pics_ch", "--every", "6h", "--media", "all", "--media-max-size",
+        "50M", "--deletion-checks", "0")  # fmt: skip
     run(db, "sources", "add", "https://mirror.example/c/foo", "--every", "1h", "--follow", "/post/",
         "--depth", "2", "-s", "DOWNLOAD_DELAY=5")  # fmt: skip
     run(db, "sources", "pause", "@durov")
