@@ -175,10 +175,11 @@ class WebKnown:
 
 
 def to_dict(obj: Any) -> dict[str, Any]:
-    """A JSON-ready dict of a Capture, Page or Post (bytes as base64)."""
+    """A JSON-ready dict of a Capture, Page, Post or MediaFetch (bytes as base64)."""
     data = dataclasses.asdict(obj)
-    if isinstance(obj, Capture):
+    if isinstance(obj, Capture | MediaFetch):
         data["body"] = base64.b64encode(obj.body).decode("ascii")
+    if isinstance(obj, Capture):
         data["headers"] = [list(h) for h in obj.headers]
     return data
 
@@ -191,6 +192,13 @@ def capture_from_dict(data: dict[str, Any]) -> Capture:
     data["body"] = body
     data["headers"] = [tuple(h) for h in data.get("headers", [])]
     return Capture(**data)
+
+
+def media_fetch_from_dict(data: dict[str, Any]) -> MediaFetch:
+    data = dict(data)
+    body = data.get("body", b"")
+    data["body"] = base64.b64decode(body) if isinstance(body, str) else body
+    return MediaFetch(**data)
 
 
 def page_from_dict(data: dict[str, Any]) -> Page:

@@ -97,7 +97,9 @@ def run_row(site: SlowSite, workers: int, scope: str, tmp: Path) -> tuple[float,
         site.reset()
         started = time.perf_counter()
         done = subprocess.run(
-            cli(db, "crawl", *urls, "--redis", server.url), capture_output=True, text=True
+            cli(db, "crawl", *urls, "--redis", server.url, "--media", "none"),
+            capture_output=True,
+            text=True,
         )
         elapsed = time.perf_counter() - started
         if done.returncode != 0:

@@ -68,6 +68,37 @@ def post_media_urls(post: Post, mode: str) -> list[tuple[str, str]]:
     return [(slot, url) for slot, url in wanted if _fetchable(url, post.url)]
 
 
+def plan_media(
+    page: Page, mode: str, known: KnownMedia
+) -> Iterator[tuple[str, list[MediaRef], bool]]:
+    """What ``page``'s posts show that ``mode`` archives and the archive lacks.
+
+    One ``(url, refs, fetched)`` per URL, in page order: the post slots
+    showing it, and whether the archive holds the URL's file already (then
+    only the links are missing). A slot already linked, or given up on, and a
+    URL that failed too often are left out.
+    """
+    by_channel: dict[str, list[tuple[MediaRef, str]]] = {}
+    for post in page.posts:
+        for slot, url in post_media_urls(post, mode):
+            ref = MediaRef(post.channel, post.post_id, slot)
+            by_channel.setdefault(post.channel, []).append((ref, url))
+    for channel, wants in by_channel.items():
+        have = known(
+            channel,
+            sorted({ref.post_id for ref, _ in wants}),
+            sorted({url for _, url in wants}),
+        )
+        by_url: dict[str, list[MediaRef]] = {}
+        for ref, url in wants:
+            key = (ref.post_id, ref.slot)
+            if key in have.linked or key in have.given_up or url in have.failed:
+                continue
+            by_url.setdefault(url, []).append(ref)
+        for url, refs in by_url.items():
+            yield url, refs, url in have.fetched
+
+
 def _fetchable(url: str | None, post_url: str) -> bool:
     if not url or url == post_url:
         return False
@@ -104,32 +135,18 @@ class MediaFetcher:
         """Requests and link-only items for ``page``'s media; ``request(url)`` makes a request."""
         if not self.enabled or page is None or not page.posts:
             return
-        by_channel: dict[str, list[tuple[MediaRef, str]]] = {}
-        for post in page.posts:
-            for slot, url in post_media_urls(post, self.mode):
-                ref = MediaRef(post.channel, post.post_id, slot)
-                by_channel.setdefault(post.channel, []).append((ref, url))
-        for channel, wants in by_channel.items():
-            known = self.known(
-                channel,
-                sorted({ref.post_id for ref, _ in wants}),
-                sorted({url for _, url in wants}),
-            )
-            for ref, url in wants:
-                key = (ref.post_id, ref.slot)
-                if key in known.linked or key in known.given_up or url in known.failed:
-                    continue
-                if url in known.fetched or url in self.ended:
-                    yield MediaItem(source, url, [ref])
-                elif url in self.pending:
-                    self.pending[url].append(ref)
+        for url, refs, fetched in plan_media(page, self.mode, self.known):
+            if fetched or url in self.ended:
+                yield MediaItem(source, url, refs)
+            elif url in self.pending:
+                self.pending[url].extend(refs)
+            else:
+                self.pending[url] = list(refs)
+                made = request(url)
+                if made is None:
+                    del self.pending[url]
                 else:
-                    self.pending[url] = [ref]
-                    made = request(url)
-                    if made is None:
-                        del self.pending[url]
-                    else:
-                        yield made
+                    yield made
 
     def request(self, url: str, source: str, callback, errback) -> scrapy.Request:
         return scrapy.Request(

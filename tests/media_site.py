@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from urllib.parse import urlsplit
 
 from chanarchive.demo.site import (
     Request,
@@ -44,6 +45,19 @@ def media_bytes(name: str, size: int | None = None) -> bytes:
 
 def media_sha256(name: str, size: int | None = None) -> str:
     return hashlib.sha256(media_bytes(name, size)).hexdigest()
+
+
+def media_requests(site) -> list[str]:
+    """The ``/media/`` paths ``site`` (a test server process) served, query left out, in order."""
+    return [urlsplit(path).path for _m, path, _s in site.stats() if path.startswith("/media/")]
+
+
+def serve_media_channel(site, name: str, posts: int = 5, **flags) -> str:
+    """Have ``site`` serve :func:`media_channel` NAME, its media URLs signed anew on every
+    page render; returns the channel's URL."""
+    site.control("media_channel", name=name, posts=posts, **flags)
+    site.control("media_sign", on=1)
+    return f"{site.url}/s/{name}"
 
 
 def media_channel(

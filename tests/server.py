@@ -78,9 +78,15 @@ def generated_text(post_id: int) -> str:
     return text
 
 
-def generated_post(post_id: int, date: str | None = None) -> SamplePost:
+#: Where generated posts' photos are when no server is named: a closed loopback port, so a
+#: crawl that fetches them fails at once and nothing leaves the machine.
+NOWHERE = "http://127.0.0.1:9"
+
+
+def generated_post(post_id: int, date: str | None = None, base: str = NOWHERE) -> SamplePost:
+    """Generated post ``post_id``; every 7th has a photo on ``base``'s ``/media/``."""
     when = date or (GENERATED_START + timedelta(hours=post_id)).isoformat()
-    photos = [f"https://cdn4.telegram-cdn.org/file/test-{post_id}.jpg"] if post_id % 7 == 0 else []
+    photos = [f"{base}/media/test-{post_id}.jpg"] if post_id % 7 == 0 else []
     return SamplePost(
         id=post_id,
         date=when,
@@ -91,13 +97,13 @@ def generated_post(post_id: int, date: str | None = None) -> SamplePost:
     )
 
 
-def generated_channel(name: str, count: int) -> SampleChannel:
+def generated_channel(name: str, count: int, base: str = NOWHERE) -> SampleChannel:
     return SampleChannel(
         name=name,
         title=f"测试频道 {name}",
         description=f"Generated test channel @{name}.\n用于测试的频道。",
         subscribers=1000 + count,
-        posts=[generated_post(i) for i in range(1, count + 1)],
+        posts=[generated_post(i, base=base) for i in range(1, count + 1)],
     )
 
 
@@ -197,7 +203,7 @@ class FaultSite(SiteServer):
                     raise ControlError(400, "missing parameter 'name'")
                 count = _int(q, "posts", 0)
                 page_size = q.get("page_size")
-                self.set_channel(generated_channel(name, count))
+                self.set_channel(generated_channel(name, count, base=self.url))
                 if page_size:
                     self.page_sizes[name] = _int(q, "page_size")
                 else:
@@ -236,7 +242,7 @@ class FaultSite(SiteServer):
             if action == "add":
                 ids = []
                 for _ in range(_int(q, "count", 1)):
-                    template = generated_post(channel.next_id)
+                    template = generated_post(channel.next_id, base=self.url)
                     post = channel.add(template.text, views=template.views, photos=template.photos)
                     ids.append(post.id)
                 return {"ok": True, "ids": ids}

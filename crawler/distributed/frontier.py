@@ -284,6 +284,14 @@ class Frontier:
     def pending(self, crawl: int) -> str:
         return f"{self.prefix}:pending:{crawl}"
 
+    def media_seen(self, crawl: int) -> str:
+        """The media URLs a crawl asked for: apart from ``seen``, so none counts as a page."""
+        return f"{self.prefix}:mseen:{crawl}"
+
+    def crawl_keys(self, crawl: int) -> list[str]:
+        """Every key a crawl keeps while it runs: dropped when it ends."""
+        return [self.seen(crawl), self.pending(crawl), self.media_seen(crawl)]
+
     def result(self, token: str) -> str:
         return f"{self.prefix}:result:{token}"
 
@@ -302,6 +310,15 @@ class Frontier:
         keys = [self.seen(crawl), self.pending(crawl), self.requests]
         args = [max_pages or 0, child.rkey, child.score, child.member]
         return bool(self._enqueue(keys=keys, args=args))
+
+    def enqueue_media(self, crawl: int, child: Child) -> bool:
+        """Queue a media request of ``crawl`` unless the crawl asked for its URL already.
+
+        It is pending like a page (the crawl ends once it is written), but it is
+        no page of the crawl's budget.
+        """
+        keys = [self.media_seen(crawl), self.pending(crawl), self.requests]
+        return bool(self._enqueue(keys=keys, args=[0, child.rkey, child.score, child.member]))
 
     def pop(self, wid: str, ttl: float) -> tuple[int, str] | None:
         """Lease the best queued request to worker ``wid``: (lease token, serialized request)."""

@@ -12,6 +12,12 @@ same functions as a local crawl (:func:`archive.store.ingest_page`,
    :func:`archive.store.queued.claim_delivery`), and only after the commit
    acknowledged: removed from the processing list and from the crawl's
    pending requests. A delivery handed over again after a crash is skipped.
+   A page of a crawl that archives media (``crawl --redis --media``) leads
+   to a request for each of its files the archive lacks
+   (:func:`crawler.media.plan_media`: the ingester knows what the archive
+   holds); its slots are linked at once, and the file fills them in when
+   a worker delivers it. Media requests are pending like pages (the crawl
+   ends once they are written) but count in no page budget.
 3. What workers need to crawl incrementally (each Telegram channel's
    archived id ranges, each web channel's live posts and listings) is
    published to Redis after each commit, before the acknowledgement.
@@ -47,16 +53,22 @@ from archive.models import (
     ERROR_THROTTLED,
     FAILED,
     KIND_TELEGRAM,
+    MEDIA_MAX_SIZE,
+    MEDIA_NONE,
     PARTIAL,
     RUNNING,
+    MediaRef,
+    Page,
     capture_from_dict,
+    media_fetch_from_dict,
     page_from_dict,
 )
-from archive.source import parse_source
+from archive.source import Source, parse_source
 from archive.store import open_archive, queued
 
-from .frontier import Frontier, connect
-from .spider import seed_request
+from ..media import plan_media
+from .frontier import Child, Frontier, connect
+from .spider import media_child, seed_request
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +105,7 @@ class IngestStats:
     jobs: int = 0
     deliveries: int = 0
     pages: int = 0
+    media: int = 0  # media deliveries written (a file, or why it could not be fetched)
     repeated: int = 0  # deliveries already written (handed over again)
     late: int = 0  # deliveries of crawls already finished
     reaped: int = 0  # leases of dead workers put back
@@ -110,6 +123,8 @@ class Ingester:
         self.stop_event = threading.Event()
         self.stats = IngestStats()
         self._ended: set[int] = set()
+        #: Per running crawl: its source and what media it archives (mode, size cap).
+        self._crawl_media: dict[int, tuple[Source, str, int]] = {}
         self.lock_value = f"{os.getpid()}@{socket.gethostname()} {uuid.uuid4().hex[:8]}"
         self._refresh = self.server.register_script(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then"
@@ -305,19 +320,24 @@ class Ingester:
         return records
 
     def _write_batch(self, records: list[tuple[Any, dict[str, Any]]]) -> None:
-        """Write deliveries in one transaction, then publish what workers need to know."""
+        """Write deliveries in one transaction, then publish what workers need to know
+        and queue the media files the pages showed (before the deliveries are
+        acknowledged, so their crawls stay open until the files are written)."""
         channels: set[tuple[str, str]] = set()
+        media: list[tuple[int, Child]] = []
         with store.write_transaction(self.db):
             for _raw, record in records:
                 try:
                     with store.write_transaction(self.db):  # a savepoint: this delivery alone
-                        self._write(record, channels)
+                        self._write(record, channels, media)
                 except sqlite3.OperationalError:
                     raise  # the archive is busy or broken: the whole batch is tried again
                 except Exception as exc:  # a delivery that cannot be read: kept as an error
                     logger.exception("could not write a delivery: %r", str(record)[:200])
                     self._refuse(record, exc)
         self._publish(channels)
+        for crawl_id, child in media:
+            self.frontier.enqueue_media(crawl_id, child)
 
     def _acknowledge(self, records: list[tuple[Any, dict[str, Any]]]) -> None:
         """Only what is committed: a crash before this re-delivers, and the written are skipped."""
@@ -328,13 +348,16 @@ class Ingester:
                 pipe.srem(self.frontier.pending(record["crawl"]), record["rkey"])
         pipe.execute()
         if self._ended:  # nothing more of these crawls will be written: drop their keys
-            ended = [
-                k for c in self._ended for k in (self.frontier.seen(c), self.frontier.pending(c))
-            ]
+            ended = [k for c in self._ended for k in self.frontier.crawl_keys(c)]
             self.server.delete(*ended)
             self._ended.clear()
 
-    def _write(self, record: dict[str, Any], channels: set[tuple[str, str]]) -> None:
+    def _write(
+        self,
+        record: dict[str, Any],
+        channels: set[tuple[str, str]],
+        media: list[tuple[int, Child]],
+    ) -> None:
         crawl_id = record["crawl"]
         if queued.crawl_status(self.db, crawl_id) != RUNNING:
             self.stats.late += 1  # its crawl was ended (e.g. stopped by the scheduler)
@@ -348,6 +371,9 @@ class Ingester:
             if entry["type"] == "error":
                 store.record_error(self.db, crawl_id, entry["url"], entry["kind"], entry["message"])
                 continue
+            if entry["type"] == "media":
+                self._write_media(crawl_id, entry)
+                continue
             capture = capture_from_dict(entry["capture"])
             page = page_from_dict(entry["page"]) if entry["page"] is not None else None
             try:
@@ -357,12 +383,57 @@ class Ingester:
                 store.record_error(self.db, crawl_id, capture.url, ERROR_INGEST, repr(exc))
                 continue
             self.stats.pages += 1
+            if page is not None and page.posts:
+                media += self._plan_media(crawl_id, record["source"], page)
             if page is not None and page.channel is not None:
                 channels.add((page.kind, page.channel.name))
             if page is not None and page.throttled and not page.start:
                 store.record_error(
                     self.db, crawl_id, capture.url, ERROR_THROTTLED, THROTTLED_MESSAGE
                 )
+
+    def _media_options(self, crawl_id: int, source_key: str) -> tuple[Source, str, int]:
+        """The crawl's source, and the media it archives as its row records (none if unsaid)."""
+        found = self._crawl_media.get(crawl_id)
+        if found is None:
+            row = self.db.execute("SELECT options FROM crawls WHERE id = ?", [crawl_id]).fetchone()
+            options = json.loads(row[0] or "{}") if row else {}
+            found = (
+                parse_source(source_key),
+                options.get("media") or MEDIA_NONE,
+                int(options.get("media_max_size") or MEDIA_MAX_SIZE),
+            )
+            self._crawl_media[crawl_id] = found
+        return found
+
+    def _plan_media(self, crawl_id: int, source_key: str, page: Page) -> list[tuple[int, Child]]:
+        """Link the page's media the archive has; a request for each file it lacks."""
+        source, mode, max_size = self._media_options(crawl_id, source_key)
+        if mode == MEDIA_NONE:
+            return []
+        children = []
+
+        def known(channel: str, post_ids: list[str], urls: list[str]):
+            return store.known_media(self.db, channel, post_ids, urls)
+
+        for url, refs, fetched in plan_media(page, mode, known):
+            # Linked now: a file already kept serves them at once, a new one when it comes.
+            store.ingest_media(self.db, url, refs, None, crawl_id=crawl_id)
+            if not fetched:
+                children.append((crawl_id, media_child(crawl_id, source, url, refs, max_size)))
+        return children
+
+    def _write_media(self, crawl_id: int, entry: dict[str, Any]) -> None:
+        """A media file a worker fetched (or why it could not), linked to the slots showing it."""
+        refs = [MediaRef(*ref) for ref in entry.get("refs") or []]
+        fetch = media_fetch_from_dict(entry["fetch"]) if entry.get("fetch") else None
+        try:
+            store.ingest_media(self.db, entry["url"], refs, fetch, crawl_id=crawl_id)
+        except sqlite3.OperationalError:
+            raise
+        except Exception:  # kept with the file, as a local crawl does: never the crawl's error
+            logger.exception("Could not archive media %s", entry["url"])
+        self.stats.media += 1
 
     def _refuse(self, record: Any, exc: Exception) -> None:
         crawl_id = record.get("crawl") if isinstance(record, dict) else None
@@ -413,7 +484,8 @@ class Ingester:
             row = store.finish_crawl(self.db, crawl_id, **how)
             queued.forget_deliveries(self.db, crawl_id)
         self._announce(token, row)
-        self.server.delete(self.frontier.seen(crawl_id), self.frontier.pending(crawl_id))
+        self.server.delete(*self.frontier.crawl_keys(crawl_id))
+        self._crawl_media.pop(crawl_id, None)
         self.stats.finished.append(row)
         logger.info(
             "crawl %d of %s finished: %s, %d pages, posts %d new / %d changed / %d deleted, "
@@ -439,7 +511,7 @@ class Ingester:
         """Rows finished by an ingester that died before it said so."""
         for token, crawl_id in queued.unannounced_crawls(self.db, self.queue):
             self._announce(token, store.crawl_row(self.db, crawl_id))
-            self.server.delete(self.frontier.seen(crawl_id), self.frontier.pending(crawl_id))
+            self.server.delete(*self.frontier.crawl_keys(crawl_id))
 
     def _close_lost_crawls(self) -> None:
         """Running crawls of this queue that Redis no longer knows (it was flushed) end as failed."""

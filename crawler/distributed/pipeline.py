@@ -17,7 +17,7 @@ from typing import Any
 
 from archive.models import to_dict
 
-from ..items import ErrorItem, PageItem
+from ..items import ErrorItem, MediaItem, PageItem
 from . import serialize
 from .leases import fail_stop
 from .spider import Delivery
@@ -38,6 +38,15 @@ def delivery_record(delivery: Delivery) -> dict[str, Any]:
                     "type": "page",
                     "capture": to_dict(item.capture),
                     "page": to_dict(item.page) if item.page is not None else None,
+                }
+            )
+        elif isinstance(item, MediaItem):
+            items.append(
+                {
+                    "type": "media",
+                    "url": item.url,
+                    "refs": [[r.channel, r.post_id, r.slot] for r in item.refs],
+                    "fetch": to_dict(item.fetch) if item.fetch is not None else None,
                 }
             )
         else:
@@ -88,6 +97,9 @@ class DeliveryPipeline:
         for entry in item.items:
             if isinstance(entry, PageItem):
                 stats.inc_value("chanarchive/pages")
+            elif isinstance(entry, MediaItem):
+                outcome = "fetched" if entry.fetch is not None and entry.fetch.ok else "failed"
+                stats.inc_value(f"chanarchive/media/{outcome}")
             elif isinstance(entry, ErrorItem):
                 stats.inc_value(f"chanarchive/errors/{entry.kind}")
         return item

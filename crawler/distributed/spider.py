@@ -29,10 +29,19 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
 from archive.clean.profiles import load_options
-from archive.models import ERROR_PARSE, WebKnown
+from archive.models import (
+    ERROR_PARSE,
+    MEDIA_ALL,
+    MEDIA_MAX_SIZE,
+    MediaFetch,
+    MediaRef,
+    WebKnown,
+)
 from archive.source import SOURCE_URL, Source
+from archive.times import utcnow
 
-from ..items import ErrorItem, PageItem
+from ..items import ErrorItem, MediaItem, PageItem
+from ..media import MediaFetcher
 from ..spiders.channels import GONE_STATUSES, ChannelSpider
 from ..walks import TelegramWalk
 from . import serialize
@@ -87,6 +96,27 @@ def seed_request(
     data = request.to_dict()
     data["callback"], data["errback"] = "parse", "on_error"
     return Child(meta["rkey"], -request.priority, serialize.dumps(data))
+
+
+def media_child(
+    crawl_id: int, source: Source, url: str, refs: list[MediaRef], max_size: int
+) -> Child:
+    """A request for one media file of a crawl (the ingester's), ready to enqueue.
+
+    It carries the post slots that show the file, so that its delivery links
+    them (or counts a failed try against them), and the crawl's size cap.
+    """
+    request = MediaFetcher(MEDIA_ALL, max_size).request(url, source.key, None, None)
+    request.meta["crawl"] = {
+        "id": crawl_id,
+        "source": {"kind": source.kind, "key": source.key, "url": source.url, "name": source.name},
+        "max_pages": None,
+    }
+    request.meta["media_refs"] = [[r.channel, r.post_id, r.slot] for r in refs]
+    request.meta["rkey"] = request_key("GET", url)
+    data = request.to_dict()
+    data["callback"], data["errback"] = "parse_media", "media_failed"
+    return Child(request.meta["rkey"], -request.priority, serialize.dumps(data))
 
 
 class WorkerSpider(ChannelSpider):
@@ -175,9 +205,31 @@ class WorkerSpider(ChannelSpider):
                 rkey = out.meta["rkey"] = request_key(out.method, out.url)
                 data = out.to_dict(spider=self)
                 delivery.children.append(Child(rkey, -out.priority, serialize.dumps(data)))
-            elif isinstance(out, PageItem | ErrorItem):
+            elif isinstance(out, PageItem | ErrorItem | MediaItem):
                 delivery.items.append(out)
         return [delivery]
+
+    # -- media files: the ingester asks for them (it knows what the archive holds)
+    def parse_media(self, response):
+        return self._media(response.request, lambda fetcher: fetcher.fetched(response))
+
+    def media_failed(self, failure):
+        return self._media(failure.request, lambda fetcher: fetcher.failed(failure))
+
+    def _media(self, request: scrapy.Request, fetch) -> list[Delivery]:
+        """One media request's delivery: the file (or why not) and the slots showing it."""
+        meta = request.meta
+        key = meta["crawl"]["source"]["key"]
+        fetcher = MediaFetcher(MEDIA_ALL, int(meta.get("download_maxsize") or MEDIA_MAX_SIZE))
+        refs = [MediaRef(*ref) for ref in meta.get("media_refs") or []]
+        try:
+            item = fetch(fetcher)
+        except Exception as exc:  # as a failed fetch: a media file never fails its crawl
+            self.logger.warning("Could not keep media %s: %r", request.url, exc)
+            failed = MediaFetch(request.url, utcnow(), ok=False, reason=f"worker: {exc!r}")
+            item = MediaItem(key, request.url, [], failed)
+        item.refs = refs
+        return self._deliver(request, key, [item])
 
     def parse(self, response):
         return self._run(response.request, lambda: super(WorkerSpider, self).parse(response))

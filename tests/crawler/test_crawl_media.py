@@ -22,20 +22,10 @@ from archive.serve.app import make_datasette
 from archive.store.media import pack_body, unpack_body
 from chanarchive.clitools import parse_size
 from tests.crawling import crawl, export, query, run_cli
-from tests.media_site import media_bytes, media_sha256
+from tests.media_site import media_bytes, media_requests, media_sha256
+from tests.media_site import serve_media_channel as media_channel
 
 WARCIO = Path(sys.executable).with_name("warcio")
-
-
-def media_requests(site) -> list[str]:
-    """The ``/media/`` paths the site served (query left out), in order."""
-    return [urlsplit(path).path for _m, path, _s in site.stats() if path.startswith("/media/")]
-
-
-def media_channel(site, name: str, posts: int = 5, **flags) -> str:
-    site.control("media_channel", name=name, posts=posts, **flags)
-    site.control("media_sign", on=1)
-    return f"{site.url}/s/{name}"
 
 
 def expected_photo(name: str, post_id: int, posts: int, shared: bool = False) -> str:

@@ -11,6 +11,7 @@ import pytest
 
 from tests.cluster import Cluster
 from tests.crawling import crawl, export, query, run_cli
+from tests.media_site import media_bytes, media_requests, media_sha256, serve_media_channel
 from tests.paths import FIXTURES
 
 MIRROR = FIXTURES / "mirror"
@@ -64,8 +65,9 @@ def test_two_workers_archive_two_versions_as_a_local_crawl_does(tmp_path, make_s
             site.control("views", name="twins", factor=2)
             (root / "site" / "post" / "103.html").unlink()
             shutil.copytree(MIRROR / "site_v2", root / "site", dirs_exist_ok=True)
-        # Workers archive no media and make no deletion checks: nor does the local crawl here.
-        here = crawl(local, *sources, "--media", "none", "--deletion-checks", "0")
+        # Workers make no deletion checks: nor does the local crawl here. Both archive the
+        # photos (every 7th post has one, served by the same site).
+        here = crawl(local, *sources, "--deletion-checks", "0")
         assert here.returncode == 0, here.stderr
         there = cluster.finish(cluster.crawl(*sources))
         outputs.append((here.stdout, there))
@@ -78,9 +80,10 @@ def test_two_workers_archive_two_versions_as_a_local_crawl_does(tmp_path, make_s
         .endswith("1 pages, posts 3 new / 1 changed / 16 unchanged / 0 deleted, 0 errors (ok)")
     )
     assert "posts 1 new / 1 changed / 2 unchanged / 1 deleted" in outputs[1][0]
-    assert comparable(export(cluster.db, "--all-versions")) == comparable(
-        export(local, "--all-versions")
-    )
+    archived = comparable(export(cluster.db, "--all-versions"))
+    assert archived == comparable(export(local, "--all-versions"))
+    photos = [m for r in archived if r["channel"] == "twins" for m in r["media"]]
+    assert photos and all(len(m.get("sha256") or "") == 64 for m in photos)
     rows = (
         "SELECT source, status, pages, posts_new, posts_changed, posts_unchanged, posts_deleted,"
         " errors FROM crawls ORDER BY id"
@@ -97,6 +100,46 @@ def test_two_workers_archive_two_versions_as_a_local_crawl_does(tmp_path, make_s
     for worker in workers:  # scrapy-redis under Scrapy 2.19, adapted: no deprecation warning
         log = cluster.output(worker)
         assert "Deprecat" not in log and "Traceback" not in log, log
+
+
+def test_workers_archive_each_media_file_once_and_the_crawl_ends_after_them(site, cluster):
+    url = serve_media_channel(site, "dpics", posts=6, shared=1, preview=1, video=1)
+    site.control("media_size", file="dpics-3.jpg", bytes=300_000)
+    cluster.ingester()
+    cluster.worker()
+    cluster.worker()
+    first = cluster.finish(cluster.crawl(url, "--media-max-size", "100K"))
+    assert last_line(first).endswith("0 errors (ok)"), first  # media never fail a crawl
+    fetched = media_requests(site)
+    assert sorted(fetched) == sorted(
+        [f"/media/dpics-{i}.jpg" for i in (1, 2, 3, 4)]
+        + ["/media/dpics-same~5.jpg", "/media/dpics-same~6.jpg", "/media/dpics-preview.jpg"]
+        + ["/media/dpics-thumb.jpg"]
+    )
+    # The crawl returned once every file was written: the export has them all now.
+    by_id = {r["post_id"]: r["media"] for r in export(cluster.db)}
+    for post_id in ("1", "2", "4"):
+        assert by_id[post_id][0]["sha256"] == media_sha256(f"dpics-{post_id}.jpg")
+    assert by_id["5"][0]["sha256"] == by_id["6"][0]["sha256"] == media_sha256("dpics-same~5.jpg")
+    assert by_id["1"][1]["thumb"]["sha256"] == media_sha256("dpics-thumb.jpg")
+    assert "sha256" not in by_id["3"][0]  # over --media-max-size: kept as a failure, with why
+    [(status, reason)] = query(
+        cluster.db, "SELECT status, reason FROM media_urls WHERE url LIKE '%dpics-3.jpg%'"
+    )
+    assert status == "failed" and "too large" in reason
+    assert query(cluster.db, "SELECT COUNT(*) FROM media_files") == [(6,)]
+    size = query(cluster.db, "SELECT size FROM media_files WHERE sha256 = ?",
+                 [media_sha256("dpics-thumb.jpg")])  # fmt: skip
+    assert size == [(len(media_bytes("dpics-thumb.jpg")),)]
+
+    # The files go away and the page's signed URLs change: only the failed one is tried again.
+    site.control("media", state="gone")
+    second = cluster.finish(cluster.crawl(url, "--media-max-size", "100K"))
+    assert last_line(second).endswith("0 errors (ok)"), second
+    assert media_requests(site) == [*fetched, "/media/dpics-3.jpg"]
+    assert {r["post_id"]: r["media"] for r in export(cluster.db)} == by_id
+    assert query(cluster.db, "SELECT COUNT(*) FROM post_media WHERE sha256 IS NULL"
+                 " AND slot = '0' AND attempts = 2") == [(1,)]  # fmt: skip
 
 
 def test_a_worker_killed_in_a_backfill_loses_and_repeats_nothing(site, cluster):
