@@ -268,8 +268,8 @@ def capture_options(*, scheduled: bool) -> Callable[[Callable[..., Any]], Callab
             metavar="N",
             help="Telegram: look at up to N posts per source that left the listing, each "
             "through its own embed (/NAME/ID?embed=1); only its 'Post not found' makes a post "
-            "deleted. The rest stay missing until a later crawl; 0 looks at none; --redis "
-            f"workers make none{shown(str(DEFAULT_DELETION_CHECKS))}. "
+            "deleted. The rest stay missing until a later crawl; 0 looks at none"
+            f"{shown(str(DEFAULT_DELETION_CHECKS))}. "
             "Example: --deletion-checks 200",
         ),
     ]

@@ -16,9 +16,9 @@ only after its checks are written.
 Budget: at most ``budget`` looks per source and crawl (``crawl
 --deletion-checks N``); the posts left over stay missing and are looked at
 by a later crawl, the longest missing first. ``0`` looks at nothing: posts
-gone from the listing stay missing, never deleted. The distributed worker
-has no archive to compare with and makes no checks (its crawls leave
-posts missing for a local crawl to confirm).
+gone from the listing stay missing, never deleted. A distributed worker
+has no archive to compare with: there the ingester, which has, plans the
+checks after each page it writes and queues them for the workers.
 """
 
 from __future__ import annotations

@@ -20,7 +20,13 @@ from collections.abc import Callable
 from typing import Any
 
 from archive import store
-from archive.models import FAILED, MEDIA_MAX_SIZE, MEDIA_PHOTOS, PARTIAL
+from archive.models import (
+    DEFAULT_DELETION_CHECKS,
+    FAILED,
+    MEDIA_MAX_SIZE,
+    MEDIA_PHOTOS,
+    PARTIAL,
+)
 from archive.source import parse_source
 from archive.store import open_archive
 
@@ -42,10 +48,12 @@ def job_options(batch: Batch) -> dict[str, Any]:
         "follow": crawl.follow,
         "profile": crawl.profile,
         "settings": dict(crawl.settings),
-        # The workers fetch the media files; they make no deletion checks.
+        # What the workers fetch beside the pages, as a local crawl of the source would.
         "media": crawl.media or MEDIA_PHOTOS,
         "media_max_size": crawl.media_max_size or MEDIA_MAX_SIZE,
-        "deletion_checks": 0,
+        "deletion_checks": (
+            crawl.deletion_checks if crawl.deletion_checks is not None else DEFAULT_DELETION_CHECKS
+        ),
     }
 
 

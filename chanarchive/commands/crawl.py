@@ -96,8 +96,8 @@ def crawl(
 
     Media: photos (and the thumbnails of videos and link previews) are archived by
     default, each file once by sha256; a failed one is tried again by later crawls.
-    Distributed crawls (--redis) archive them too (the workers fetch them); they make
-    no deletion checks.
+    Distributed crawls (--redis) archive them too, and make the deletion checks: the
+    ingester asks for them, the workers fetch them.
     """
     from crawler.run import CrawlOptions, run_crawl  # Scrapy loads only when crawling
 
@@ -124,10 +124,6 @@ def crawl(
     if no_wait and not redis_url:
         raise BadUsage("--no-wait goes with --redis (a local crawl always waits)")
     if redis_url:
-        if ctx.get_parameter_source("deletion_checks") is click.core.ParameterSource.COMMANDLINE:
-            if deletion_checks:
-                click.echo("note: distributed crawls make no deletion checks", err=True)
-        options.deletion_checks = 0  # the crawl row says what was done: workers make none
         rows = _queued_crawl(redis_url, parsed, options, wait=not no_wait)
         if rows is None:
             return

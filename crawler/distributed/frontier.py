@@ -284,13 +284,14 @@ class Frontier:
     def pending(self, crawl: int) -> str:
         return f"{self.prefix}:pending:{crawl}"
 
-    def media_seen(self, crawl: int) -> str:
-        """The media URLs a crawl asked for: apart from ``seen``, so none counts as a page."""
-        return f"{self.prefix}:mseen:{crawl}"
+    def side_seen(self, crawl: int) -> str:
+        """The side requests (media files, deletion checks) a crawl asked for: apart from
+        ``seen``, so none counts as a page of its budget."""
+        return f"{self.prefix}:sseen:{crawl}"
 
     def crawl_keys(self, crawl: int) -> list[str]:
         """Every key a crawl keeps while it runs: dropped when it ends."""
-        return [self.seen(crawl), self.pending(crawl), self.media_seen(crawl)]
+        return [self.seen(crawl), self.pending(crawl), self.side_seen(crawl)]
 
     def result(self, token: str) -> str:
         return f"{self.prefix}:result:{token}"
@@ -311,13 +312,14 @@ class Frontier:
         args = [max_pages or 0, child.rkey, child.score, child.member]
         return bool(self._enqueue(keys=keys, args=args))
 
-    def enqueue_media(self, crawl: int, child: Child) -> bool:
-        """Queue a media request of ``crawl`` unless the crawl asked for its URL already.
+    def enqueue_side(self, crawl: int, child: Child) -> bool:
+        """Queue a side request of ``crawl`` (a media file, a deletion check) unless the
+        crawl asked for it already.
 
         It is pending like a page (the crawl ends once it is written), but it is
         no page of the crawl's budget.
         """
-        keys = [self.media_seen(crawl), self.pending(crawl), self.requests]
+        keys = [self.side_seen(crawl), self.pending(crawl), self.requests]
         return bool(self._enqueue(keys=keys, args=[0, child.rkey, child.score, child.member]))
 
     def pop(self, wid: str, ttl: float) -> tuple[int, str] | None:

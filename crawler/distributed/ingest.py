@@ -12,12 +12,14 @@ same functions as a local crawl (:func:`archive.store.ingest_page`,
    :func:`archive.store.queued.claim_delivery`), and only after the commit
    acknowledged: removed from the processing list and from the crawl's
    pending requests. A delivery handed over again after a crash is skipped.
-   A page of a crawl that archives media (``crawl --redis --media``) leads
-   to a request for each of its files the archive lacks
-   (:func:`crawler.media.plan_media`: the ingester knows what the archive
-   holds); its slots are linked at once, and the file fills them in when
-   a worker delivers it. Media requests are pending like pages (the crawl
-   ends once they are written) but count in no page budget.
+   The ingester knows what the archive holds, so it asks for the *side
+   requests* a local crawl's spider would make: after a page, a request for
+   each of its media files the archive lacks (:func:`crawler.media.plan_media`;
+   the slots are linked at once, and the file fills them in when a worker
+   delivers it), and a look at the embed of each post the page no longer
+   shows (:class:`crawler.checks.DeletionChecks`, within the crawl's
+   ``--deletion-checks`` budget). Side requests are pending like pages (the
+   crawl ends once they are written) but count in no page budget.
 3. What workers need to crawl incrementally (each Telegram channel's
    archived id ranges, each web channel's live posts and listings) is
    published to Redis after each commit, before the acknowledgement.
@@ -66,9 +68,10 @@ from archive.models import (
 from archive.source import Source, parse_source
 from archive.store import open_archive, queued
 
+from ..checks import DeletionChecks
 from ..media import plan_media
 from .frontier import Child, Frontier, connect
-from .spider import media_child, seed_request
+from .spider import check_child, media_child, seed_request
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +109,21 @@ class IngestStats:
     deliveries: int = 0
     pages: int = 0
     media: int = 0  # media deliveries written (a file, or why it could not be fetched)
+    checks: int = 0  # looks at missing posts' embeds written
     repeated: int = 0  # deliveries already written (handed over again)
     late: int = 0  # deliveries of crawls already finished
     reaped: int = 0  # leases of dead workers put back
     finished: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class CrawlSides:
+    """What side requests one crawl makes: its media (``--media``) and deletion checks."""
+
+    source: Source
+    media: str
+    media_max_size: int
+    checks: DeletionChecks
 
 
 class Ingester:
@@ -123,8 +137,8 @@ class Ingester:
         self.stop_event = threading.Event()
         self.stats = IngestStats()
         self._ended: set[int] = set()
-        #: Per running crawl: its source and what media it archives (mode, size cap).
-        self._crawl_media: dict[int, tuple[Source, str, int]] = {}
+        #: Per running crawl: its source, and the side requests it makes.
+        self._sides: dict[int, CrawlSides] = {}
         self.lock_value = f"{os.getpid()}@{socket.gethostname()} {uuid.uuid4().hex[:8]}"
         self._refresh = self.server.register_script(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then"
@@ -321,23 +335,23 @@ class Ingester:
 
     def _write_batch(self, records: list[tuple[Any, dict[str, Any]]]) -> None:
         """Write deliveries in one transaction, then publish what workers need to know
-        and queue the media files the pages showed (before the deliveries are
-        acknowledged, so their crawls stay open until the files are written)."""
+        and queue the side requests of the pages (before the deliveries are
+        acknowledged, so their crawls stay open until those are written too)."""
         channels: set[tuple[str, str]] = set()
-        media: list[tuple[int, Child]] = []
+        sides: list[tuple[int, Child]] = []
         with store.write_transaction(self.db):
             for _raw, record in records:
                 try:
                     with store.write_transaction(self.db):  # a savepoint: this delivery alone
-                        self._write(record, channels, media)
+                        self._write(record, channels, sides)
                 except sqlite3.OperationalError:
                     raise  # the archive is busy or broken: the whole batch is tried again
                 except Exception as exc:  # a delivery that cannot be read: kept as an error
                     logger.exception("could not write a delivery: %r", str(record)[:200])
                     self._refuse(record, exc)
         self._publish(channels)
-        for crawl_id, child in media:
-            self.frontier.enqueue_media(crawl_id, child)
+        for crawl_id, child in sides:
+            self.frontier.enqueue_side(crawl_id, child)
 
     def _acknowledge(self, records: list[tuple[Any, dict[str, Any]]]) -> None:
         """Only what is committed: a crash before this re-delivers, and the written are skipped."""
@@ -350,13 +364,15 @@ class Ingester:
         if self._ended:  # nothing more of these crawls will be written: drop their keys
             ended = [k for c in self._ended for k in self.frontier.crawl_keys(c)]
             self.server.delete(*ended)
+            for crawl_id in self._ended:
+                self._sides.pop(crawl_id, None)
             self._ended.clear()
 
     def _write(
         self,
         record: dict[str, Any],
         channels: set[tuple[str, str]],
-        media: list[tuple[int, Child]],
+        sides: list[tuple[int, Child]],
     ) -> None:
         crawl_id = record["crawl"]
         if queued.crawl_status(self.db, crawl_id) != RUNNING:
@@ -374,6 +390,9 @@ class Ingester:
             if entry["type"] == "media":
                 self._write_media(crawl_id, entry)
                 continue
+            if entry["type"] == "check":
+                self._write_check(crawl_id, entry)
+                continue
             capture = capture_from_dict(entry["capture"])
             page = page_from_dict(entry["page"]) if entry["page"] is not None else None
             try:
@@ -383,8 +402,8 @@ class Ingester:
                 store.record_error(self.db, crawl_id, capture.url, ERROR_INGEST, repr(exc))
                 continue
             self.stats.pages += 1
-            if page is not None and page.posts:
-                media += self._plan_media(crawl_id, record["source"], page)
+            if page is not None:
+                sides += self._side_requests(crawl_id, record["source"], capture.url, page)
             if page is not None and page.channel is not None:
                 channels.add((page.kind, page.channel.name))
             if page is not None and page.throttled and not page.start:
@@ -392,35 +411,47 @@ class Ingester:
                     self.db, crawl_id, capture.url, ERROR_THROTTLED, THROTTLED_MESSAGE
                 )
 
-    def _media_options(self, crawl_id: int, source_key: str) -> tuple[Source, str, int]:
-        """The crawl's source, and the media it archives as its row records (none if unsaid)."""
-        found = self._crawl_media.get(crawl_id)
+    def _crawl_sides(self, crawl_id: int, source_key: str) -> CrawlSides:
+        """What side requests the crawl makes, as its row's options say (none if unsaid)."""
+        found = self._sides.get(crawl_id)
         if found is None:
             row = self.db.execute("SELECT options FROM crawls WHERE id = ?", [crawl_id]).fetchone()
             options = json.loads(row[0] or "{}") if row else {}
-            found = (
-                parse_source(source_key),
-                options.get("media") or MEDIA_NONE,
-                int(options.get("media_max_size") or MEDIA_MAX_SIZE),
+            budget = int(options.get("deletion_checks") or 0)
+            found = CrawlSides(
+                source=parse_source(source_key),
+                media=options.get("media") or MEDIA_NONE,
+                media_max_size=int(options.get("media_max_size") or MEDIA_MAX_SIZE),
+                checks=DeletionChecks(
+                    budget,
+                    held=lambda name, lo, hi: store.live_post_nums(self.db, name, lo, hi),
+                    pending=lambda name: store.pending_deletion_checks(self.db, name, budget),
+                ),
             )
-            self._crawl_media[crawl_id] = found
+            self._sides[crawl_id] = found
         return found
 
-    def _plan_media(self, crawl_id: int, source_key: str, page: Page) -> list[tuple[int, Child]]:
-        """Link the page's media the archive has; a request for each file it lacks."""
-        source, mode, max_size = self._media_options(crawl_id, source_key)
-        if mode == MEDIA_NONE:
-            return []
+    def _side_requests(
+        self, crawl_id: int, source_key: str, page_url: str, page: Page
+    ) -> list[tuple[int, Child]]:
+        """The side requests of a page just written: its media files the archive lacks
+        (their slots linked now), and looks at the posts it no longer shows."""
+        sides = self._crawl_sides(crawl_id, source_key)
         children = []
+        if sides.media != MEDIA_NONE:
 
-        def known(channel: str, post_ids: list[str], urls: list[str]):
-            return store.known_media(self.db, channel, post_ids, urls)
+            def known(channel: str, post_ids: list[str], urls: list[str]):
+                return store.known_media(self.db, channel, post_ids, urls)
 
-        for url, refs, fetched in plan_media(page, mode, known):
-            # Linked now: a file already kept serves them at once, a new one when it comes.
-            store.ingest_media(self.db, url, refs, None, crawl_id=crawl_id)
-            if not fetched:
-                children.append((crawl_id, media_child(crawl_id, source, url, refs, max_size)))
+            for url, refs, fetched in plan_media(page, sides.media, known):
+                # Linked now: a file already kept serves them at once, a new one when it comes.
+                store.ingest_media(self.db, url, refs, None, crawl_id=crawl_id)
+                if not fetched:
+                    child = media_child(crawl_id, sides.source, url, refs, sides.media_max_size)
+                    children.append((crawl_id, child))
+        for post_num in sides.checks.to_check(source_key, page):
+            child = check_child(crawl_id, sides.source, page_url, page.channel.name, post_num)
+            children.append((crawl_id, child))
         return children
 
     def _write_media(self, crawl_id: int, entry: dict[str, Any]) -> None:
@@ -434,6 +465,22 @@ class Ingester:
         except Exception:  # kept with the file, as a local crawl does: never the crawl's error
             logger.exception("Could not archive media %s", entry["url"])
         self.stats.media += 1
+
+    def _write_check(self, crawl_id: int, entry: dict[str, Any]) -> None:
+        """A look at a missing post's embed: kept, and a confirmed deletion applied."""
+        try:
+            store.record_deletion_check(
+                self.db, crawl_id, entry["channel"], entry["post_id"], url=entry["url"],
+                outcome=entry["outcome"], checked_at=entry["checked_at"],
+                http_status=entry.get("http_status"), reason=entry.get("reason"),
+            )  # fmt: skip
+        except sqlite3.OperationalError:
+            raise
+        except Exception as exc:  # the reason is kept with the crawl, as a local crawl does
+            logger.exception("Could not keep the check of %s", entry.get("url"))
+            store.record_error(self.db, crawl_id, entry.get("url"), ERROR_INGEST, repr(exc))
+            return
+        self.stats.checks += 1
 
     def _refuse(self, record: Any, exc: Exception) -> None:
         crawl_id = record.get("crawl") if isinstance(record, dict) else None
@@ -485,7 +532,7 @@ class Ingester:
             queued.forget_deliveries(self.db, crawl_id)
         self._announce(token, row)
         self.server.delete(*self.frontier.crawl_keys(crawl_id))
-        self._crawl_media.pop(crawl_id, None)
+        self._sides.pop(crawl_id, None)
         self.stats.finished.append(row)
         logger.info(
             "crawl %d of %s finished: %s, %d pages, posts %d new / %d changed / %d deleted, "

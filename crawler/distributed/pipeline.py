@@ -12,12 +12,13 @@ delivery and drops the lease: a worker killed before it loses nothing
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
 from archive.models import to_dict
 
-from ..items import ErrorItem, MediaItem, PageItem
+from ..items import CheckItem, ErrorItem, MediaItem, PageItem
 from . import serialize
 from .leases import fail_stop
 from .spider import Delivery
@@ -49,6 +50,8 @@ def delivery_record(delivery: Delivery) -> dict[str, Any]:
                     "fetch": to_dict(item.fetch) if item.fetch is not None else None,
                 }
             )
+        elif isinstance(item, CheckItem):
+            items.append({"type": "check", **dataclasses.asdict(item)})
         else:
             items.append(
                 {"type": "error", "url": item.url, "kind": item.kind, "message": item.message}
@@ -100,6 +103,8 @@ class DeliveryPipeline:
             elif isinstance(entry, MediaItem):
                 outcome = "fetched" if entry.fetch is not None and entry.fetch.ok else "failed"
                 stats.inc_value(f"chanarchive/media/{outcome}")
+            elif isinstance(entry, CheckItem):
+                stats.inc_value(f"chanarchive/deletion_checks/{entry.outcome}")
             elif isinstance(entry, ErrorItem):
                 stats.inc_value(f"chanarchive/errors/{entry.kind}")
         return item

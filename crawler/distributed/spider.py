@@ -29,6 +29,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
 from archive.clean.profiles import load_options
+from archive.extract.embed import EMBED_FAILED
 from archive.models import (
     ERROR_PARSE,
     MEDIA_ALL,
@@ -40,7 +41,8 @@ from archive.models import (
 from archive.source import SOURCE_URL, Source
 from archive.times import utcnow
 
-from ..items import ErrorItem, MediaItem, PageItem
+from .. import checks
+from ..items import CheckItem, ErrorItem, MediaItem, PageItem
 from ..media import MediaFetcher
 from ..spiders.channels import GONE_STATUSES, ChannelSpider
 from ..walks import TelegramWalk
@@ -57,7 +59,7 @@ class Delivery:
     lease: int
     source: str
     max_pages: int | None
-    items: list[PageItem | ErrorItem] = field(default_factory=list)
+    items: list[PageItem | ErrorItem | MediaItem | CheckItem] = field(default_factory=list)
     children: list[Child] = field(default_factory=list)
 
 
@@ -98,25 +100,38 @@ def seed_request(
     return Child(meta["rkey"], -request.priority, serialize.dumps(data))
 
 
-def media_child(
-    crawl_id: int, source: Source, url: str, refs: list[MediaRef], max_size: int
-) -> Child:
-    """A request for one media file of a crawl (the ingester's), ready to enqueue.
-
-    It carries the post slots that show the file, so that its delivery links
-    them (or counts a failed try against them), and the crawl's size cap.
-    """
-    request = MediaFetcher(MEDIA_ALL, max_size).request(url, source.key, None, None)
+def _side_child(crawl_id: int, source: Source, request: scrapy.Request, callback: str,
+                errback: str) -> Child:  # fmt: skip
+    """A side request of a crawl (the ingester's), ready to enqueue: it carries just enough
+    of its crawl for its delivery."""
     request.meta["crawl"] = {
         "id": crawl_id,
         "source": {"kind": source.kind, "key": source.key, "url": source.url, "name": source.name},
         "max_pages": None,
     }
-    request.meta["media_refs"] = [[r.channel, r.post_id, r.slot] for r in refs]
-    request.meta["rkey"] = request_key("GET", url)
+    request.meta["rkey"] = request_key(request.method, request.url)
     data = request.to_dict()
-    data["callback"], data["errback"] = "parse_media", "media_failed"
+    data["callback"], data["errback"] = callback, errback
     return Child(request.meta["rkey"], -request.priority, serialize.dumps(data))
+
+
+def media_child(
+    crawl_id: int, source: Source, url: str, refs: list[MediaRef], max_size: int
+) -> Child:
+    """A request for one media file of a crawl.
+
+    It carries the post slots that show the file, so that its delivery links
+    them (or counts a failed try against them), and the crawl's size cap.
+    """
+    request = MediaFetcher(MEDIA_ALL, max_size).request(url, source.key, None, None)
+    request.meta["media_refs"] = [[r.channel, r.post_id, r.slot] for r in refs]
+    return _side_child(crawl_id, source, request, "parse_media", "media_failed")
+
+
+def check_child(crawl_id: int, source: Source, page_url: str, channel: str, post_num: int) -> Child:
+    """A look at one missing post's own embed, on the host ``page_url`` came from."""
+    request = checks.check_request(source.key, page_url, channel, post_num, None, None)
+    return _side_child(crawl_id, source, request, "parse_check", "check_failed")
 
 
 class WorkerSpider(ChannelSpider):
@@ -205,9 +220,27 @@ class WorkerSpider(ChannelSpider):
                 rkey = out.meta["rkey"] = request_key(out.method, out.url)
                 data = out.to_dict(spider=self)
                 delivery.children.append(Child(rkey, -out.priority, serialize.dumps(data)))
-            elif isinstance(out, PageItem | ErrorItem | MediaItem):
+            elif isinstance(out, PageItem | ErrorItem | MediaItem | CheckItem):
                 delivery.items.append(out)
         return [delivery]
+
+    # -- deletion checks: the ingester asks for them (it knows which posts went missing)
+    def parse_check(self, response):
+        return self._check(response.request, lambda: checks.check_item(response))
+
+    def check_failed(self, failure):
+        return self._check(failure.request, lambda: checks.failed_check_item(failure))
+
+    def _check(self, request: scrapy.Request, look) -> list[Delivery]:
+        key = request.meta["crawl"]["source"]["key"]
+        try:
+            item = look()
+        except Exception as exc:  # an undecided look: the post is looked at again later
+            self.logger.warning("Could not read the check %s: %r", request.url, exc)
+            channel, post_id = request.meta["check"]
+            item = CheckItem(key, channel, post_id, request.url, EMBED_FAILED, None,
+                             f"worker: {exc!r}", utcnow())  # fmt: skip
+        return self._deliver(request, key, [item])
 
     # -- media files: the ingester asks for them (it knows what the archive holds)
     def parse_media(self, response):

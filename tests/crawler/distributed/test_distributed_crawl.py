@@ -61,13 +61,14 @@ def test_two_workers_archive_two_versions_as_a_local_crawl_does(tmp_path, make_s
                 "edit", name="twins", id=45, text="Test post 45 — 更正：地铁延长运营至午夜。"
             )
             site.control("delete", name="twins", id=48)
+            site.control("hide", name="twins", id=47)  # gone from the listing, not deleted
             site.control("add", name="twins", count=3)
             site.control("views", name="twins", factor=2)
             (root / "site" / "post" / "103.html").unlink()
             shutil.copytree(MIRROR / "site_v2", root / "site", dirs_exist_ok=True)
-        # Workers make no deletion checks: nor does the local crawl here. Both archive the
-        # photos (every 7th post has one, served by the same site).
-        here = crawl(local, *sources, "--deletion-checks", "0")
+        # Both archive the photos (every 7th post has one, served by the same site) and
+        # look at the embeds of the posts that left the listing.
+        here = crawl(local, *sources)
         assert here.returncode == 0, here.stderr
         there = cluster.finish(cluster.crawl(*sources))
         outputs.append((here.stdout, there))
@@ -77,7 +78,7 @@ def test_two_workers_archive_two_versions_as_a_local_crawl_does(tmp_path, make_s
     assert (
         outputs[1][0]
         .splitlines()[0]
-        .endswith("1 pages, posts 3 new / 1 changed / 16 unchanged / 0 deleted, 0 errors (ok)")
+        .endswith("1 pages, posts 3 new / 1 changed / 16 unchanged / 1 deleted, 0 errors (ok)")
     )
     assert "posts 1 new / 1 changed / 2 unchanged / 1 deleted" in outputs[1][0]
     archived = comparable(export(cluster.db, "--all-versions"))
@@ -89,14 +90,15 @@ def test_two_workers_archive_two_versions_as_a_local_crawl_does(tmp_path, make_s
         " errors FROM crawls ORDER BY id"
     )
     assert query(cluster.db, rows) == query(local, rows)
-    # 48 left the listing: missing, not deleted, until a local crawl looks at its embed.
-    missing = (
-        "SELECT missing_since IS NOT NULL, deleted_at IS NOT NULL FROM posts WHERE post_id = ?"
+    # 47 and 48 left the listing; their embeds decided: 48 deleted, 47 alive and missing.
+    looks = (
+        "SELECT p.post_id, d.outcome, p.missing_since IS NOT NULL, p.deleted_at IS NOT NULL"
+        " FROM deletion_checks d JOIN posts p ON p.id = d.post ORDER BY p.post_num"
     )
-    assert query(cluster.db, missing, ["48"]) == [(1, 0)]
-    confirmed = crawl(cluster.db, sources[0])
-    assert last_line(confirmed.stdout).endswith("1 deleted, 0 errors (ok)"), confirmed.stderr
-    assert query(cluster.db, missing, ["48"]) == [(0, 1)]
+    assert query(cluster.db, looks) == query(local, looks) == [
+        ("47", "alive", 1, 0),
+        ("48", "deleted", 0, 1),
+    ]
     for worker in workers:  # scrapy-redis under Scrapy 2.19, adapted: no deprecation warning
         log = cluster.output(worker)
         assert "Deprecat" not in log and "Traceback" not in log, log
