@@ -95,10 +95,14 @@ def test_two_workers_archive_two_versions_as_a_local_crawl_does(tmp_path, make_s
         "SELECT p.post_id, d.outcome, p.missing_since IS NOT NULL, p.deleted_at IS NOT NULL"
         " FROM deletion_checks d JOIN posts p ON p.id = d.post ORDER BY p.post_num"
     )
-    assert query(cluster.db, looks) == query(local, looks) == [
-        ("47", "alive", 1, 0),
-        ("48", "deleted", 0, 1),
-    ]
+    assert (
+        query(cluster.db, looks)
+        == query(local, looks)
+        == [
+            ("47", "alive", 1, 0),
+            ("48", "deleted", 0, 1),
+        ]
+    )
     for worker in workers:  # scrapy-redis under Scrapy 2.19, adapted: no deprecation warning
         log = cluster.output(worker)
         assert "Deprecat" not in log and "Traceback" not in log, log
