@@ -36,6 +36,7 @@ PAGE_CHANNEL = "channel"  # a t.me/s page: a run of a channel's messages
 PAGE_LISTING = "listing"  # a mirror page with many post cards
 PAGE_POST = "post"  # a page carrying one main post
 PAGE_GONE = "gone"  # a post page answered 404/410: the post was removed
+PAGE_EMBED = "embed"  # a post's own embed, fetched to decide whether it was deleted
 
 
 #: A Telegram message id as the archive counts it: ASCII digits, below 2**63.

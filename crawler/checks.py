@@ -31,6 +31,7 @@ from archive.extract.embed import EMBED_FAILED, embed_url, read_embed
 from archive.models import KIND_TELEGRAM, Page, post_number
 from archive.times import utcnow
 
+from .captures import capture_from_response
 from .failures import describe_failure
 from .items import CheckItem
 
@@ -122,6 +123,7 @@ def check_item(response) -> CheckItem:
         http_status=response.status,
         reason=answer.reason,
         checked_at=utcnow(),
+        capture=capture_from_response(response),
     )
 
 

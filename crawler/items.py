@@ -48,3 +48,4 @@ class CheckItem:
     http_status: int | None
     reason: str
     checked_at: str
+    capture: Capture | None = None  # the answer as fetched (none when nothing answered)

@@ -166,7 +166,7 @@ class ArchivePipeline:
             store.record_deletion_check(
                 self.db, crawl_id, item.channel, item.post_id, url=item.url,
                 outcome=item.outcome, checked_at=item.checked_at,
-                http_status=item.http_status, reason=item.reason,
+                http_status=item.http_status, reason=item.reason, capture=item.capture,
             )  # fmt: skip
         except Exception as exc:  # keep crawling; the reason is kept with the crawl
             logger.exception("Could not keep the check of %s", item.url)

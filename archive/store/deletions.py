@@ -11,15 +11,19 @@ the export and ``chanarchive changes`` show. An embed that still shows the
 post keeps it alive (still missing from the listing); one that cannot be
 fetched leaves it undecided, to be looked at again by a later crawl.
 
-Every look is kept in ``deletion_checks`` (:func:`record_deletion_check`).
+Every look is kept in ``deletion_checks`` (:func:`record_deletion_check`),
+and the answer it got as a capture like any page (``snapshots``,
+``page_type`` ``embed``; the look's ``snapshot``): the evidence of a
+deletion is the page that said so, and a WARC export holds it.
 """
 
 from __future__ import annotations
 
 import sqlite_utils
 
-from ..models import ERROR_INGEST
+from ..models import ERROR_INGEST, PAGE_EMBED, Capture
 from ..source import origin_of
+from .bodies import keep_capture, pack_capture
 from .connection import write_transaction
 from .crawls import insert_errors
 
@@ -104,6 +108,7 @@ def record_deletion_check(
     checked_at: str,
     http_status: int | None = None,
     reason: str | None = None,
+    capture: Capture | None = None,
 ) -> bool:
     """Keep one look at a post's embed, and act on it, in one transaction.
 
@@ -112,19 +117,21 @@ def record_deletion_check(
     from the listing; ``failed`` leaves it undecided. Only the host a
     channel is archived from may speak for its posts (as for its pages): a
     look from elsewhere, or at a post the archive does not hold, is not
-    kept. Returns whether it was kept.
+    kept. ``capture``, the answer as fetched, is kept with the look.
+    Returns whether it was kept.
     """
     if outcome not in CHECK_OUTCOMES:
         raise ValueError(f"unknown deletion check outcome {outcome!r}")
+    packed = pack_capture(capture) if capture is not None else None  # before the lock
     with write_transaction(db):
         row = db.execute(
-            "SELECT p.id, p.deleted_at, p.missing_since, ch.origin FROM posts p"
+            "SELECT p.id, p.deleted_at, p.missing_since, ch.origin, ch.id FROM posts p"
             " JOIN channels ch ON ch.id = p.channel_id WHERE ch.name = ? AND p.post_id = ?",
             [channel, post_id],
         ).fetchone()
         if row is None:
             return False
-        post_pk, deleted_at, missing_since, owner = row
+        post_pk, deleted_at, missing_since, owner, channel_id = row
         if owner is not None and owner != origin_of(url):
             if crawl_id is not None:
                 insert_errors(
@@ -133,10 +140,15 @@ def record_deletion_check(
                      f" which is archived from {owner}: not kept"],
                 )  # fmt: skip
             return False
+        snapshot_id = None
+        if capture is not None and packed is not None:
+            snapshot_id, _ = keep_capture(
+                db, crawl_id, channel_id, capture, packed, page_type=PAGE_EMBED
+            )
         db.execute(
             "INSERT INTO deletion_checks (crawl_id, post, checked_at, url, outcome,"
-            " http_status, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [crawl_id, post_pk, checked_at, url, outcome, http_status, reason],
+            " http_status, reason, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [crawl_id, post_pk, checked_at, url, outcome, http_status, reason, snapshot_id],
         )
         if outcome == CHECK_DELETED and deleted_at is None:
             delete_posts(db, [post_pk], checked_at)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import zlib
 from dataclasses import dataclass, field, replace
 
 import sqlite_utils
@@ -45,6 +44,7 @@ from ..models import (
     post_number,
 )
 from ..source import origin_of
+from .bodies import keep_capture, pack_capture
 from .boilerplate import learned_for, observe_and_relearn
 from .connection import write_transaction
 from .coverage import add_coverage
@@ -84,17 +84,9 @@ def ingest_page(
     The page's parse errors and the refusals are recorded with the crawl.
     Returns what changed.
     """
-    sha = hashlib.sha256(capture.body).hexdigest()
-    compressed = zlib.compress(capture.body, 6)  # outside the lock: the slow part
+    packed = pack_capture(capture)  # outside the lock: the slow part
     now = capture.fetched_at
     with write_transaction(db):
-        body_stored = (
-            db.execute(
-                "INSERT OR IGNORE INTO bodies (sha256, size, compression, body) VALUES (?, ?, ?, ?)",
-                [sha, len(capture.body), "zlib", compressed],
-            ).rowcount
-            == 1
-        )
         refused: list[str] = []
         channel_id = None
         if page is not None and page.channel is not None:
@@ -104,25 +96,10 @@ def ingest_page(
                 "UPDATE crawls SET channel_id = ? WHERE id = ? AND channel_id IS NULL",
                 [channel_id, crawl_id],
             )
-        snapshot_id = db.execute(
-            "INSERT INTO snapshots (crawl_id, channel_id, url, requested_url, fetched_at,"
-            " http_status, content_sha256, content_type, headers, protocol, page_type, posts)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                crawl_id,
-                channel_id,
-                capture.url,
-                capture.requested_url,
-                now,
-                capture.status,
-                sha,
-                capture.header("Content-Type"),
-                json.dumps([list(h) for h in capture.headers], ensure_ascii=False),
-                capture.protocol,
-                page.page_type if page else None,
-                len(page.posts) if page else 0,
-            ],
-        ).lastrowid
+        snapshot_id, body_stored = keep_capture(
+            db, crawl_id, channel_id, capture, packed,
+            page_type=page.page_type if page else None, posts=len(page.posts) if page else 0,
+        )  # fmt: skip
         result = PageResult(
             snapshot_id=snapshot_id, channel_id=channel_id, body_stored=body_stored, refused=refused
         )

@@ -609,3 +609,14 @@ def _deletion_checks(db: sqlite_utils.Database) -> None:
         "CREATE INDEX posts_missing ON posts (channel_id, missing_since)"
         " WHERE missing_since IS NOT NULL"
     )
+
+
+@migration("0016_check_captures")
+def _check_captures(db: sqlite_utils.Database) -> None:
+    # A look at a post's embed is evidence: "Post not found" is what makes a post
+    # deleted. Its answer is kept as a capture like any page (`snapshots`, body in
+    # `bodies`, page_type 'embed'), and the look names it.
+    if "snapshot" not in db["deletion_checks"].columns_dict:
+        db.execute(
+            "ALTER TABLE deletion_checks ADD COLUMN snapshot INTEGER REFERENCES snapshots(id)"
+        )

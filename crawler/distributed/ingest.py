@@ -473,6 +473,7 @@ class Ingester:
                 self.db, crawl_id, entry["channel"], entry["post_id"], url=entry["url"],
                 outcome=entry["outcome"], checked_at=entry["checked_at"],
                 http_status=entry.get("http_status"), reason=entry.get("reason"),
+                capture=capture_from_dict(entry["capture"]) if entry.get("capture") else None,
             )  # fmt: skip
         except sqlite3.OperationalError:
             raise

@@ -51,7 +51,10 @@ def delivery_record(delivery: Delivery) -> dict[str, Any]:
                 }
             )
         elif isinstance(item, CheckItem):
-            items.append({"type": "check", **dataclasses.asdict(item)})
+            look = {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
+            if item.capture is not None:
+                look["capture"] = to_dict(item.capture)
+            items.append({"type": "check", **look})
         else:
             items.append(
                 {"type": "error", "url": item.url, "kind": item.kind, "message": item.message}

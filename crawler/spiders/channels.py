@@ -31,7 +31,6 @@ source's run like a page.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import scrapy
@@ -54,29 +53,12 @@ from archive.source import SOURCE_TELEGRAM, SOURCE_URL, Source, origin_of, site_
 
 from .. import checks
 from ..backfill import ConcurrentWalk
+from ..captures import capture_from_response
 from ..failures import describe_failure
 from ..items import CheckItem, ErrorItem, MediaItem, PageItem
 from ..media import MediaFetcher
 from ..runs import SourceRuns, source_idle
 from ..walks import TelegramWalk, WebWalk
-
-
-def capture_from_response(response) -> Capture:
-    headers = [
-        (key.decode("latin-1"), value.decode("latin-1"))
-        for key, values in response.headers.items()
-        for value in values
-    ]
-    return Capture(
-        url=response.url,
-        requested_url=response.request.url if response.request else None,
-        fetched_at=datetime.now(UTC).isoformat(timespec="microseconds"),
-        status=response.status,
-        body=response.body,
-        headers=headers,
-        protocol=getattr(response, "protocol", None) or "HTTP/1.1",
-    )
-
 
 #: Kept with a crawl whose first Telegram page stayed empty through every throttling retry.
 THROTTLED_TOO_LONG = (

@@ -6,9 +6,14 @@ as Telegram's does: the message, or "Post not found" for a deleted one.
 
 from __future__ import annotations
 
-import pytest
+import hashlib
 
-from tests.crawling import crawl, export, query
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.export.warc import payload_digest
+from archive.store.bodies import unpack
+from tests.crawling import crawl, export, query, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -77,10 +82,34 @@ def test_a_deleted_post_is_confirmed_and_a_hidden_one_kept_alive(site, tmp_path)
     changes = crawl_changes(db)
     assert "deleted" in changes and "watched/25" in changes and "watched/27" not in changes
 
+    # Each look's answer is kept as a capture (not a page of the crawl: "1 pages" above),
+    # and the WARC export holds it: the page that said "Post not found" is the evidence.
+    evidence = query(
+        db,
+        "SELECT p.post_id, s.page_type, s.http_status, b.compression, b.body FROM deletion_checks d"
+        " JOIN posts p ON p.id = d.post JOIN snapshots s ON s.id = d.snapshot"
+        " JOIN bodies b ON b.sha256 = s.content_sha256 ORDER BY p.post_num",
+    )
+    assert [row[:3] for row in evidence] == [("25", "embed", 200), ("27", "embed", 200),
+                                             ("30", "embed", 200)]  # fmt: skip
+    bodies = {row[0]: unpack(row[3], row[4]) for row in evidence}
+    assert b"tgme_widget_message_error" in bodies["25"] and b"Post not found" in bodies["25"]
+    assert b"tgme_widget_message_error" not in bodies["27"]
+    warc = tmp_path / "archive.warc.gz"
+    assert run_cli(db, "export", "--format", "warc", "-o", str(warc)).returncode == 0
+    with warc.open("rb") as stream:  # a response, or a revisit of an identical answer
+        answers = {
+            r.rec_headers.get_header("WARC-Target-URI"): r.rec_headers.get_header(
+                "WARC-Payload-Digest"
+            )
+            for r in ArchiveIterator(stream)
+        }
+    for post_id in ("25", "27", "30"):
+        digest = payload_digest(hashlib.sha256(bodies[post_id]).hexdigest())
+        assert answers[f"{site.url}/watched/{post_id}?embed=1"] == digest
+
 
 def crawl_changes(db) -> str:
-    from tests.crawling import run_cli
-
     done = run_cli(db, "changes", "--format", "jsonl")
     assert done.returncode == 0, done.stderr
     return "\n".join(line for line in done.stdout.splitlines() if '"deleted"' in line)
@@ -132,6 +161,8 @@ def test_a_failed_check_leaves_the_post_undecided_for_the_next_crawl(site, tmp_p
     assert "0 deleted, 0 errors (ok)" in summary(done)
     assert embeds(site, "shaky") == [("/shaky/18?embed=1", 503)] * 2  # retried once
     assert checks(db) == [("18", "failed", 503, "HTTP 503")]
+    assert query(db, "SELECT s.page_type, s.http_status FROM deletion_checks d"
+                 " JOIN snapshots s ON s.id = d.snapshot") == [("embed", 503)]  # fmt: skip
     assert post_state(db, "18") == (0, 1)  # undecided: missing, not deleted
     assert {r["post_id"]: r["deleted_at"] for r in export(db)}["18"] is None
 

@@ -92,15 +92,16 @@ def test_two_workers_archive_two_versions_as_a_local_crawl_does(tmp_path, make_s
     assert query(cluster.db, rows) == query(local, rows)
     # 47 and 48 left the listing; their embeds decided: 48 deleted, 47 alive and missing.
     looks = (
-        "SELECT p.post_id, d.outcome, p.missing_since IS NOT NULL, p.deleted_at IS NOT NULL"
-        " FROM deletion_checks d JOIN posts p ON p.id = d.post ORDER BY p.post_num"
+        "SELECT p.post_id, d.outcome, p.missing_since IS NOT NULL, p.deleted_at IS NOT NULL,"
+        " s.page_type FROM deletion_checks d JOIN posts p ON p.id = d.post"
+        " JOIN snapshots s ON s.id = d.snapshot ORDER BY p.post_num"
     )
     assert (
         query(cluster.db, looks)
         == query(local, looks)
         == [
-            ("47", "alive", 1, 0),
-            ("48", "deleted", 0, 1),
+            ("47", "alive", 1, 0, "embed"),
+            ("48", "deleted", 0, 1, "embed"),
         ]
     )
     for worker in workers:  # scrapy-redis under Scrapy 2.19, adapted: no deprecation warning
