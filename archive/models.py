@@ -217,6 +217,10 @@ MEDIA_MODES = (MEDIA_NONE, MEDIA_PHOTOS, MEDIA_ALL)
 MEDIA_MAX_SIZE = 20 * 1024 * 1024
 #: ``crawl --deletion-checks`` by default: looks at missing posts per source and crawl.
 DEFAULT_DELETION_CHECKS = 50
+#: What a look at a post's embed said (``deletion_checks.outcome``): gone, still there,
+#: or no answer.
+CHECK_DELETED, CHECK_ALIVE, CHECK_FAILED = "deleted", "alive", "failed"
+CHECK_OUTCOMES = (CHECK_DELETED, CHECK_ALIVE, CHECK_FAILED)
 
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}

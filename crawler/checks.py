@@ -27,8 +27,8 @@ from collections.abc import Callable
 
 import scrapy
 
-from archive.extract.embed import EMBED_FAILED, embed_url, read_embed
-from archive.models import KIND_TELEGRAM, Page, post_number
+from archive.extract.embed import embed_url, read_embed
+from archive.models import CHECK_FAILED, KIND_TELEGRAM, Page, post_number
 from archive.times import utcnow
 
 from .captures import capture_from_response
@@ -138,7 +138,7 @@ def failed_check_item(failure) -> CheckItem:
         channel=channel,
         post_id=post_id,
         url=request.url,
-        outcome=EMBED_FAILED,
+        outcome=CHECK_FAILED,
         http_status=getattr(response, "status", None),
         reason=message,
         checked_at=utcnow(),

@@ -12,16 +12,15 @@ from __future__ import annotations
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
+from ..models import CHECK_ALIVE, CHECK_DELETED, CHECK_FAILED
 from . import html as dom
 
-#: What an embed says (the same words as ``deletion_checks.outcome``).
-EMBED_DELETED, EMBED_ALIVE, EMBED_FAILED = "deleted", "alive", "failed"
 _ERROR = "tgme_widget_message_error"
 _MESSAGE = "tgme_widget_message"
 
 
 class EmbedAnswer(NamedTuple):
-    outcome: str  # EMBED_DELETED, EMBED_ALIVE or EMBED_FAILED
+    outcome: str  # CHECK_DELETED, CHECK_ALIVE or CHECK_FAILED
     reason: str
 
 
@@ -34,16 +33,16 @@ def embed_url(page_url: str, channel: str, post_id: int | str) -> str:
 def read_embed(status: int, body: bytes, channel: str, post_id: int | str) -> EmbedAnswer:
     """What the embed of ``channel``/``post_id`` answered with ``status`` and ``body`` says."""
     if status != 200:
-        return EmbedAnswer(EMBED_FAILED, f"HTTP {status}")
+        return EmbedAnswer(CHECK_FAILED, f"HTTP {status}")
     decoded = dom.decode(body or b"", "text/html")
     root = dom.parse_html(decoded.text)
     if root is None:
-        return EmbedAnswer(EMBED_FAILED, "the embed is not a page")
+        return EmbedAnswer(CHECK_FAILED, "the embed is not a page")
     error = dom.first_with_class(root, _ERROR)
     if error is not None:
-        return EmbedAnswer(EMBED_DELETED, dom.one_line(error) or "the embed shows an error")
+        return EmbedAnswer(CHECK_DELETED, dom.one_line(error) or "the embed shows an error")
     wanted = f"{channel}/{post_id}".lower()
     for found in root.xpath(f"//*[@data-post][{dom.class_xpath(_MESSAGE)}]/@data-post"):
         if found.strip().lower() == wanted:
-            return EmbedAnswer(EMBED_ALIVE, "the embed shows the post")
-    return EmbedAnswer(EMBED_FAILED, "the embed shows neither the post nor an error")
+            return EmbedAnswer(CHECK_ALIVE, "the embed shows the post")
+    return EmbedAnswer(CHECK_FAILED, "the embed shows neither the post nor an error")

@@ -16,6 +16,7 @@ The names most callers need are importable from here:
 ``from archive import store; store.ingest_page(...)``.
 """
 
+from ..models import CHECK_ALIVE, CHECK_DELETED, CHECK_FAILED
 from .connection import (
     BUSY_TIMEOUT_MS,
     connect,
@@ -36,9 +37,6 @@ from .crawls import (
     record_error,
 )
 from .deletions import (
-    CHECK_ALIVE,
-    CHECK_DELETED,
-    CHECK_FAILED,
     live_post_nums,
     pending_deletion_checks,
     record_deletion_check,

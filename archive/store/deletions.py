@@ -21,17 +21,11 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from ..models import ERROR_INGEST, PAGE_EMBED, Capture
+from ..models import CHECK_ALIVE, CHECK_DELETED, CHECK_OUTCOMES, ERROR_INGEST, PAGE_EMBED, Capture
 from ..source import origin_of
 from .bodies import keep_capture, pack_capture
 from .connection import write_transaction
 from .crawls import insert_errors
-
-#: What an embed said: the post is gone, still there, or no answer.
-CHECK_DELETED = "deleted"
-CHECK_ALIVE = "alive"
-CHECK_FAILED = "failed"
-CHECK_OUTCOMES = (CHECK_DELETED, CHECK_ALIVE, CHECK_FAILED)
 
 
 def mark_missing(db: sqlite_utils.Database, post_pks: list[int], now: str) -> int:

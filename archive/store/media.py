@@ -75,9 +75,6 @@ def known_media(
 ) -> MediaKnown:
     """What of ``channel``'s ``post_ids`` and of ``urls`` needs no fetch."""
     known = MediaKnown()
-    tables = set(db.table_names())
-    if "post_media" not in tables:
-        return known
     for start in range(0, len(post_ids), 500):
         chunk = post_ids[start : start + 500]
         marks = ", ".join("?" for _ in chunk)

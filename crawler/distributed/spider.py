@@ -29,8 +29,8 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
 from archive.clean.profiles import load_options
-from archive.extract.embed import EMBED_FAILED
 from archive.models import (
+    CHECK_FAILED,
     ERROR_PARSE,
     MEDIA_ALL,
     MEDIA_MAX_SIZE,
@@ -238,7 +238,7 @@ class WorkerSpider(ChannelSpider):
         except Exception as exc:  # an undecided look: the post is looked at again later
             self.logger.warning("Could not read the check %s: %r", request.url, exc)
             channel, post_id = request.meta["check"]
-            item = CheckItem(key, channel, post_id, request.url, EMBED_FAILED, None,
+            item = CheckItem(key, channel, post_id, request.url, CHECK_FAILED, None,
                              f"worker: {exc!r}", utcnow())  # fmt: skip
         return self._deliver(request, key, [item])
 

@@ -12,19 +12,11 @@ from archive.extract import extract_page
 from archive.extract.telegram import is_telegram_markup, parse_telegram_page, parse_views
 from archive.models import Page
 from tests.paths import FIXTURES as FIXTURES_DIR
-from tests.paths import SHARED
+from tests.paths import real_telegram as real
 
-REAL = SHARED / "realdata" / "telegram"
 FIXTURES = FIXTURES_DIR / "telegram"
 CDN = "https://cdn4.telegram-cdn.org/file/"
 AD_LINE = "🔍 发送关键词来寻找群组、频道或视频。启动SOSO机器人"
-
-
-def real(name: str) -> bytes:
-    path = REAL / name
-    if not path.is_file():
-        pytest.skip(f"real data not available: {path}")
-    return path.read_bytes()
 
 
 def fixture(name: str) -> bytes:

@@ -20,17 +20,10 @@ from archive.extract import html as dom
 from archive.extract import telegram
 from archive.extract.telegram import PAID_REACTION, parse_telegram_page
 from archive.models import Page, page_from_dict, to_dict
-from tests.paths import FIXTURES, SHARED
+from tests.paths import FIXTURES
+from tests.paths import real_telegram as real
 
-REAL = SHARED / "realdata" / "telegram"
 URL = "https://t.me/s/harbour_notes"
-
-
-def real(name: str) -> bytes:
-    path = REAL / name
-    if not path.is_file():
-        pytest.skip(f"real data not available: {path}")
-    return path.read_bytes()
 
 
 @pytest.fixture(scope="module")
