@@ -121,15 +121,29 @@ def run_crawl(
     )
     process.start()
     finish_reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
-    interrupted = finish_reason not in (None, "finished")
+    rows = close_runs(db, runs, crawl_ids, finish_reason)
+    db.close()
+    return rows
+
+
+def close_runs(
+    db, runs: SourceRuns, crawl_ids: dict[str, int], finish_reason: str | None
+) -> list[dict[str, Any]]:
+    """The crawl rows once the crawl is over: those its sources left open closed too.
+
+    A spider that finished closes them from their pages and errors. Any other
+    end (a signal, an error) cuts them short, saying so: so does no end at
+    all (``None``: stopped before the spider ran), which must not read as a
+    crawl that fetched nothing.
+    """
     rows = []
     for key, crawl_id in crawl_ids.items():
         was_open, _ = runs.close(key)  # the sources not closed as they ended
         if not was_open:
             rows.append(store.crawl_row(db, crawl_id))
-        elif interrupted:
-            rows.append(store.cut_crawl(db, crawl_id, f"stopped: {finish_reason}"))
+        elif finish_reason != "finished":
+            why = finish_reason or "before the crawl began"
+            rows.append(store.cut_crawl(db, crawl_id, f"stopped: {why}"))
         else:
             rows.append(store.finish_crawl(db, crawl_id))
-    db.close()
     return rows

@@ -29,3 +29,24 @@ def test_a_time_limit_counts_from_the_first_request():
     assert runs.time_limit("@a") == 30.0
     runs.start("@b", now=100.0)
     assert runs.time_left("@b", now=1e9) is None  # no limit
+
+
+def test_rows_left_open_say_how_the_crawl_ended(tmp_path):
+    from archive import store
+    from crawler.run import close_runs
+
+    db = store.open_archive(tmp_path / "archive.db")
+    ended = {}
+    for reason in ("finished", "shutdown", None):
+        crawl_ids = {key: store.begin_crawl(db, key) for key in ("@done", "@open")}
+        runs = SourceRuns(crawl_ids)
+        runs.close("@done")  # closed as it ended, by the crawl itself
+        store.finish_crawl(db, crawl_ids["@done"], status="ok")
+        rows = close_runs(db, runs, crawl_ids, reason)
+        ended[reason] = {row["source"]: (row["status"], row["reason"]) for row in rows}
+    assert ended["finished"] == {"@done": ("ok", None), "@open": ("failed", "no page was fetched")}
+    assert ended["shutdown"]["@open"] == ("failed", "stopped: shutdown")
+    # Stopped before the spider ran (a SIGTERM while Scrapy started): stopped, not "no page".
+    assert ended[None]["@open"] == ("failed", "stopped: before the crawl began")
+    assert all(row["@done"] == ("ok", None) for row in ended.values())
+    db.close()
