@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
-import re
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-from archive.clean.profiles import load_profile
 from archive.errors import BadInput, ChanarchiveError
-from archive.models import DEFAULT_DELETION_CHECKS, MEDIA_MODES, MEDIA_PHOTOS, parse_size
 from archive.store import open_archive
 
 DEFAULT_DB = "archive.db"
@@ -81,86 +77,37 @@ def is_terminal(stream=None) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
-#: Settings that decide where pages are written or which code runs: not for ``-s``.
-FIXED_SETTINGS = ("ITEM_PIPELINES", "SPIDER_MODULES", "NEWSPIDER_MODULE")
-#: Numeric settings that must be above zero (a zero timeout or concurrency stalls a crawl).
-POSITIVE_SETTINGS = ("DOWNLOAD_TIMEOUT", "CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN")
+def _option_value(spec):
+    """Click callback: a crawl option's text read and checked as the options table says."""
 
-
-def check_setting(name: str, value: str) -> str | None:
-    """Why ``-s NAME=VALUE`` is refused, or None: the value must read as the setting's type."""
-    if name.startswith("CHANARCHIVE_") or name in FIXED_SETTINGS:
-        return f"{name} cannot be set with -s: chanarchive sets it"
-    default = _setting_default(name)
-    if default is None or isinstance(default, str):
-        return None
-    if isinstance(default, bool):
-        if value.strip().lower() not in ("0", "1", "true", "false"):
-            return f"{name} takes true or false, not {value!r}"
-        return None
-    if isinstance(default, int | float):
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None or isinstance(value, bool):
+            return value
         try:
-            number = float(value) if isinstance(default, float) else int(value)
-        except ValueError:
-            kind = "a number" if isinstance(default, float) else "a whole number"
-            return f"{name} takes {kind}, not {value!r}"
-        if number != number or number in (float("inf"), float("-inf")) or number < 0:
-            return f"{name} takes a number of zero or more, not {value!r}"
-        if name in POSITIVE_SETTINGS and number == 0:
-            return f"{name} must be above zero"
-        return None
-    if isinstance(default, dict):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return f"{name} takes a JSON object, not {value!r}"
-        if not isinstance(parsed, dict):
-            return f"{name} takes a JSON object, not {value!r}"
-    return None
+            parsed = spec.parse(str(value))
+        except BadInput as exc:
+            raise click.BadParameter(str(exc)) from exc
+        problem = spec.check(parsed)
+        if problem:
+            raise click.BadParameter(problem)
+        return parsed
+
+    return callback
 
 
-def _setting_default(name: str) -> Any:
-    """The value a setting has without ``-s`` (chanarchive's, else Scrapy's), or None."""
-    from scrapy.settings import default_settings
+def _settings(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict:
+    from crawler.options import SETTING_NAME, check_setting
 
-    import crawler.settings
-
-    if hasattr(crawler.settings, name):
-        return getattr(crawler.settings, name)
-    return getattr(default_settings, name, None)
-
-
-def _settings(
-    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
-) -> dict[str, str]:
     parsed = {}
     for value in values:
         name, sep, setting = value.partition("=")
-        if not sep or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+        if not sep or not SETTING_NAME.fullmatch(name):
             raise click.BadParameter(f"expected NAME=VALUE with an upper-case NAME, got {value!r}")
         problem = check_setting(name, setting)
         if problem:
             raise click.BadParameter(problem)
         parsed[name] = setting
     return parsed
-
-
-def _regex(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise click.BadParameter(f"not a regular expression: {exc}") from exc
-    return value
-
-
-def _profile(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None:
-        try:
-            load_profile(value)  # an unknown profile is bad input, before anything is written
-        except BadInput as exc:
-            raise click.BadParameter(str(exc)) from exc
-    return value
 
 
 def settings_option(scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -175,108 +122,53 @@ def settings_option(scope: str) -> Callable[[Callable[..., Any]], Callable[..., 
     )
 
 
-def crawl_options(
-    *, depth_default: int | None, scope: str
+def crawl_flags(
+    *, scheduled: bool, scope: str
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """The options of a crawl (--max-pages, --depth, --follow, --profile, -s), the same on
-    ``crawl`` and ``sources add``; ``scope`` says what they apply to ("this run", ...)."""
-    options = [
-        click.option(
-            "--max-pages",
-            type=click.IntRange(min=1, max=10**9),
-            help=f"Fetch at most N pages per source, {scope}.",
-        ),
-        click.option(
-            "--depth",
-            type=click.IntRange(min=0, max=1000),
-            default=depth_default,
-            show_default=depth_default is not None,
-            help="Web sources: how many link hops to follow from the start page.",
-        ),
-        click.option(
-            "--follow",
-            callback=_regex,
-            metavar="REGEX",
-            help="Web sources: follow same-host links matching REGEX.",
-        ),
-        click.option(
-            "--profile",
-            callback=_profile,
-            metavar="NAME",
-            help="Web sources: the site profile to extract with.",
-        ),
-        settings_option(scope),
-    ]
+    """The crawl options as flags, made from the options table (:mod:`crawler.options`).
+
+    The command gets them as one ``options`` argument: on ``crawl``
+    (``scheduled=False``) a :class:`~crawler.options.CrawlOptions`; on ``sources
+    add``/``import`` the options given (a partial record): one not given stays
+    unset, so the source's runs take the default of the day they run.
+    """
+    from crawler.options import DEFAULTS, OPTIONS, CrawlOptions, GivenOptions
+
+    specs = [spec for spec in OPTIONS if spec.scheduled or not scheduled]
+    made = []
+    for spec in specs:
+        dest = f"option_{spec.name}"
+        text = spec.help.replace("{scope}", scope)
+        if spec.name == "settings":
+            made.append(click.option("-s", dest, multiple=True, callback=_settings,
+                                     metavar=spec.metavar, help=text))  # fmt: skip
+            continue
+        if isinstance(spec.default, bool):
+            made.append(click.option(spec.flag, dest, is_flag=True, help=text))
+            continue
+        default = getattr(DEFAULTS, spec.name)
+        if default is not None:
+            text += f" [default: {spec.text(default)}]"
+        made.append(click.option(spec.flag, dest, callback=_option_value(spec),
+                                 metavar=spec.metavar, help=text,
+                                 type=click.Choice(spec.choices) if spec.choices else None))  # fmt: skip
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        for option in reversed(options):
-            fn = option(fn)
-        return fn
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            values = {spec.name: kwargs.pop(f"option_{spec.name}", None) for spec in specs}
+            try:
+                if scheduled:
+                    kwargs["options"] = GivenOptions.check(values)
+                else:
+                    given = {k: v for k, v in values.items() if v is not None}
+                    kwargs["options"] = CrawlOptions.from_record(given)
+            except BadInput as exc:
+                raise BadUsage(str(exc)) from exc
+            return fn(*args, **kwargs)
 
-    return decorate
-
-
-def size_option(ctx: click.Context, param: click.Parameter, value: Any) -> int | None:
-    """Click callback: a size option (see :func:`parse_size`), at least one byte."""
-    if value is None or isinstance(value, int):
-        return value
-    try:
-        size = parse_size(str(value))
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
-    if size < 1:
-        raise click.BadParameter("must be at least one byte")
-    return size
-
-
-def capture_options(*, scheduled: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``--media``, ``--media-max-size`` and ``--deletion-checks``: what a crawl captures
-    beside the pages. On ``crawl`` they default to the crawl's defaults; on ``sources
-    add``/``import`` (``scheduled``) an option not given stays unset, so the source's
-    runs take whatever the crawl's default is then."""
-
-    def default(value: Any) -> Any:
-        return None if scheduled else value
-
-    def shown(text: str) -> str:
-        return f" [default: {text}]" if scheduled else ""
-
-    options = [
-        click.option(
-            "--media",
-            type=click.Choice(list(MEDIA_MODES)),
-            default=default(MEDIA_PHOTOS),
-            show_default=not scheduled,
-            help="Media files to archive at first sight: photos (with the thumbnails of videos "
-            "and link previews), all (also videos, voice, round videos, audio, documents), "
-            f"or none{shown(MEDIA_PHOTOS)}. Example: --media all --media-max-size 50M",
-        ),
-        click.option(
-            "--media-max-size",
-            default=default("20M"),
-            show_default=not scheduled,
-            callback=size_option,
-            metavar="BYTES",
-            help="Keep no media file larger than this (bytes, or with K, M, G: 500K, 20M)"
-            f"{shown('20M')}.",
-        ),
-        click.option(
-            "--deletion-checks",
-            type=click.IntRange(min=0, max=100_000),
-            default=default(DEFAULT_DELETION_CHECKS),
-            show_default=not scheduled,
-            metavar="N",
-            help="Telegram: look at up to N posts per source that left the listing, each "
-            "through its own embed (/NAME/ID?embed=1); only its 'Post not found' makes a post "
-            "deleted. The rest stay missing until a later crawl; 0 looks at none"
-            f"{shown(str(DEFAULT_DELETION_CHECKS))}. "
-            "Example: --deletion-checks 200",
-        ),
-    ]
-
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        for option in reversed(options):
-            fn = option(fn)
-        return fn
+        for option in reversed(made):
+            wrapper = option(wrapper)
+        return wrapper
 
     return decorate

@@ -5,8 +5,8 @@ Scrapy, Twisted and the extractors takes about a second, and a process
 that is already warm when a round is due crawls at once. The batch comes
 as one JSON line on stdin (written by :func:`scheduler.runner.batch_spec`):
 ``db`` (the archive), ``crawl_ids`` (source key -> the ``crawls`` row begun
-for it), ``time_limits`` (source key -> seconds) and ``crawl`` (the crawl
-options: ``max_pages``, ``depth``, ``follow``, ``profile``, ``settings``).
+for it), ``time_limits`` (source key -> seconds) and ``options`` (the
+record of a :class:`~crawler.options.CrawlOptions`).
 An empty stdin means "not needed after all": the process exits without
 touching anything.
 
@@ -23,34 +23,22 @@ from typing import Any
 
 from archive.source import parse_source
 
-from .run import CrawlOptions, run_crawl  # the slow imports, done while waiting
+from .options import CrawlOptions
+from .run import run_crawl  # the slow imports, done while waiting
 from .spiders import channels  # noqa: F401 - warms the extractors up too
 
 TRIGGER = "scheduled"
 
 
-def capture_settings(crawl: dict[str, Any]) -> dict[str, Any]:
-    """The source's own --media, --media-max-size and --deletion-checks (unset: the defaults)."""
-    names = ("media", "media_max_size", "deletion_checks")
-    return {name: crawl[name] for name in names if crawl.get(name) is not None}
-
-
 def run_batch(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """Crawl the batch ``spec`` describes; returns its finished crawl rows."""
-    crawl = spec.get("crawl") or {}
-    options = CrawlOptions(
-        max_pages=crawl.get("max_pages"),
-        depth=crawl.get("depth") if crawl.get("depth") is not None else 1,
-        follow=crawl.get("follow"),
-        profile=crawl.get("profile"),
-        settings=dict(crawl.get("settings") or {}),
-        trigger=TRIGGER,
-        **capture_settings(crawl),
-        time_limits={k: float(v) for k, v in (spec.get("time_limits") or {}).items()},
-    )
+    options = CrawlOptions.from_record(spec.get("options"))
     crawl_ids = {key: int(crawl_id) for key, crawl_id in spec["crawl_ids"].items()}
     sources = [parse_source(key) for key in crawl_ids]
-    return run_crawl(spec["db"], sources, options, crawl_ids=crawl_ids)
+    time_limits = {k: float(v) for k, v in (spec.get("time_limits") or {}).items()}
+    return run_crawl(
+        spec["db"], sources, options, trigger=TRIGGER, crawl_ids=crawl_ids, time_limits=time_limits
+    )
 
 
 def main() -> int:

@@ -10,64 +10,31 @@ keeps the politeness per host across all of them.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from archive import store
-from archive.models import DEFAULT_DELETION_CHECKS, MEDIA_MAX_SIZE, MEDIA_PHOTOS
 from archive.source import Source
 from archive.store import open_archive
 
 from .media import MediaFetcher
+from .options import CrawlOptions
 from .runs import SourceRuns
 from .spiders.channels import ChannelSpider
 
 
-@dataclass
-class CrawlOptions:
-    full: bool = False
-    max_pages: int | None = None
-    depth: int = 1
-    follow: str | None = None
-    profile: str | None = None
-    media: str = MEDIA_PHOTOS  # which media files to archive: none, photos or all
-    media_max_size: int = MEDIA_MAX_SIZE  # bytes; a larger file is not kept
-    settings: dict[str, str] = field(default_factory=dict)
-    progress: bool = False
-    verbose: bool = False
-    trigger: str = "manual"
-    #: Looks at missing posts' embeds per source (crawler/checks.py); 0: none.
-    deletion_checks: int = DEFAULT_DELETION_CHECKS
-    time_limits: dict[str, float] = field(
-        default_factory=dict
-    )  # per source, from its first request
-
-    def recorded(self) -> dict[str, Any]:
-        """What is kept with each crawl row, to tell later how it was run."""
-        return {
-            "full": self.full,
-            "max_pages": self.max_pages,
-            "depth": self.depth,
-            "follow": self.follow,
-            "profile": self.profile,
-            "media": self.media,
-            "media_max_size": self.media_max_size,
-            "settings": self.settings,
-            "deletion_checks": self.deletion_checks,
-        }
-
-
-def crawl_settings(db_path: str, options: CrawlOptions) -> Settings:
+def crawl_settings(
+    db_path: str, options: CrawlOptions, *, progress: bool = False, verbose: bool = False
+) -> Settings:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.set("CHANARCHIVE_DB", os.fspath(db_path), priority="cmdline")
-    settings.set("CHANARCHIVE_PROGRESS", options.progress, priority="cmdline")
-    if options.verbose:
+    settings.set("CHANARCHIVE_PROGRESS", progress, priority="cmdline")
+    if verbose:
         settings.set("LOG_LEVEL", "INFO", priority="cmdline")
-    for name, value in options.settings.items():
+    for name, value in options.settings:
         settings.set(name, value, priority="cmdline")
     return settings
 
@@ -77,24 +44,29 @@ def run_crawl(
     sources: list[Source],
     options: CrawlOptions,
     *,
+    trigger: str = "manual",
     crawl_ids: dict[str, int] | None = None,
+    time_limits: dict[str, float] | None = None,
+    progress: bool = False,
+    verbose: bool = False,
 ) -> list[dict[str, Any]]:
     """Crawl ``sources`` once; returns the finished ``crawls`` rows, one per source.
 
     ``crawl_ids``: rows already begun for these sources (by the scheduler,
     for a batch), which this crawl takes over instead of beginning its own.
+    ``time_limits``: seconds each source may take from its first request.
     """
     db = open_archive(db_path)
     store.reap_interrupted_crawls(db)
+    recorded = options.to_record()
     if crawl_ids is None:
         crawl_ids = {
-            s.key: store.begin_crawl(db, s.key, trigger=options.trigger, options=options.recorded())
-            for s in sources
+            s.key: store.begin_crawl(db, s.key, trigger=trigger, options=recorded) for s in sources
         }
     else:
-        store.claim_crawls(db, list(crawl_ids.values()), options.recorded())
-    runs = SourceRuns(crawl_ids, options.time_limits)
-    process = CrawlerProcess(crawl_settings(db_path, options))
+        store.claim_crawls(db, list(crawl_ids.values()), recorded)
+    runs = SourceRuns(crawl_ids, time_limits)
+    process = CrawlerProcess(crawl_settings(db_path, options, progress=progress, verbose=verbose))
     crawler = process.create_crawler(ChannelSpider)
     process.crawl(
         crawler,

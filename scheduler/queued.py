@@ -20,13 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from archive import store
-from archive.models import (
-    DEFAULT_DELETION_CHECKS,
-    FAILED,
-    MEDIA_MAX_SIZE,
-    MEDIA_PHOTOS,
-    PARTIAL,
-)
+from archive.models import FAILED, PARTIAL
 from archive.source import parse_source
 from archive.store import open_archive
 
@@ -36,25 +30,6 @@ logger = logging.getLogger(__name__)
 
 #: Called once per source of a batch, with its finished crawl row.
 Finished = Callable[[Any, dict[str, Any], int | None], None]
-
-
-def job_options(batch: Batch) -> dict[str, Any]:
-    """The crawl options of the batch's jobs, as a crawl row records them."""
-    crawl = batch.sources[0].crawl
-    return {
-        "full": False,
-        "max_pages": crawl.max_pages,
-        "depth": crawl.depth if crawl.depth is not None else 1,
-        "follow": crawl.follow,
-        "profile": crawl.profile,
-        "settings": dict(crawl.settings),
-        # What the workers fetch beside the pages, as a local crawl of the source would.
-        "media": crawl.media or MEDIA_PHOTOS,
-        "media_max_size": crawl.media_max_size or MEDIA_MAX_SIZE,
-        "deletion_checks": (
-            crawl.deletion_checks if crawl.deletion_checks is not None else DEFAULT_DELETION_CHECKS
-        ),
-    }
 
 
 def run_queued_batch(
@@ -72,7 +47,8 @@ def run_queued_batch(
 
     frontier = Frontier(connect(redis_url))
     sources = [parse_source(s.key) for s in batch.sources]
-    tokens = submit_crawls(frontier, sources, job_options(batch), trigger=TRIGGER)
+    options = batch.sources[0].crawl.effective()
+    tokens = submit_crawls(frontier, sources, options, trigger=TRIGGER)
     waiting = dict(zip(tokens, batch.sources, strict=True))
     started = time.monotonic()
     while waiting:

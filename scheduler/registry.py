@@ -21,6 +21,7 @@ from archive.errors import BadInput
 from archive.source import parse_source
 from archive.store import write_transaction
 from archive.times import utcnow
+from crawler.options import GivenOptions
 
 from .schedules import BadSchedule, Schedule, format_duration, make_trigger
 
@@ -56,42 +57,6 @@ class Adaptive:
 
 
 @dataclass
-class CrawlSettings:
-    """How each scheduled crawl of a source is run: the `crawl` options it is given."""
-
-    settings: dict[str, str] = field(default_factory=dict)  # -s NAME=VALUE
-    max_pages: int | None = None
-    depth: int | None = None
-    follow: str | None = None
-    profile: str | None = None
-    # What each run captures beside the pages; None: the crawl's default at the time.
-    media: str | None = None  # --media none|photos|all
-    media_max_size: int | None = None  # --media-max-size, bytes
-    deletion_checks: int | None = None  # --deletion-checks
-
-    def arguments(self) -> list[str]:
-        """The ``chanarchive crawl`` arguments these settings stand for."""
-        args: list[str] = []
-        if self.max_pages is not None:
-            args += ["--max-pages", str(self.max_pages)]
-        if self.depth is not None:
-            args += ["--depth", str(self.depth)]
-        if self.follow is not None:
-            args += ["--follow", self.follow]
-        if self.profile is not None:
-            args += ["--profile", self.profile]
-        if self.media is not None:
-            args += ["--media", self.media]
-        if self.media_max_size is not None:
-            args += ["--media-max-size", str(self.media_max_size)]
-        if self.deletion_checks is not None:
-            args += ["--deletion-checks", str(self.deletion_checks)]
-        for name, value in self.settings.items():
-            args += ["-s", f"{name}={value}"]
-        return args
-
-
-@dataclass
 class ScheduledSource:
     """One row of the ``sources`` table."""
 
@@ -105,7 +70,7 @@ class ScheduledSource:
     interval_seconds: int | None = None  # the adaptive interval in force
     interval_reason: str | None = None
     interval_changed_at: str | None = None
-    crawl: CrawlSettings = field(default_factory=CrawlSettings)
+    crawl: GivenOptions = field(default_factory=GivenOptions)
     time_limit: int | None = None
     next_run_at: str | None = None
     created_at: str | None = None
@@ -167,7 +132,7 @@ class SourceStatus:
             "consecutive_failures": self.failures,
             "runs": self.runs,
             "time_limit": src.time_limit,
-            "crawl_options": asdict(src.crawl),
+            "crawl_options": src.crawl.listing(),
         }
 
 
@@ -194,16 +159,7 @@ def _row_to_source(row: dict[str, Any]) -> ScheduledSource:
         interval_seconds=row["interval_seconds"],
         interval_reason=row["interval_reason"],
         interval_changed_at=row["interval_changed_at"],
-        crawl=CrawlSettings(
-            settings=dict(options.get("settings") or {}),
-            max_pages=options.get("max_pages"),
-            depth=options.get("depth"),
-            follow=options.get("follow"),
-            profile=options.get("profile"),
-            media=options.get("media"),
-            media_max_size=options.get("media_max_size"),
-            deletion_checks=options.get("deletion_checks"),
-        ),
+        crawl=GivenOptions.check(options),
         time_limit=row["time_limit"],
         next_run_at=row["next_run_at"],
         created_at=row["created_at"],
@@ -283,7 +239,7 @@ class SourceSpec:
     key: str  # its canonical key
     schedule: Schedule
     adaptive: Adaptive | None = None
-    crawl: CrawlSettings = field(default_factory=CrawlSettings)
+    crawl: GivenOptions = field(default_factory=GivenOptions)
     time_limit: int | None = None
     paused: bool | None = None  # None: a new source is active, an old one keeps its state
 
@@ -294,7 +250,7 @@ def add_source(
     schedule: Schedule,
     *,
     adaptive: Adaptive | None = None,
-    crawl: CrawlSettings | None = None,
+    crawl: GivenOptions | None = None,
     time_limit: int | None = None,
 ) -> tuple[ScheduledSource, bool]:
     """Schedule SOURCE, or update its schedule when it is already there; returns (source, created).
@@ -305,7 +261,7 @@ def add_source(
     check_source(text, schedule, adaptive=adaptive, time_limit=time_limit)
     parsed = parse_source(text)
     spec = SourceSpec(
-        text, parsed.key, schedule, adaptive, crawl or CrawlSettings(), time_limit, None
+        text, parsed.key, schedule, adaptive, crawl or GivenOptions(), time_limit, None
     )
     with write_transaction(db):
         created = _upsert(db, spec, utcnow())
@@ -339,7 +295,7 @@ def _upsert(db: sqlite_utils.Database, spec: SourceSpec, now: str) -> bool:
         "adaptive": int(adaptive is not None),
         "min_seconds": adaptive.min_seconds if adaptive else None,
         "max_seconds": adaptive.max_seconds if adaptive else None,
-        "options": json.dumps(asdict(spec.crawl), sort_keys=True),
+        "options": json.dumps(spec.crawl, sort_keys=True),
         "time_limit": spec.time_limit,
         "updated_at": now,
     }

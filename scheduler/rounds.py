@@ -28,14 +28,14 @@ then: a run due meanwhile is skipped, as before.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from archive.store import open_archive
+from crawler.options import signature as options_signature
 
 from .politeness import host_backoffs
 from .processes import CrawlProcesses
@@ -63,8 +63,8 @@ class _Pending:
 
 
 def crawl_signature(source: ScheduledSource) -> str:
-    """What sources must share to share a crawl process: their crawl options."""
-    return json.dumps(asdict(source.crawl), sort_keys=True)
+    """What sources must share to share a crawl process: their effective crawl options."""
+    return options_signature(source.crawl.effective())
 
 
 def plan_batches(

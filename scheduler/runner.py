@@ -21,7 +21,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,7 +108,7 @@ def batch_spec(db_path: str, crawl_ids: dict[str, int], batch: Batch) -> dict[st
         "db": os.fspath(db_path),
         "crawl_ids": crawl_ids,
         "time_limits": batch.time_limits,
-        "crawl": asdict(batch.sources[0].crawl),  # max_pages, depth, follow, profile, settings
+        "options": batch.sources[0].crawl.effective().to_record(),
     }
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from pathlib import PurePath
 from lxml import etree
 
 from archive.errors import BadInput
+from crawler.options import SCHEDULED
 
 from .registry import ScheduledSource
 from .schedules import format_duration
@@ -40,8 +40,7 @@ FORMATS = ("txt", "csv", "opml")
 #: The columns of a CSV file (and attributes of an OPML outline), in the order export writes them.
 COLUMNS = (
     "source", "every", "cron", "jitter", "adaptive", "min", "max", "time_limit", "paused",
-    "max_pages", "depth", "follow", "profile", "settings", "media", "media_max_size",
-    "deletion_checks",
+    *SCHEDULED,
 )  # fmt: skip
 #: Header names taken for the source column, in order of preference.
 SOURCE_COLUMNS = ("source", "url", "channel")
@@ -175,7 +174,6 @@ def _outline_source(attrs: dict[str, str]) -> str | None:
 
 def source_fields(source: ScheduledSource) -> dict[str, str]:
     """A source as a row of :data:`COLUMNS`: everything ``sources import`` needs to restore it."""
-    crawl = source.crawl
     adaptive = source.adaptive
     return {
         "source": source.key,
@@ -187,14 +185,7 @@ def source_fields(source: ScheduledSource) -> dict[str, str]:
         "max": format_duration(adaptive.max_seconds) if adaptive else "",
         "time_limit": format_duration(source.time_limit) if source.time_limit else "",
         "paused": "yes" if source.paused else "",
-        "max_pages": "" if crawl.max_pages is None else str(crawl.max_pages),
-        "depth": "" if crawl.depth is None else str(crawl.depth),
-        "follow": crawl.follow or "",
-        "profile": crawl.profile or "",
-        "settings": json.dumps(crawl.settings, sort_keys=True) if crawl.settings else "",
-        "media": crawl.media or "",
-        "media_max_size": "" if crawl.media_max_size is None else str(crawl.media_max_size),
-        "deletion_checks": "" if crawl.deletion_checks is None else str(crawl.deletion_checks),
+        **source.crawl.to_text(),
     }
 
 

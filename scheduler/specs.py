@@ -9,30 +9,21 @@ for, with the same words.
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field, replace
 
-from archive.clean.profiles import load_profile
 from archive.errors import BadInput
-from archive.models import MEDIA_MODES, parse_size
 from archive.source import parse_source
+from crawler.options import GivenOptions, parse_bool
 
 from .registry import (
     DEFAULT_MAX,
     DEFAULT_MIN,
     Adaptive,
-    CrawlSettings,
     SourceSpec,
     check_source,
 )
 from .schedules import BadSchedule, parse_duration, parse_schedule
 from .sourcefiles import BadLine, SourceLine
-
-#: A Scrapy setting's name, as ``-s NAME=VALUE`` takes it.
-SETTING_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
-_TRUE = {"yes", "y", "true", "1", "on"}
-_FALSE = {"no", "n", "false", "0", "off", ""}
 
 
 @dataclass
@@ -46,14 +37,7 @@ class Options:
     min: str | None = None
     max: str | None = None
     time_limit: str | None = None
-    max_pages: int | None = None
-    depth: int | None = None
-    follow: str | None = None
-    profile: str | None = None
-    settings: dict[str, str] = field(default_factory=dict)
-    media: str | None = None
-    media_max_size: int | None = None
-    deletion_checks: int | None = None
+    crawl: GivenOptions = field(default_factory=GivenOptions)  # the crawl options set
     paused: bool | None = None  # None: leave as it is (a new source is active)
 
 
@@ -75,101 +59,28 @@ def make_spec(text: str, options: Options) -> SourceSpec:
         if options.time_limit is not None
         else None
     )
-    crawl = CrawlSettings(
-        settings=dict(options.settings),
-        max_pages=options.max_pages,
-        depth=options.depth,
-        follow=options.follow,
-        profile=options.profile,
-        media=options.media,
-        media_max_size=options.media_max_size,
-        deletion_checks=options.deletion_checks,
-    )
-    check_crawl(crawl)
+    crawl = GivenOptions.check(options.crawl)
     check_source(text, schedule, adaptive=bounds, time_limit=limit)
     return SourceSpec(text, parse_source(text).key, schedule, bounds, crawl, limit, options.paused)
-
-
-def check_crawl(crawl: CrawlSettings) -> None:
-    """Raise :class:`BadInput` for crawl options ``chanarchive crawl`` would refuse."""
-    if crawl.max_pages is not None and crawl.max_pages < 1:
-        raise BadInput(f"max_pages must be at least 1, not {crawl.max_pages}")
-    if crawl.depth is not None and crawl.depth < 0:
-        raise BadInput(f"depth must be 0 or more, not {crawl.depth}")
-    if crawl.follow is not None:
-        try:
-            re.compile(crawl.follow)
-        except re.error as exc:
-            raise BadInput(f"follow {crawl.follow!r} is not a regular expression: {exc}") from None
-    if crawl.profile is not None:
-        load_profile(crawl.profile)  # BadInput naming the profile
-    if crawl.media is not None and crawl.media not in MEDIA_MODES:
-        raise BadInput(f"media must be one of {', '.join(MEDIA_MODES)}, not {crawl.media!r}")
-    if crawl.media_max_size is not None and crawl.media_max_size < 1:
-        raise BadInput(f"media_max_size must be at least one byte, not {crawl.media_max_size}")
-    if crawl.deletion_checks is not None and crawl.deletion_checks < 0:
-        raise BadInput(f"deletion_checks must be 0 or more, not {crawl.deletion_checks}")
-    for name in crawl.settings:
-        if not SETTING_NAME.fullmatch(name):
-            raise BadInput(f"bad setting name {name!r}: expected an upper-case NAME")
 
 
 def options_from_fields(fields: dict[str, str], defaults: Options) -> Options:
     """A file line's own columns (``every``, ``cron``, ``paused`` …) over the command line's."""
     got = {k: v.strip() for k, v in fields.items() if v is not None and v.strip() != ""}
-    options = replace(defaults, settings=dict(defaults.settings))
+    options = replace(defaults)
     if "every" in got or "cron" in got:  # a line's schedule replaces the default one whole
         options.every, options.cron = got.get("every"), got.get("cron")
-    for name in ("jitter", "min", "max", "time_limit", "follow", "profile", "media"):
+    for name in ("jitter", "min", "max", "time_limit"):
         if name in got:
             setattr(options, name, got[name])
     if "adaptive" in got:
         options.adaptive = parse_bool(got["adaptive"], "adaptive")
     if "paused" in got:
         options.paused = parse_bool(got["paused"], "paused")
-    if "media_max_size" in got:
-        try:
-            options.media_max_size = parse_size(got["media_max_size"])
-        except ValueError as exc:
-            raise BadInput(f"media_max_size: {exc}") from None
-    for name in ("max_pages", "depth", "deletion_checks"):
-        if name in got:
-            try:
-                setattr(options, name, int(got[name]))
-            except ValueError:
-                raise BadInput(f"{name} must be a whole number, not {got[name]!r}") from None
-    if "settings" in got:
-        options.settings.update(parse_settings(got["settings"]))
+    own = GivenOptions.from_text(got)  # the line's crawl options, over the command line's
+    settings = {**defaults.crawl.get("settings", {}), **own.get("settings", {})}
+    options.crawl = GivenOptions.check({**defaults.crawl, **own, "settings": settings})
     return options
-
-
-def parse_bool(text: str, what: str) -> bool:
-    value = text.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise BadInput(f"{what} must be yes or no, not {text!r}")
-
-
-def parse_settings(text: str) -> dict[str, str]:
-    """Scrapy settings as a file gives them: a JSON object, or ``NAME=VALUE`` words."""
-    text = text.strip()
-    if text.startswith("{"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"settings is not a JSON object: {exc.msg}") from None
-        if not isinstance(data, dict):
-            raise BadInput("settings must be a JSON object of NAME: VALUE")
-        return {str(k): str(v) for k, v in data.items()}
-    settings = {}
-    for word in text.split():
-        name, sep, value = word.partition("=")
-        if not sep:
-            raise BadInput(f"bad setting {word!r}: expected NAME=VALUE")
-        settings[name] = value
-    return settings
 
 
 def _seconds(value: str | None, default: int, what: str) -> int:

@@ -12,8 +12,7 @@ from archive.source import parse_source
 from ..clitools import (
     BadUsage,
     WorkFailed,
-    capture_options,
-    crawl_options,
+    crawl_flags,
     db_path,
     is_terminal,
     translate_errors,
@@ -31,16 +30,7 @@ def summary_line(row: dict) -> str:
 
 @click.command()
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
-@click.option(
-    "--full",
-    is_flag=True,
-    help="Walk the whole history, not only what is new. When the host may take several"
-    " requests at once (-s CONCURRENT_REQUESTS_PER_DOMAIN=4; for t.me its DOWNLOAD_SLOTS"
-    " entry), several older pages are fetched at a time. Example: --full -s"
-    " CONCURRENT_REQUESTS_PER_DOMAIN=4",
-)
-@crawl_options(depth_default=1, scope="for this run")
-@capture_options(scheduled=False)
+@crawl_flags(scheduled=False, scope="for this run")
 @click.option("-v", "--verbose", is_flag=True, help="Log what the crawler does.")
 @redis_option(
     required=False,
@@ -61,10 +51,7 @@ def summary_line(row: dict) -> str:
 )
 @click.pass_context
 @translate_errors
-def crawl(
-    ctx, sources, full, max_pages, depth, follow, profile, settings, media, media_max_size,
-    deletion_checks, verbose, redis_url, no_wait, trigger,
-):  # fmt: skip
+def crawl(ctx, sources, options, verbose, redis_url, no_wait, trigger):
     """Crawl SOURCE... now and archive every page and post.
 
     SOURCE is @name, t.me/name, https://t.me/s/name or any http(s) URL. Telegram
@@ -99,7 +86,7 @@ def crawl(
     Distributed crawls (--redis) archive them too, and make the deletion checks: the
     ingester asks for them, the workers fetch them.
     """
-    from crawler.run import CrawlOptions, run_crawl  # Scrapy loads only when crawling
+    from crawler.run import run_crawl  # Scrapy loads only when crawling
 
     parsed = []
     for text in sources:
@@ -107,28 +94,16 @@ def crawl(
             parsed.append(parse_source(text))
         except ChanarchiveError as exc:
             raise BadUsage(str(exc)) from exc
-    options = CrawlOptions(
-        full=full,
-        max_pages=max_pages,
-        depth=depth,
-        follow=follow,
-        profile=profile,
-        media=media,
-        media_max_size=media_max_size,
-        settings=settings,
-        progress=is_terminal(),
-        verbose=verbose,
-        trigger=trigger,
-        deletion_checks=deletion_checks,
-    )
     if no_wait and not redis_url:
         raise BadUsage("--no-wait goes with --redis (a local crawl always waits)")
     if redis_url:
-        rows = _queued_crawl(redis_url, parsed, options, wait=not no_wait)
+        rows = _queued_crawl(redis_url, parsed, options, trigger, wait=not no_wait)
         if rows is None:
             return
     else:
-        rows = run_crawl(db_path(ctx), parsed, options)
+        rows = run_crawl(
+            db_path(ctx), parsed, options, trigger=trigger, progress=is_terminal(), verbose=verbose
+        )
     totals = {
         k: sum(r[k] for r in rows) for k in rows[0] if k.startswith(("pages", "posts_", "errors"))
     }
@@ -150,7 +125,7 @@ def crawl(
         raise WorkFailed(f"every fetch failed: {reasons}")
 
 
-def _queued_crawl(redis_url, sources, options, *, wait: bool) -> list[dict] | None:
+def _queued_crawl(redis_url, sources, options, trigger, *, wait: bool) -> list[dict] | None:
     """``crawl --redis``: queue one crawl per source; wait for their finished rows."""
     from crawler.distributed.frontier import Frontier, QueueUnavailable, connect
     from crawler.distributed.submit import (
@@ -168,9 +143,8 @@ def _queued_crawl(redis_url, sources, options, *, wait: bool) -> list[dict] | No
         )
     try:
         frontier = Frontier(connect(redis_url))
-        recorded = options.recorded()
         if not wait:
-            tokens = submit_crawls(frontier, sources, recorded, trigger=options.trigger)
+            tokens = submit_crawls(frontier, sources, options, trigger=trigger)
             for source, token in zip(sources, tokens, strict=True):
                 click.echo(f"queued {source.key} (job {token})")
             return None
@@ -181,7 +155,7 @@ def _queued_crawl(redis_url, sources, options, *, wait: bool) -> list[dict] | No
         tokens = new_tokens(len(sources))
         previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
-            submit_crawls(frontier, sources, recorded, trigger=options.trigger, tokens=tokens)
+            submit_crawls(frontier, sources, options, trigger=trigger, tokens=tokens)
             return wait_for_crawls(frontier, tokens, notice=lambda text: click.echo(text, err=True))
         except BaseException:
             withdrawn = withdraw_crawls(frontier, tokens)

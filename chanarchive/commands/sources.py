@@ -34,8 +34,7 @@ from scheduler.specs import Options, make_spec, specs_from_lines
 from ..clitools import (
     BadUsage,
     WorkFailed,
-    capture_options,
-    crawl_options,
+    crawl_flags,
     db_path,
     open_db,
     output_format,
@@ -101,8 +100,7 @@ def schedule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def _options(every, cron, jitter, adaptive, min_, max_, time_limit, max_pages, depth, follow,
-             profile, settings, media, media_max_size, deletion_checks) -> Options:  # fmt: skip
+def _options(every, cron, jitter, adaptive, min_, max_, time_limit, crawl) -> Options:
     return Options(
         every=every,
         cron=cron,
@@ -111,14 +109,7 @@ def _options(every, cron, jitter, adaptive, min_, max_, time_limit, max_pages, d
         min=min_,
         max=max_,
         time_limit=time_limit,
-        max_pages=max_pages,
-        depth=depth,
-        follow=follow,
-        profile=profile,
-        settings=dict(settings),
-        media=media,
-        media_max_size=media_max_size,
-        deletion_checks=deletion_checks,
+        crawl=crawl,
     )
 
 
@@ -136,13 +127,11 @@ def _options(every, cron, jitter, adaptive, min_, max_, time_limit, max_pages, d
 @click.option(
     "--no-notify", is_flag=True, help="Stop the notifications of this source (see --notify)."
 )
-@crawl_options(depth_default=None, scope="for every run of this source")
-@capture_options(scheduled=True)
+@crawl_flags(scheduled=True, scope="for every run of this source")
 @click.pass_context
 @translate_errors
 def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, notify, no_notify,
-        max_pages, depth, follow, profile, settings, media, media_max_size,
-        deletion_checks):  # fmt: skip
+        options):  # fmt: skip
     """Schedule SOURCE (or change its schedule: a source is never listed twice).
 
     Give exactly one of --every or --cron. With --adaptive the interval
@@ -167,10 +156,9 @@ def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, noti
     """
     if notify and no_notify:
         raise BadUsage("give --notify URL or --no-notify, not both")
-    options = _options(every, cron, jitter, adaptive, min_, max_, time_limit, max_pages, depth,
-                       follow, profile, settings, media, media_max_size,
-                       deletion_checks)  # fmt: skip
-    spec = make_spec(source, options)  # checked before the file is touched
+    spec = make_spec(
+        source, _options(every, cron, jitter, adaptive, min_, max_, time_limit, options)
+    )  # checked before the file is touched
     urls = check_urls(notify)
     db = open_db(ctx, create=True)
     scheduled, created = add_source(
@@ -199,12 +187,10 @@ def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, noti
     help="The file's format (auto: from its name, else its first lines).",
 )
 @schedule_options
-@crawl_options(depth_default=None, scope="for every run of these sources")
-@capture_options(scheduled=True)
+@crawl_flags(scheduled=True, scope="for every run of these sources")
 @click.pass_context
 @translate_errors
-def import_(ctx, file, fmt, every, cron, jitter, adaptive, min_, max_, time_limit, max_pages,
-            depth, follow, profile, settings, media, media_max_size, deletion_checks):  # fmt: skip
+def import_(ctx, file, fmt, every, cron, jitter, adaptive, min_, max_, time_limit, options):
     """Schedule every source in FILE (one a line, CSV or OPML; - reads stdin).
 
     A text file has one SOURCE a line; blank lines and # comments are
@@ -228,9 +214,7 @@ def import_(ctx, file, fmt, every, cron, jitter, adaptive, min_, max_, time_limi
     name = "stdin" if file == "-" else file
     data = _read_input(file)
     lines = read_sources(name, data, fmt)
-    defaults = _options(every, cron, jitter, adaptive, min_, max_, time_limit, max_pages, depth,
-                        follow, profile, settings, media, media_max_size,
-                        deletion_checks)  # fmt: skip
+    defaults = _options(every, cron, jitter, adaptive, min_, max_, time_limit, options)
     plan = specs_from_lines(name, lines, defaults)  # every line checked before the file is touched
     db = open_db(ctx, create=True)
     added, updated = add_sources(db, plan.specs)

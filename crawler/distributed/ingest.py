@@ -55,7 +55,6 @@ from archive.models import (
     ERROR_THROTTLED,
     FAILED,
     KIND_TELEGRAM,
-    MEDIA_MAX_SIZE,
     MEDIA_NONE,
     PARTIAL,
     RUNNING,
@@ -70,6 +69,7 @@ from archive.store import open_archive, queued
 
 from ..checks import DeletionChecks
 from ..media import plan_media
+from ..options import CrawlOptions
 from .frontier import Child, Frontier, connect
 from .spider import check_child, media_child, seed_request
 
@@ -269,27 +269,19 @@ class Ingester:
 
     def _begin(self, job: dict[str, Any]) -> None:
         source = parse_source(job["source"])
-        options = job.get("options") or {}
+        options = CrawlOptions.from_record(job.get("options"))
         crawl_id, new = queued.begin_queued_crawl(
             self.db,
             job["token"],
             source.key,
             queue=self.queue,
             trigger=job.get("trigger") or "manual",
-            options=options,
+            options=options.to_record(),
         )
         if queued.crawl_status(self.db, crawl_id) != RUNNING:
             return
-        seed = seed_request(
-            crawl_id,
-            source,
-            full=bool(options.get("full")),
-            max_pages=options.get("max_pages"),
-            depth=options.get("depth") if options.get("depth") is not None else 1,
-            follow=options.get("follow"),
-            profile=options.get("profile"),
-        )
-        self.frontier.enqueue(crawl_id, seed, options.get("max_pages"))
+        seed = seed_request(crawl_id, source, options)
+        self.frontier.enqueue(crawl_id, seed, options.max_pages)
         if new:
             self.stats.jobs += 1
             logger.info("crawl %d of %s begun", crawl_id, source.key)
@@ -416,12 +408,12 @@ class Ingester:
         found = self._sides.get(crawl_id)
         if found is None:
             row = self.db.execute("SELECT options FROM crawls WHERE id = ?", [crawl_id]).fetchone()
-            options = json.loads(row[0] or "{}") if row else {}
-            budget = int(options.get("deletion_checks") or 0)
+            options = CrawlOptions.from_record(json.loads(row[0] or "{}") if row else None)
+            budget = options.deletion_checks
             found = CrawlSides(
                 source=parse_source(source_key),
-                media=options.get("media") or MEDIA_NONE,
-                media_max_size=int(options.get("media_max_size") or MEDIA_MAX_SIZE),
+                media=options.media,
+                media_max_size=options.media_max_size,
                 checks=DeletionChecks(
                     budget,
                     held=lambda name, lo, hi: store.live_post_nums(self.db, name, lo, hi),

@@ -44,6 +44,7 @@ from archive.times import utcnow
 from .. import checks
 from ..items import CheckItem, ErrorItem, MediaItem, PageItem
 from ..media import MediaFetcher
+from ..options import CrawlOptions
 from ..spiders.channels import GONE_STATUSES, ChannelSpider
 from ..walks import TelegramWalk
 from . import serialize
@@ -63,34 +64,21 @@ class Delivery:
     children: list[Child] = field(default_factory=list)
 
 
-def crawl_context(
-    crawl_id: int, source: Source, *, full: bool, max_pages: int | None, depth: int,
-    follow: str | None, profile: str | None,
-) -> dict[str, Any]:  # fmt: skip
+def crawl_context(crawl_id: int, source: Source, options: CrawlOptions) -> dict[str, Any]:
     """The ``meta["crawl"]`` every request of a crawl carries."""
     return {
         "id": crawl_id,
         "source": {"kind": source.kind, "key": source.key, "url": source.url, "name": source.name},
-        "full": full,
-        "max_pages": max_pages,
-        "depth": depth,
-        "follow": follow,
-        "profile": profile,
+        "options": options.to_record(),
     }
 
 
-def seed_request(
-    crawl_id: int, source: Source, *, full: bool = False, max_pages: int | None = None,
-    depth: int = 1, follow: str | None = None, profile: str | None = None,
-) -> Child:  # fmt: skip
+def seed_request(crawl_id: int, source: Source, options: CrawlOptions) -> Child:
     """A crawl's first request, as :meth:`ChannelSpider.start` makes it, ready to enqueue."""
     meta: dict[str, Any] = {"source": source.key, "depth": 0, "before": None}
     if source.kind == SOURCE_URL:
         meta["handle_httpstatus_list"] = list(GONE_STATUSES)
-    meta["crawl"] = crawl_context(
-        crawl_id, source, full=full, max_pages=max_pages, depth=depth, follow=follow,
-        profile=profile,
-    )  # fmt: skip
+    meta["crawl"] = crawl_context(crawl_id, source, options)
     if source.name:
         meta["channel"] = source.name
     meta["rkey"] = request_key("GET", source.url)
@@ -104,11 +92,7 @@ def _side_child(crawl_id: int, source: Source, request: scrapy.Request, callback
                 errback: str) -> Child:  # fmt: skip
     """A side request of a crawl (the ingester's), ready to enqueue: it carries just enough
     of its crawl for its delivery."""
-    request.meta["crawl"] = {
-        "id": crawl_id,
-        "source": {"kind": source.kind, "key": source.key, "url": source.url, "name": source.name},
-        "max_pages": None,
-    }
+    request.meta["crawl"] = crawl_context(crawl_id, source, CrawlOptions())
     request.meta["rkey"] = request_key(request.method, request.url)
     data = request.to_dict()
     data["callback"], data["errback"] = callback, errback
@@ -173,11 +157,12 @@ class WorkerSpider(ChannelSpider):
         source = Source(kind=spec["kind"], key=spec["key"], url=spec["url"], name=spec.get("name"))
         self.sources = {source.key: source}
         self.crawl_ids = {source.key: ctx["id"]}
-        self.full = bool(ctx.get("full"))
+        options = CrawlOptions.from_record(ctx.get("options"))
+        self.full = options.full
         self.max_pages = None  # the budget is kept in Redis, for the whole crawl
-        self.depth = int(ctx.get("depth") or 0)
-        self.follow = ctx.get("follow")
-        self.profile = ctx.get("profile")
+        self.depth = options.depth
+        self.follow = options.follow
+        self.profile = options.profile
         if self.profile not in self._options:
             self._options[self.profile] = load_options(self.profile)
         self.options = self._options[self.profile]
@@ -209,7 +194,7 @@ class WorkerSpider(ChannelSpider):
             rkey=meta["rkey"],
             lease=meta["lease"],
             source=key,
-            max_pages=ctx.get("max_pages"),
+            max_pages=CrawlOptions.from_record(ctx.get("options")).max_pages,
         )
         for out in outputs:
             if isinstance(out, scrapy.Request):

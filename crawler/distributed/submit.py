@@ -16,6 +16,7 @@ from typing import Any
 
 from archive.source import Source
 
+from ..options import CrawlOptions
 from .frontier import Frontier
 
 #: Seconds between looks at Redis while waiting.
@@ -25,7 +26,7 @@ POLL = 0.25
 def submit_crawls(
     frontier: Frontier,
     sources: list[Source],
-    options: dict[str, Any],
+    options: CrawlOptions,
     *,
     trigger: str = "manual",
     tokens: list[str] | None = None,
@@ -38,7 +39,13 @@ def submit_crawls(
     tokens = new_tokens(len(sources)) if tokens is None else tokens
     pipe = frontier.server.pipeline(transaction=True)
     for source, token in zip(sources, tokens, strict=True):
-        job = {"v": 1, "token": token, "source": source.key, "options": options, "trigger": trigger}
+        job = {
+            "v": 1,
+            "token": token,
+            "source": source.key,
+            "options": options.to_record(),
+            "trigger": trigger,
+        }
         pipe.rpush(frontier.jobs, json.dumps(job, ensure_ascii=False, sort_keys=True))
     pipe.execute()
     return tokens

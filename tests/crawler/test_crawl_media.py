@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.models import parse_size
 from archive.serve.app import make_datasette
 from archive.store.media import pack_body, unpack_body
-from chanarchive.clitools import parse_size
 from tests.crawling import crawl, export, query, run_cli
 from tests.media_site import media_bytes, media_requests, media_sha256
 from tests.media_site import serve_media_channel as media_channel

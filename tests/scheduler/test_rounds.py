@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from chanarchive.cli import cli
-from scheduler.registry import CrawlSettings, ScheduledSource
+from crawler.options import GivenOptions
+from scheduler.registry import ScheduledSource
 from scheduler.rounds import plan_batches
 from scheduler.schedules import Schedule
 from tests.crawling import FAST, query, run_cli
@@ -28,7 +29,7 @@ def source(key: str, host: str, **settings: str) -> ScheduledSource:
         url=f"http://{host}/{key}",
         host=host,
         schedule=Schedule(every=60),
-        crawl=CrawlSettings(settings=dict(settings)),
+        crawl=GivenOptions.check({"settings": dict(settings)}),
     )
 
 

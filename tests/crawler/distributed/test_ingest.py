@@ -20,9 +20,12 @@ from crawler.distributed.pipeline import delivery_record
 from crawler.distributed.spider import Delivery
 from crawler.distributed.submit import submit_crawls, wait_for_crawls
 from crawler.items import PageItem
+from crawler.options import CrawlOptions
 from tests.server import generated_channel
 
 SOURCE = "http://127.0.0.1:9/s/twice"
+#: Pages only: no media files or deletion checks asked for (no worker here to fetch them).
+BARE = CrawlOptions(media="none", deletion_checks=0)
 
 
 def fetched_page(url: str) -> PageItem:
@@ -48,7 +51,7 @@ def count(db, sql: str) -> int:
 def test_a_job_and_a_delivery_handed_over_again_after_a_crash_are_written_once(redis_url, tmp_path):
     db = str(tmp_path / "archive.db")
     f = Frontier(redis.Redis.from_url(redis_url))
-    [token] = submit_crawls(f, [parse_source(SOURCE)], {"full": False, "depth": 1})
+    [token] = submit_crawls(f, [parse_source(SOURCE)], BARE)
     job = f.server.lindex(f.jobs, 0)
 
     first = Ingester(db, redis_url)
@@ -96,7 +99,7 @@ def test_a_second_ingester_on_the_same_redis_is_refused(redis_url, tmp_path):
 def test_a_delivery_that_cannot_be_read_is_an_error_of_its_crawl_not_a_stall(redis_url, tmp_path):
     db = str(tmp_path / "archive.db")
     f = Frontier(redis.Redis.from_url(redis_url))
-    [token] = submit_crawls(f, [parse_source(SOURCE)], {})
+    [token] = submit_crawls(f, [parse_source(SOURCE)], BARE)
     ingester = Ingester(db, redis_url)
     ingester.start()
     lease, member = f.pop("w", ttl=30)
