@@ -27,3 +27,7 @@ class FetchError(ChanarchiveError):
 
 class NotAPage(ChanarchiveError):
     """A fetched body that is no page at all (binary data, an image): no post is made of it."""
+
+
+class BadRecord(BadInput):
+    """A record from another process (a queue, a child) without the shape it must have."""

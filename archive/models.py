@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import re
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +32,10 @@ ERROR_PARSE = "parse"  # the body could not be read as a page
 ERROR_THROTTLED = "throttled"  # Telegram kept serving its empty "no messages" page
 ERROR_INGEST = "ingest"  # the page could not be written
 ERROR_UNREADABLE = "unreadable"  # the channel cannot be read (no preview, no such channel, ...)
+ERROR_KINDS = (
+    ERROR_FETCH, ERROR_HTTP, ERROR_ROBOTS, ERROR_PARSE, ERROR_THROTTLED, ERROR_INGEST,
+    ERROR_UNREADABLE,
+)  # fmt: skip
 
 #: What a page is, for the crawl and for the archive.
 PAGE_CHANNEL = "channel"  # a t.me/s page: a run of a channel's messages
@@ -112,39 +118,49 @@ class Page:
     encoding: str | None = None
     #: Web: the page parts extraction cut (rule, text), for ``extract --explain``.
     removed: list[tuple[str, str]] = field(default_factory=list)
-    #: The site profile the page was extracted with (None: the defaults).
-    profile: str | None = None
-    #: Telegram: no message of the channel is older than ``before`` (the walk proved it).
-    start: bool = False
     #: What could not be read on the page (left-out messages, truncated markup): parse errors.
     errors: list[str] = field(default_factory=list)
 
-    def covered_range(self) -> tuple[int, int] | None:
+    def covered_range(self, *, start: bool = False) -> tuple[int, int] | None:
         """Telegram: the ids this page shows in full (every id in it that still exists is here).
 
         The newest page covers its lowest to its highest id; a ``?before=N``
         page covers its lowest id to N-1; an empty (not throttled)
-        ``?before=N`` page, or one the walk found to be the channel's start,
-        means nothing is older than N, so it covers 1..N-1.
+        ``?before=N`` page, or one the walk found to be the channel's start
+        (``start``: no message is older than its ``before``), means nothing is
+        older than N, so it covers 1..N-1.
         """
         ids = [n for p in self.posts if (n := post_number(p.post_id)) is not None]
         if ids:
             hi = self.before - 1 if self.before is not None else max(ids)
             return min(ids), max(hi, max(ids))
-        if self.before is not None and self.before > 1 and (self.start or not self.throttled):
+        if self.before is not None and self.before > 1 and (start or not self.throttled):
             return 1, self.before - 1
         return None
 
-    def listing_range(self) -> tuple[int, int] | None:
+    def listing_range(self, *, start: bool = False) -> tuple[int, int] | None:
         """Telegram: the ids whose posts this page would show if they still existed.
 
         Its :meth:`covered_range`; the channel's newest page (no ``before``)
         also stands for every newer id, so a deleted newest post is missed too.
         """
-        covered = self.covered_range()
+        covered = self.covered_range(start=start)
         if covered is None or self.before is not None:
             return covered
         return covered[0], 2**63 - 1
+
+    def judged_range(self, *, start: bool = False) -> tuple[int, int] | None:
+        """Telegram: the id range whose posts this page no longer shows are *missing*.
+
+        Only a whole page of a channel's messages judges (no message left
+        unread, not Telegram's throttled answer unless the walk proved it is
+        the channel's start); its :meth:`listing_range`. None: nothing judged.
+        """
+        if self.kind != KIND_TELEGRAM or self.channel is None or not self.posts or self.errors:
+            return None
+        if self.throttled and not start:
+            return None
+        return self.listing_range(start=start)
 
 
 @dataclass
@@ -175,39 +191,154 @@ class WebKnown:
     listings: dict[str, list[str]]  # listing URL -> the post ids it showed last time
 
 
+def to_record(obj: Any) -> Any:
+    """A JSON-ready form of a record dataclass (Capture, Page, Post, MediaFetch …), nested
+    ones included: bytes as base64 text, tuples as lists. :func:`from_record` reads it back."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_record(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, bytes | bytearray):
+        return base64.b64encode(bytes(obj)).decode("ascii")
+    if isinstance(obj, list | tuple):
+        return [to_record(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: to_record(v) for k, v in obj.items()}
+    return obj
+
+
 def to_dict(obj: Any) -> dict[str, Any]:
     """A JSON-ready dict of a Capture, Page, Post or MediaFetch (bytes as base64)."""
-    data = dataclasses.asdict(obj)
-    if isinstance(obj, Capture | MediaFetch):
-        data["body"] = base64.b64encode(obj.body).decode("ascii")
-    if isinstance(obj, Capture):
-        data["headers"] = [list(h) for h in obj.headers]
-    return data
+    return to_record(obj)
+
+
+#: The most a record may carry, whoever sent it: one text, one list, one body.
+MAX_RECORD_TEXT = 16 * 1024 * 1024
+MAX_RECORD_ITEMS = 100_000
+MAX_RECORD_BODY = 512 * 1024 * 1024
+
+
+def _checked(hint: Any, value: Any, where: str) -> Any:
+    """``value`` checked against the type ``hint`` (and the size caps); BadRecord otherwise."""
+    from .errors import BadRecord
+
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        problems = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _checked(option, value, where)
+            except BadRecord as exc:
+                problems.append(str(exc))
+        raise BadRecord(problems[0] if problems else f"{where}: must not be null")
+    if dataclasses.is_dataclass(hint):
+        return _record(hint, value, where)
+    if origin is list:
+        (inner,) = typing.get_args(hint) or (Any,)
+        if not isinstance(value, list):
+            raise BadRecord(f"{where}: must be a list, not {type(value).__name__}")
+        if len(value) > MAX_RECORD_ITEMS:
+            raise BadRecord(f"{where}: {len(value)} entries, more than {MAX_RECORD_ITEMS}")
+        return [_checked(inner, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is tuple:
+        inner = typing.get_args(hint)
+        if not isinstance(value, list | tuple) or len(value) != len(inner):
+            raise BadRecord(f"{where}: must be a list of {len(inner)}")
+        return tuple(
+            _checked(t, v, f"{where}[{i}]")
+            for i, (t, v) in enumerate(zip(inner, value, strict=True))
+        )
+    if origin is dict:
+        key_type, inner = typing.get_args(hint) or (str, Any)
+        if not isinstance(value, dict):
+            raise BadRecord(f"{where}: must be an object, not {type(value).__name__}")
+        if len(value) > MAX_RECORD_ITEMS:
+            raise BadRecord(f"{where}: {len(value)} entries, more than {MAX_RECORD_ITEMS}")
+        return {
+            _checked(key_type, k, f"{where} key"): _checked(inner, v, f"{where}[{k!r}]")
+            for k, v in value.items()
+        }
+    if hint is bytes:
+        if isinstance(value, bytes):
+            body = value
+        elif isinstance(value, str) and len(value) <= MAX_RECORD_BODY // 3 * 4 + 4:
+            try:
+                body = base64.b64decode(value, validate=True)
+            except ValueError:
+                raise BadRecord(f"{where}: not base64") from None
+        else:
+            raise BadRecord(f"{where}: must be base64 text")
+        if len(body) > MAX_RECORD_BODY:
+            raise BadRecord(f"{where}: {len(body)} bytes, more than {MAX_RECORD_BODY}")
+        return body
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise BadRecord(f"{where}: must be true or false, not {value!r}"[:200])
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BadRecord(f"{where}: must be a whole number, not {value!r}"[:200])
+        if abs(value) >= 2**63:
+            raise BadRecord(f"{where}: {value} is out of range")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise BadRecord(f"{where}: must be a number, not {value!r}"[:200])
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise BadRecord(f"{where}: must be text, not {type(value).__name__}")
+        if len(value) > MAX_RECORD_TEXT:
+            raise BadRecord(f"{where}: {len(value)} characters, more than {MAX_RECORD_TEXT}")
+        return value
+    raise BadRecord(f"{where}: cannot check a value of type {hint!r}")  # pragma: no cover
+
+
+def from_record(cls: type, data: Any, where: str | None = None) -> Any:
+    """An instance of dataclass ``cls`` from its record (:func:`to_record`), checked: an
+    unknown, missing or mistyped field, or one over the size caps, is :class:`BadRecord`."""
+    return _record(cls, data, where or cls.__name__.lower())
+
+
+def _record(cls: type, data: Any, where: str) -> Any:
+    """An instance of dataclass ``cls`` from its record: no unknown, missing or mistyped field."""
+    from .errors import BadRecord
+
+    if not isinstance(data, dict):
+        raise BadRecord(f"{where}: must be an object, not {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(str(k) for k in data if k not in known)
+    if unknown:
+        raise BadRecord(f"{where}: unknown field {unknown[0]!r}"[:200])
+    values = {}
+    for name, spec in known.items():
+        if name not in data:
+            if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+                raise BadRecord(f"{where}: no {name!r}")
+            continue
+        values[name] = _checked(hints[name], data[name], f"{where}.{name}")
+    return cls(**values)
 
 
 def capture_from_dict(data: dict[str, Any]) -> Capture:
-    data = dict(data)
-    body = data.get("body", b"")
-    if isinstance(body, str):
-        body = base64.b64decode(body)
-    data["body"] = body
-    data["headers"] = [tuple(h) for h in data.get("headers", [])]
-    return Capture(**data)
+    """A :class:`Capture` from its record (:func:`to_dict`), every field checked."""
+    return _record(Capture, data, "capture")
 
 
 def media_fetch_from_dict(data: dict[str, Any]) -> MediaFetch:
-    data = dict(data)
-    body = data.get("body", b"")
-    data["body"] = base64.b64decode(body) if isinstance(body, str) else body
-    return MediaFetch(**data)
+    """A :class:`MediaFetch` from its record, every field checked."""
+    return _record(MediaFetch, data, "fetch")
 
 
 def page_from_dict(data: dict[str, Any]) -> Page:
-    data = dict(data)
-    channel = data.get("channel")
-    data["channel"] = ChannelInfo(**channel) if channel else None
-    data["posts"] = [Post(**p) for p in data.get("posts", [])]
-    return Page(**data)
+    """A :class:`Page` from its record, its channel and posts included, every field checked."""
+    return _record(Page, data, "page")
 
 
 #: ``crawl --media``: which media files a crawl archives.

@@ -23,8 +23,8 @@ from typing import Any
 
 from archive.source import parse_source
 
+from .local import run_crawl  # the slow imports, done while waiting
 from .options import CrawlOptions
-from .run import run_crawl  # the slow imports, done while waiting
 from .spiders import channels  # noqa: F401 - warms the extractors up too
 
 TRIGGER = "scheduled"

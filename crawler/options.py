@@ -40,6 +40,7 @@ from archive.models import (
     MEDIA_PHOTOS,
     parse_size,
 )
+from archive.times import parse_time, to_datetime
 
 #: A Scrapy setting's name, as ``-s NAME=VALUE`` takes it.
 SETTING_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
@@ -102,6 +103,19 @@ def _profile(value: Any) -> str | None:
     except BadInput as exc:
         return str(exc)
     return None
+
+
+def _since(value: Any) -> str | None:
+    if not isinstance(value, str) or to_datetime(value) is None:
+        return f"since must be a time (ISO 8601, e.g. 2026-01-01), not {value!r}"[:200]
+    return None
+
+
+def _since_text(text: str) -> str:
+    try:
+        return parse_time(text, option="since")
+    except BadInput as exc:
+        raise BadOption(str(exc)) from None
 
 
 def _media(value: Any) -> str | None:
@@ -274,6 +288,13 @@ OPTIONS: tuple[Option, ...] = (
         _profile, str, metavar="NAME",
     ),
     Option(
+        "since", None, "--since",
+        "Telegram: walk back no further than posts published before T (ISO 8601: 2026-01-01,"
+        " or with a time and offset); the pages reached are archived whole. Example:"
+        " --full --since 2026-01-01",
+        _since, _since_text, metavar="T",
+    ),
+    Option(
         "media", MEDIA_PHOTOS, "--media",
         "Media files to archive at first sight: photos (with the thumbnails of videos and link"
         " previews), all (also videos, voice, round videos, audio, documents), or none."
@@ -305,9 +326,12 @@ SCHEDULED: tuple[str, ...] = tuple(option.name for option in OPTIONS if option.s
 
 
 def _frozen_settings(value: Any) -> tuple[tuple[str, str], ...]:
-    if isinstance(value, tuple):
+    """Settings as sorted (NAME, VALUE) pairs, from a mapping or pairs already."""
+    if isinstance(value, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in value):
         return value
-    return tuple(sorted(dict(value or {}).items()))
+    if not isinstance(value, Mapping):
+        raise BadOption(f"settings must be an object of NAME: VALUE, not {value!r}"[:200])
+    return tuple(sorted(value.items()))
 
 
 @dataclass(frozen=True)
@@ -319,6 +343,7 @@ class CrawlOptions:
     depth: int = 1
     follow: str | None = None
     profile: str | None = None
+    since: str | None = None
     media: str = MEDIA_PHOTOS
     media_max_size: int = MEDIA_MAX_SIZE
     deletion_checks: int = DEFAULT_DELETION_CHECKS

@@ -37,16 +37,16 @@ TELEGRAM_THROTTLE_RETRIES = 3
 TELEGRAM_THROTTLE_DELAY = 10.0
 
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.middlewares.HostBackoffMiddleware": 560,
+    "crawler.downloadermiddlewares.backoff.HostBackoffMiddleware": 560,
     # Each source's crawl row closed when it is done or at its time limit.
-    "crawler.lifecycle.SourceLifecycle": 570,
+    "crawler.downloadermiddlewares.lifecycle.SourceLifecycle": 570,
 }
 ITEM_PIPELINES = {
-    "crawler.pipelines.ArchivePipeline": 300,
+    "crawler.pipelines.archive.ArchivePipeline": 300,
 }
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
-    "crawler.extensions.Progress": 500,
+    "crawler.extensions.progress.Progress": 500,
 }
 
 COOKIES_ENABLED = False

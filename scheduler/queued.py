@@ -43,7 +43,7 @@ def run_queued_batch(
 ) -> None:
     """Queue ``batch`` for the workers; ``finished(source, row, None)`` once per source."""
     from crawler.distributed.frontier import Frontier, connect
-    from crawler.distributed.submit import submit_crawls, withdraw_crawls
+    from crawler.distributed.jobs import submit_crawls, withdraw_crawls
 
     frontier = Frontier(connect(redis_url))
     sources = [parse_source(s.key) for s in batch.sources]

@@ -30,7 +30,6 @@ from .. import clean
 from ..clean import Learned
 from ..clean.options import ExtractOptions
 from ..clean.profiles import load_options
-from ..errors import BadInput
 from ..models import (
     ERROR_INGEST,
     ERROR_PARSE,
@@ -66,18 +65,29 @@ class PageResult:
     deleted: int = 0
     #: Posts of the page's range that the page no longer shows: missing, to be checked.
     missing: int = 0
+    #: Telegram: the id range whose absent posts were taken as missing (None: none judged).
+    judged: tuple[int, int] | None = None
     body_stored: bool = False
     #: Why some of the page was not written (a foreign channel, a post that failed).
     refused: list[str] = field(default_factory=list)
 
 
 def ingest_page(
-    db: sqlite_utils.Database, crawl_id: int | None, capture: Capture, page: Page | None
+    db: sqlite_utils.Database,
+    crawl_id: int | None,
+    capture: Capture,
+    page: Page | None,
+    *,
+    options: ExtractOptions | None = None,
+    start: bool = False,
 ) -> PageResult:
     """Write one fetched page into the archive, atomically.
 
     ``page`` is None when the body could not be parsed: the capture is still
-    kept. A channel's posts are written only from pages of its own origin
+    kept. What the crawl knows beyond the page: ``options``, the extraction
+    options it was read with (their learning thresholds apply here; None:
+    the defaults), and ``start``, that the walk proved no message of the
+    channel older than the page's ``before`` (a Telegram page). A channel's posts are written only from pages of its own origin
     (the host it is crawled from; t.me and its aliases are one): a page from
     elsewhere claiming it is kept as a capture, its posts refused. A post
     that cannot be written is refused alone; the rest of the page is kept.
@@ -107,7 +117,7 @@ def ingest_page(
             if page.page_type == PAGE_GONE:
                 result.deleted += _mark_gone(db, channel_id, page, now)
             else:
-                options = _page_options(page)
+                options = options or _default_options()
                 learned = learned_for(db, channel_id, options)
                 observed: list[tuple[int, str]] = []
                 for post in page.posts:
@@ -126,12 +136,13 @@ def ingest_page(
                 # Deletions and coverage need the whole page: a message that could
                 # not be read must not count as gone, nor its range as seen.
                 whole = not page.errors and not result.refused
-                if page.kind == KIND_TELEGRAM and (page.start or not page.throttled) and whole:
-                    covered = page.covered_range()
+                if page.kind == KIND_TELEGRAM and (start or not page.throttled) and whole:
+                    covered = page.covered_range(start=start)
                     if covered is not None:
-                        if page.posts:
+                        result.judged = page.judged_range(start=start)
+                        if result.judged is not None:
                             result.missing += _mark_missing_in_range(
-                                db, channel_id, page, page.listing_range() or covered, now
+                                db, channel_id, page, result.judged, now
                             )
                         add_coverage(db, channel_id, *covered)
         if crawl_id is not None:
@@ -430,17 +441,14 @@ def _seen(
     record_reactions(db, current.pk, now, post.reactions)
 
 
-_OPTIONS: dict[str | None, ExtractOptions] = {}
+_DEFAULT_OPTIONS: list[ExtractOptions] = []
 
 
-def _page_options(page: Page) -> ExtractOptions:
-    """The extraction options of the page's profile (learning thresholds); the defaults if gone."""
-    if page.profile not in _OPTIONS:
-        try:
-            _OPTIONS[page.profile] = load_options(page.profile)
-        except BadInput:
-            _OPTIONS[page.profile] = load_options(None)
-    return _OPTIONS[page.profile]
+def _default_options() -> ExtractOptions:
+    """The extraction options without a profile (read once)."""
+    if not _DEFAULT_OPTIONS:
+        _DEFAULT_OPTIONS.append(load_options(None))
+    return _DEFAULT_OPTIONS[0]
 
 
 def _version_values(post: Post, clean_text: str, fingerprint: str, snapshot_id: int) -> dict:

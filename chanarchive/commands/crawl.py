@@ -86,7 +86,7 @@ def crawl(ctx, sources, options, verbose, redis_url, no_wait, trigger):
     Distributed crawls (--redis) archive them too, and make the deletion checks: the
     ingester asks for them, the workers fetch them.
     """
-    from crawler.run import run_crawl  # Scrapy loads only when crawling
+    from crawler.local import run_crawl  # Scrapy loads only when crawling
 
     parsed = []
     for text in sources:
@@ -128,7 +128,7 @@ def crawl(ctx, sources, options, verbose, redis_url, no_wait, trigger):
 def _queued_crawl(redis_url, sources, options, trigger, *, wait: bool) -> list[dict] | None:
     """``crawl --redis``: queue one crawl per source; wait for their finished rows."""
     from crawler.distributed.frontier import Frontier, QueueUnavailable, connect
-    from crawler.distributed.submit import (
+    from crawler.distributed.jobs import (
         new_tokens,
         submit_crawls,
         wait_for_crawls,

@@ -42,7 +42,7 @@ def ingest(ctx, redis_url, verbose):
         ingester = Ingester(db_path(ctx), redis_url)
     except QueueUnavailable as exc:
         raise queue_error(exc) from exc
-    log_to_stderr(verbose, "crawler.distributed")
+    log_to_stderr(verbose, "crawler")
 
     def stop(signum, frame):
         ingester.stop()

@@ -196,8 +196,8 @@ def import_(ctx, file, fmt, every, cron, jitter, adaptive, min_, max_, time_limi
     A text file has one SOURCE a line; blank lines and # comments are
     skipped. A CSV file needs a header row with a 'source' column; its other
     columns (every, cron, jitter, adaptive, min, max, time_limit, paused,
-    max_pages, depth, follow, profile, settings, media, media_max_size,
-    deletion_checks) are each line's own, over
+    max_pages, depth, follow, profile, since, media, media_max_size,
+    deletion_checks, settings) are each line's own, over
     the options given here. In an OPML file each outline's link is a source.
     Every line is checked first: one bad line is reported with its number
     and nothing is imported. Importing again updates the sources already

@@ -34,7 +34,7 @@ def worker(redis_url, settings, verbose):
     """
     from archive.errors import BadInput
     from crawler.distributed.frontier import QueueUnavailable
-    from crawler.distributed.worker import run_worker
+    from crawler.distributed.worker.process import run_worker
 
     try:
         run_worker(redis_url, settings, verbose=verbose)

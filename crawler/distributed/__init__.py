@@ -1,23 +1,24 @@
 """A crawl spread over many machines: Redis holds the frontier, one ingester writes the archive.
 
 Holds: the Redis key names and atomic scripts (:mod:`.frontier`), the
-request serializer (:mod:`.serialize`), the scrapy-redis scheduler and queue
-that lease requests to a worker (:mod:`.scheduler`), the worker's spider
-(:mod:`.spider`), its item pipeline (:mod:`.pipeline`), its heartbeat
-(:mod:`.leases`) and its politeness across workers (:mod:`.politeness`),
-the worker process (:mod:`.worker`), the ingester (:mod:`.ingest`) and the
-submitting side (:mod:`.submit`: enqueue crawls, wait for their rows).
+request serializer (:mod:`.serialize`), requests as queued with the crawl
+they belong to (:mod:`.requests`), jobs and waiting for their rows
+(:mod:`.jobs`), deliveries and their checked records (:mod:`.deliveries`),
+what workers need to crawl incrementally (:mod:`.published`), the worker
+(:mod:`.worker`) and the ingester (:mod:`.ingest`).
 
-May import: :mod:`archive` (models, source, store), the rest of
-:mod:`crawler`, scrapy, scrapy_redis and redis. Nothing here imports the
+May import: :mod:`archive.errors`, :mod:`archive.models`, :mod:`archive.source`,
+:mod:`archive.store`, :mod:`crawler.items`, :mod:`crawler.options`,
+:mod:`crawler.spiders`, :mod:`crawler.writer`. Nothing here imports the
 scheduler or the command line.
 
 How a crawl flows: ``crawl --redis`` (or ``scheduler run --redis``) pushes
 a *job* per source. The ingester turns a job into a ``crawls`` row and the
 seed request. Workers lease requests, fetch and parse them exactly as a
-local crawl does, and hand back one *delivery* per request: the pages and
-errors it produced plus its child requests, pushed in one atomic step that
-also acknowledges the lease. The ingester writes each delivery once through
-:func:`archive.store.ingest_page`, and finishes the crawl row when no
-request of the crawl is left.
+local crawl does, and hand back one *delivery* per request: the items it
+produced plus its child requests, pushed in one atomic step that also
+acknowledges the lease. The ingester writes each delivery once through the
+crawl's one writer (:class:`crawler.writer.ArchiveWriter`), queues the side
+requests the writer plans (media files, deletion checks), and finishes the
+crawl row when no request of the crawl is left.
 """

@@ -379,12 +379,3 @@ class Frontier:
 
     def push_back_host(self, host: str, seconds: float) -> None:
         self._push_back(keys=[self.host_next(host)], args=[max(0.0, seconds)])
-
-    # -- what incremental crawling needs, published by the ingester
-    def coverage(self, channel: str) -> list[tuple[int, int]]:
-        raw = self.server.hget(self.coverage_key, channel)
-        return [(int(lo), int(hi)) for lo, hi in json.loads(raw)] if raw else []
-
-    def known(self, channel: str) -> dict | None:
-        raw = self.server.hget(self.known_key, channel)
-        return json.loads(raw) if raw else None

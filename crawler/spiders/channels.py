@@ -1,41 +1,39 @@
 """The spider: fetch channel pages, parse them, yield them for the archive.
 
-It only parses: what the archive already holds reaches it as plain data
-(``covered``, a function from a channel name to the id ranges archived in
-full; ``known_posts``, a function from a web channel's name to its live
-posts and the listings they were on), and every page goes out as a
-:class:`~crawler.items.PageItem` for the pipeline to write.
+It only parses: everything it works on is one crawl's
+:class:`~crawler.state.CrawlState` — the sources, the options, each
+source's walk — and what the archive already holds reaches it through the
+state's :class:`~crawler.view.ArchiveView` (a Telegram channel's archived
+id ranges; a web channel's live posts and the listings they were on).
+Every page goes out as a :class:`~crawler.items.PageItem` for the writer.
 
 Web sources: pages are extracted with the crawl's profile; a listing that no
 longer shows a post it showed last time makes the spider fetch that post's
 page again, and a 404 / 410 there is a deleted post (a ``gone`` page).
 
-Telegram sources: a post its listing page no longer shows is looked at
-through its own embed, within a budget (:mod:`crawler.checks`); a channel
-that cannot be read (preview disabled, no such channel, no channel markup,
-throttled on its first page) is said so as the crawl's reason
-(:mod:`archive.extract.unreadable`), never archived as a web page.
+Telegram sources: a channel that cannot be read (preview disabled, no such
+channel, no channel markup, throttled on its first page) is said so as the
+crawl's reason (:mod:`archive.extract.unreadable`), never archived as a web
+page.
 
-Many sources share one crawl: the spider keeps count, in ``runs``
-(:class:`~crawler.runs.SourceRuns`), of each source's requests not yet
+The side requests a page leads to — its media files, looks at the posts it
+no longer shows — are planned by the writer once the page is written
+(:mod:`crawler.writer`); their answers come back here
+(:meth:`ChannelSpider.parse_media`, :meth:`ChannelSpider.parse_check`).
+
+Many sources share one crawl: the spider keeps count, in the state's runs
+(:class:`~crawler.state.SourceRuns`), of each source's requests not yet
 handled and items not yet written, and says when a source has none left
-(:data:`~crawler.runs.source_idle`), so its crawl row is closed then. A
+(:data:`~crawler.state.source_idle`), so its crawl row is closed then. A
 source whose run is closed (its time limit passed) gets no more requests.
-
-Media: after a page is parsed, ``media`` (:class:`~crawler.media.MediaFetcher`)
-yields requests for its posts' files not yet archived (``crawl --media``);
-each answer becomes a :class:`~crawler.items.MediaItem`, counted in the
-source's run like a page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import scrapy
 
-from archive.clean.profiles import load_options
 from archive.errors import NotAPage
 from archive.extract import extract_page, gone_page
 from archive.extract.unreadable import preview_channel, unreadable_reason
@@ -47,24 +45,23 @@ from archive.models import (
     KIND_TELEGRAM,
     PAGE_LISTING,
     Capture,
-    WebKnown,
 )
-from archive.source import SOURCE_TELEGRAM, SOURCE_URL, Source, origin_of, site_channel_name
+from archive.source import SOURCE_TELEGRAM, SOURCE_URL, origin_of, site_channel_name
 
-from .. import checks
-from ..backfill import ConcurrentWalk
-from ..captures import capture_from_response
-from ..failures import describe_failure
-from ..items import CheckItem, ErrorItem, MediaItem, PageItem
-from ..media import MediaFetcher
-from ..runs import SourceRuns, source_idle
-from ..walks import TelegramWalk, WebWalk
+from ..items import ITEM_TYPES, ErrorItem, PageItem
+from ..plans import checks, media
+from ..plans.backfill import ConcurrentWalk
+from ..plans.walks import TelegramWalk, WebWalk
+from ..responses import capture_from_response, describe_failure
+from ..state import CrawlState, source_idle
 
 #: Kept with a crawl whose first Telegram page stayed empty through every throttling retry.
 THROTTLED_TOO_LONG = (
     "Telegram kept serving an empty page (tme_no_messages_found) through every retry:"
     " the channel could not be read; try again later"
 )
+
+ITEMS = tuple(ITEM_TYPES.values())
 
 #: HTTP statuses that mean a web post was removed.
 GONE_STATUSES = (404, 410)
@@ -75,109 +72,83 @@ def with_before(url: str, before: int) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode({"before": before}), ""))
 
 
+def page_meta(source_kind: str, **meta) -> dict:
+    """The meta of a page request of a source of ``source_kind``."""
+    if source_kind == SOURCE_URL:
+        # A web post page that answers 404 / 410 is a deleted post: parse() decides.
+        meta["handle_httpstatus_list"] = list(GONE_STATUSES)
+    return meta
+
+
 class ChannelSpider(scrapy.Spider):
     name = "channels"
 
-    def __init__(
-        self,
-        sources: list[Source],
-        crawl_ids: dict[str, int] | None = None,
-        covered: Callable[[str], list[tuple[int, int]]] | None = None,
-        full: bool = False,
-        max_pages: int | None = None,
-        depth: int = 1,
-        follow: str | None = None,
-        profile: str | None = None,
-        known_posts: Callable[[str], WebKnown] | None = None,
-        runs: SourceRuns | None = None,
-        media: MediaFetcher | None = None,
-        deletion_checks: int = 0,
-        held: checks.Held | None = None,
-        pending_checks: checks.Pending | None = None,
-        **kwargs,
-    ):
+    def __init__(self, state: CrawlState | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.sources = {s.key: s for s in sources}
-        self.crawl_ids = crawl_ids or {}
-        self.runs = runs or SourceRuns(self.crawl_ids)
-        self.covered = covered or (lambda name: [])
-        self.full = full
-        self.max_pages = max_pages
-        self.depth = depth
-        self.follow = follow
-        self.profile = profile
-        self.options = load_options(profile)
-        self.known_posts = known_posts or (lambda name: WebKnown(urls={}, listings={}))
-        #: The posts' media files to archive (``crawl --media``; none unless given).
-        self.media = media or MediaFetcher()
-        self.web_known: dict[str, WebKnown] = {}
-        self.requested: dict[str, int] = {}
-        self.telegram_walks: dict[str, TelegramWalk] = {}
-        self.web_walks: dict[str, WebWalk] = {}
-        #: Which missing posts to look at through their embed (crawler/checks.py).
-        self.checks = checks.DeletionChecks(deletion_checks, held, pending_checks)
-        #: The Telegram channel each source's pages must list (a @name source knows it).
-        self.channel_names: dict[str, str] = {
-            s.key: s.name for s in sources if s.kind == SOURCE_TELEGRAM and s.name
-        }
+        #: The crawl of a local process (a worker has none: each request brings its own).
+        self.state = state
 
-    def _request(self, source: str, url: str, **meta) -> scrapy.Request | None:
-        if self.max_pages is not None and self.requested.get(source, 0) >= self.max_pages:
-            return None
-        if not self.runs.is_open(source):
-            return None  # its time limit passed
-        self.requested[source] = self.requested.get(source, 0) + 1
-        self.runs.hold(source)
-        if self.sources[source].kind == SOURCE_URL:
-            # A web post page that answers 404 / 410 is a deleted post: parse() decides.
-            meta["handle_httpstatus_list"] = list(GONE_STATUSES)
+    def crawl_state(self, request: scrapy.Request) -> CrawlState:
+        """The state of the crawl ``request`` belongs to."""
+        return self.state
+
+    # -- requests -------------------------------------------------------------
+
+    def _request(self, state: CrawlState, source: str, url: str, **meta) -> scrapy.Request | None:
+        if not state.may_request(source):
+            return None  # its page budget is spent, or its time limit passed
+        state.requested[source] = state.requested.get(source, 0) + 1
+        state.runs.hold(source)
         return scrapy.Request(
             url,
             callback=self.parse,
             errback=self.on_error,
-            meta={"source": source, **meta},
+            meta=page_meta(state.sources[source].kind, source=source, **meta),
             dont_filter=True,
         )
 
     async def start(self):
-        for source in self.sources.values():
-            request = self._request(source.key, source.url, depth=0, before=None)
+        state = self.state
+        for source in state.sources.values():
+            request = self._request(state, source.key, source.url, depth=0, before=None)
             if request is not None:
                 yield request
 
-    def _counted(self, source: str, outputs):
-        """``outputs`` of a callback for ``source``, each item counted until it is written."""
+    def _handle(self, request: scrapy.Request, produce):
+        """What a callback gives for ``request``: ``produce(state, source)``'s outputs, each
+        item counted in its source's run until it is written; the request itself is handled."""
+        state = self.crawl_state(request)
+        source = request.meta.get("source")
         try:
-            for output in outputs:
-                if isinstance(output, (PageItem, ErrorItem, MediaItem, CheckItem)):
-                    self.runs.hold(output.source)
+            for output in produce(state, source):
+                if isinstance(output, ITEMS):
+                    state.runs.hold(output.source)
                 yield output
         finally:
-            self._release(source)
+            if state.runs.release(source):
+                self.crawler.signals.send_catch_log(signal=source_idle, source=source)
 
-    def _release(self, source: str) -> None:
-        """A request of ``source`` is handled; say so when it was the last thing outstanding."""
-        if self.runs.release(source):
-            self.crawler.signals.send_catch_log(signal=source_idle, source=source)
+    # -- pages ----------------------------------------------------------------
 
     def parse(self, response):
-        source = response.meta["source"]
-        return self._counted(source, self._parse(source, response))
+        return self._handle(
+            response.request, lambda state, source: self._parse(state, source, response)
+        )
 
-    def _parse(self, source: str, response):
-        moved = self._elsewhere(source, response)
+    def _parse(self, state: CrawlState, source: str, response):
+        moved = self._elsewhere(state, source, response)
         if moved:
             self.logger.warning("Not archived: %s (%s)", response.url, moved)
             yield ErrorItem(source, response.url, ERROR_HTTP, moved)
             return
-        unreadable = self._unreadable(source, response)
+        unreadable = self._unreadable(state, source, response)
         if unreadable:
             self.logger.info("Cannot read %s: %s", response.url, unreadable)
             yield ErrorItem(source, response.url, ERROR_UNREADABLE, unreadable)
             return
         capture = capture_from_response(response)
         if response.status in GONE_STATUSES:
-            yield from self._gone(source, response, capture)
+            yield from self._gone(state, source, response, capture)
             return
         try:
             page = extract_page(
@@ -185,10 +156,9 @@ class ChannelSpider(scrapy.Spider):
                 response.url,
                 content_type=response.headers.get("Content-Type", b"").decode("latin-1"),
                 before=response.meta.get("before"),
-                options=self.options,
-                channel=self.channel_names.get(source),
+                options=state.extract,
+                channel=state.channel_names.get(source),
             )
-            page.profile = self.profile
         except NotAPage as exc:  # kept as a capture, never as posts
             self.logger.warning("Not a page: %s (%s)", response.url, exc)
             yield PageItem(source, capture, None)
@@ -201,9 +171,9 @@ class ChannelSpider(scrapy.Spider):
             return
         if page.kind == KIND_TELEGRAM and page.channel is not None:
             # Every later page of this source lists the same channel's messages.
-            self.channel_names.setdefault(source, page.channel.name)
+            state.channel_names.setdefault(source, page.channel.name)
         if page.kind != KIND_TELEGRAM and page.channel is not None:
-            self._known(page.channel.name)  # as it stood before this page is archived
+            state.known(page.channel.name)  # as it stood before this page is archived
         first = response.meta.get("before") is None
         if page.kind == KIND_TELEGRAM and page.throttled and not page.posts and first:
             # Its first page stayed Telegram's empty answer through every retry: nothing read.
@@ -211,91 +181,54 @@ class ChannelSpider(scrapy.Spider):
             yield ErrorItem(source, response.url, ERROR_THROTTLED, THROTTLED_TOO_LONG)
             return
         if page.kind == KIND_TELEGRAM:
-            # The walk may mark the page (the channel's start): decide before it is archived.
-            following = list(self._next_telegram(source, response, page))
-            yield PageItem(source, capture, page)
+            # The walk may find the page is the channel's start: decide before it is archived.
+            start, following = self._next_telegram(state, source, response, page)
+            yield PageItem(source, capture, page, start=start)
             yield from following
-            yield from self._deletion_checks(source, response, page)
         else:
             yield PageItem(source, capture, page)
-            yield from self._next_web(source, response, page)
-        yield from self.media.outputs(source, page, lambda url: self._media_request(source, url))
+            yield from self._next_web(state, source, response, page)
 
-    def _media_request(self, source: str, url: str) -> scrapy.Request | None:
-        """A request for a media file of ``source``'s posts, counted in its run."""
-        if not self.runs.is_open(source):
-            return None
-        self.runs.hold(source)
-        return self.media.request(url, source, self.parse_media, self.media_failed)
-
-    def parse_media(self, response):
-        source = response.meta["source"]
-        return self._counted(source, [self.media.fetched(response)])
-
-    def media_failed(self, failure):
-        source = failure.request.meta["source"]
-        return self._counted(source, [self.media.failed(failure)])
-
-    def _elsewhere(self, source: str, response) -> str | None:
+    def _elsewhere(self, state: CrawlState, source: str, response) -> str | None:
         """Why a response is not the source's own page (redirected to another host), or None."""
-        wanted = origin_of(self.sources[source].url)
+        wanted = origin_of(state.sources[source].url)
         got = origin_of(response.url)
         if got != wanted:
             return f"redirected to another host ({got or response.url}): not archived"
         return None
 
-    def _unreadable(self, source: str, response) -> str | None:
+    def _unreadable(self, state: CrawlState, source: str, response) -> str | None:
         """Why a Telegram source's page (or a ``/s/NAME`` page anywhere) holds no channel, or None."""
-        spec = self.sources[source]
+        spec = state.sources[source]
         if spec.kind != SOURCE_TELEGRAM and preview_channel(spec.url) is None:
             return None
         requested = (response.meta.get("redirect_urls") or [response.url])[0]
         return unreadable_reason(requested, response.url, response.status, response.body)
 
-    def _deletion_checks(self, source: str, response, page):
-        """Look at the posts this page no longer shows (and earlier crawls left undecided)."""
-        for post_num in self.checks.to_check(source, page):
-            if not self.runs.is_open(source):
-                return
-            self.runs.hold(source)
-            yield checks.check_request(
-                source,
-                response.url,
-                page.channel.name,
-                post_num,
-                self.parse_check,
-                self.check_failed,
-            )
-
-    def parse_check(self, response):
-        source = response.meta["source"]
-        return self._counted(source, [checks.check_item(response)])
-
-    def check_failed(self, failure):
-        source = failure.request.meta.get("source")
-        outputs = [checks.failed_check_item(failure)] if self.runs.is_open(source) else []
-        return self._counted(source, outputs)
-
-    def _next_telegram(self, source: str, response, page):
-        walk = self.telegram_walks.get(source)
+    def _next_telegram(self, state: CrawlState, source: str, response, page):
+        """(whether the page is the channel's start, the requests of the next pages)."""
+        walk = state.telegram_walks.get(source)
         if walk is None:
-            concurrency = self._host_concurrency(response.request) if self.full else 1
+            full = state.options.full and state.backfill
+            concurrency = self._host_concurrency(response.request) if full else 1
+            since = state.options.since
             if concurrency > 1:  # the user let the host take several: backfill in windows
-                walk = self.telegram_walks[source] = ConcurrentWalk(concurrency)
+                walk = ConcurrentWalk(concurrency, since=since)
             else:
-                covered = self.covered(page.channel.name) if page.channel else []
-                walk = self.telegram_walks[source] = TelegramWalk(covered, full=self.full)
+                covered = state.view.coverage(page.channel.name) if page.channel else []
+                walk = TelegramWalk(covered, full=state.options.full, since=since)
+            state.telegram_walks[source] = walk
         if isinstance(walk, ConcurrentWalk):
-            for before in walk.next_befores(page):
-                request = self._request(source, with_before(response.url, before), before=before)
-                if request is not None:
-                    yield request
-            return
-        before = walk.next_before(page)
-        if before is not None:
-            request = self._request(source, with_before(response.url, before), before=before)
+            befores, start = walk.next_befores(page), False
+        else:
+            before = walk.next_before(page)
+            befores, start = ([] if before is None else [before]), walk.start_page
+        requests = []
+        for before in befores:
+            request = self._request(state, source, with_before(response.url, before), before=before)
             if request is not None:
-                yield request
+                requests.append(request)
+        return start, requests
 
     def _host_concurrency(self, request) -> int:
         """How many requests the request's host may have at once (its download slot's limit)."""
@@ -310,21 +243,23 @@ class ChannelSpider(scrapy.Spider):
             "concurrency", downloader.domain_concurrency
         )
 
-    def _next_web(self, source: str, response, page):
-        walk = self.web_walks.get(source)
+    def _next_web(self, state: CrawlState, source: str, response, page):
+        walk = state.web_walks.get(source)
         if walk is None:
-            walk = self.web_walks[source] = WebWalk(
-                self.sources[source].url, depth=self.depth, follow=self.follow
+            walk = state.web_walks[source] = WebWalk(
+                state.sources[source].url,
+                depth=state.options.depth,
+                follow=state.options.follow,
             )
         depth = response.meta.get("depth", 0)
         if response.meta.get("recheck"):
             return  # a post fetched again only to see whether it still exists
         for url in walk.links_to_follow(page.links, depth):
-            request = self._request(source, url, depth=depth + 1, before=None)
+            request = self._request(state, source, url, depth=depth + 1, before=None)
             if request is not None:
                 yield request
         if page.page_type == PAGE_LISTING and page.channel is not None:
-            known = self._known(page.channel.name)
+            known = state.known(page.channel.name)
             present = {post.post_id for post in page.posts}
             for post_id in known.listings.get(page.url, []):
                 url = known.urls.get(post_id)
@@ -332,46 +267,62 @@ class ChannelSpider(scrapy.Spider):
                     continue
                 # Gone from its listing: deleted, or only pushed off. Its page tells.
                 request = self._request(
-                    source, url, depth=depth + 1, before=None, post_id=post_id, recheck=True
-                )
+                    state, source, url, depth=depth + 1, before=None, post_id=post_id,
+                    recheck=True,
+                )  # fmt: skip
                 if request is not None:
                     yield request
 
-    def _known(self, channel: str) -> WebKnown:
-        if channel not in self.web_known:
-            self.web_known[channel] = self.known_posts(channel)
-        return self.web_known[channel]
-
-    def _gone(self, source: str, response, capture: Capture):
+    def _gone(self, state: CrawlState, source: str, response, capture: Capture):
         """A web page answered 404 / 410: a known post is deleted; anything else is an error."""
-        channel = self.options.channel or site_channel_name(response.url) or "local"
+        channel = state.extract.channel or site_channel_name(response.url) or "local"
         post_id = response.meta.get("post_id")
         if post_id is None:
-            by_url = {url: pid for pid, url in self._known(channel).urls.items()}
+            by_url = {url: pid for pid, url in state.known(channel).urls.items()}
             post_id = by_url.get(response.url) or by_url.get(response.request.url)
         if post_id is None:
             self.logger.warning("Fetch failed: %s (HTTP %s)", response.url, response.status)
             yield ErrorItem(source, response.url, ERROR_HTTP, f"HTTP {response.status}")
             return
-        page = gone_page(response.url, post_id=post_id, options=self.options)
-        page.profile = self.profile
-        yield PageItem(source, capture, page)
+        yield PageItem(
+            source, capture, gone_page(response.url, post_id=post_id, options=state.extract)
+        )
 
     def on_error(self, failure):
-        source = failure.request.meta.get("source")
-        return self._counted(source, self._error(source, failure))
+        return self._handle(
+            failure.request, lambda state, source: self._error(state, source, failure)
+        )
 
-    def _error(self, source: str, failure):
+    def _error(self, state: CrawlState, source: str, failure):
         request = failure.request
         kind, message = describe_failure(failure)
-        if not self.runs.is_open(source):
+        if not state.runs.is_open(source):
             return  # cut off at its time limit: the reason is kept with its crawl already
         response = getattr(failure.value, "response", None)
-        if response is not None and source in self.sources:
-            unreadable = self._unreadable(source, response)
+        if response is not None and source in state.sources:
+            unreadable = self._unreadable(state, source, response)
             if unreadable:  # e.g. /s/NAME answered 404: no such channel
                 self.logger.info("Cannot read %s: %s", response.url, unreadable)
                 yield ErrorItem(source, response.url, ERROR_UNREADABLE, unreadable)
                 return
         self.logger.warning("Fetch failed: %s (%s)", request.url, message)
         yield ErrorItem(source, request.url, kind, message)
+
+    # -- side requests: media files and deletion checks -------------------------
+
+    def parse_media(self, response):
+        return self._handle(response.request, lambda state, source: [media.media_item(response)])
+
+    def media_failed(self, failure):
+        return self._handle(
+            failure.request, lambda state, source: [media.failed_media_item(failure)]
+        )
+
+    def parse_check(self, response):
+        return self._handle(response.request, lambda state, source: [checks.check_item(response)])
+
+    def check_failed(self, failure):
+        def produce(state: CrawlState, source: str):
+            return [checks.failed_check_item(failure)] if state.runs.is_open(source) else []
+
+        return self._handle(failure.request, produce)

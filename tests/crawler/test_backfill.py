@@ -7,7 +7,7 @@ import random
 import pytest
 
 from archive.models import ChannelInfo, Page, Post
-from crawler.backfill import ConcurrentWalk
+from crawler.plans.backfill import ConcurrentWalk
 from tests.crawling import channel_requests, crawl, query
 
 

@@ -312,3 +312,20 @@ def test_the_start_once_reached_is_never_probed_again(site, tmp_path):
     site.reset_stats()
     assert summary(crawl(db, url)).startswith("crawled 1 pages, posts 0 new")
     assert channel_requests(site, "from_five") == ["/s/from_five"]
+
+
+def test_since_stops_the_walk_at_the_first_page_older_than_asked(site, tmp_path):
+    db = tmp_path / "archive.db"
+    site.control("channel", name="recent_only", posts=100, page_size=20)  # post N: N hours in
+    url = f"{site.url}/s/recent_only"
+    done = crawl(db, url, "--full", "--since", "2026-01-03T09:00:00+00:00")  # post 48's time
+    assert summary(done).startswith("crawled 3 pages, posts 60 new")  # 41..100: whole pages
+    assert channel_requests(site, "recent_only") == [
+        "/s/recent_only",
+        "/s/recent_only?before=81",
+        "/s/recent_only?before=61",
+    ]
+    recorded = query(db, "SELECT json_extract(options, '$.since') FROM crawls")
+    assert recorded == [("2026-01-03T09:00:00.000000+00:00",)]
+    bad = crawl(db, url, "--since", "last tuesday")
+    assert bad.returncode == 2 and "bad since 'last tuesday'" in bad.stderr

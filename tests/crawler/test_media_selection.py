@@ -6,7 +6,7 @@ import pytest
 
 from archive.extract.telegram import parse_telegram_page
 from archive.models import Post
-from crawler.media import post_media_urls
+from crawler.plans.media import post_media_urls
 from tests.extract.test_telegram import real, wrapped
 
 

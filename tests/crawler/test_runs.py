@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.runs import SourceRuns
+from crawler.state import SourceRuns
 
 
 def test_a_source_is_idle_when_its_last_request_or_item_is_done():
@@ -33,7 +33,7 @@ def test_a_time_limit_counts_from_the_first_request():
 
 def test_rows_left_open_say_how_the_crawl_ended(tmp_path):
     from archive import store
-    from crawler.run import close_runs
+    from crawler.local import close_runs
 
     db = store.open_archive(tmp_path / "archive.db")
     ended = {}

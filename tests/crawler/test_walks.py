@@ -1,7 +1,7 @@
 """The Telegram pagination decisions, without a network."""
 
 from archive.models import Page, Post
-from crawler.walks import TelegramWalk, merge_ranges
+from crawler.plans.walks import TelegramWalk, merge_ranges
 
 
 def page(ids, before=None, older=None, throttled=False):
@@ -74,11 +74,12 @@ def test_the_start_is_proved_only_below_a_short_page_without_its_older_link():
     assert walk.next_before(page(range(30, 41), before=41)) == 30  # short, no older link
     probe = page([], before=30, throttled=True)
     assert walk.next_before(probe) is None
-    assert probe.start and walk.reached_start and probe.covered_range() == (1, 29)
+    assert walk.start_page and walk.reached_start and probe.covered_range(start=True) == (1, 29)
     # Under load t.me drops the link from a full page too; throttling below it proves nothing.
     walk = TelegramWalk(full=True)
     assert walk.next_before(page(range(41, 61), older=41)) == 41
     assert walk.next_before(page(range(21, 41), before=41)) == 21  # full, link dropped
     probe = page([], before=21, throttled=True)
     assert walk.next_before(probe) is None
-    assert not probe.start and not walk.reached_start and probe.covered_range() is None
+    assert not walk.start_page and not walk.reached_start
+    assert probe.covered_range(start=walk.start_page) is None

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from archive.store import begin_crawl, finish_crawl, open_archive, write_transaction
 from chanarchive.cli import cli
-from crawler.middlewares import SharedBackoff
+from crawler.downloadermiddlewares.backoff import SharedBackoff
 from scheduler import adaptive
 from scheduler.politeness import host_backoff
 from scheduler.registry import Adaptive, set_interval

@@ -14,11 +14,11 @@ from archive.models import Capture
 from archive.source import parse_source
 from chanarchive.demo.site import render_channel_page
 from crawler.distributed import serialize
+from crawler.distributed.deliveries import Delivery
 from crawler.distributed.frontier import Frontier
 from crawler.distributed.ingest import Ingester, IngesterBusy
-from crawler.distributed.pipeline import delivery_record
-from crawler.distributed.spider import Delivery
-from crawler.distributed.submit import submit_crawls, wait_for_crawls
+from crawler.distributed.jobs import submit_crawls, wait_for_crawls
+from crawler.distributed.published import PublishedView
 from crawler.items import PageItem
 from crawler.options import CrawlOptions
 from tests.server import generated_channel
@@ -60,10 +60,10 @@ def test_a_job_and_a_delivery_handed_over_again_after_a_crash_are_written_once(r
     meta = serialize.loads(member)["meta"]
     crawl = meta["crawl"]["id"]
     delivery = Delivery(crawl, meta["rkey"], lease, SOURCE, None, items=[fetched_page(SOURCE)])
-    f.deliver("w", lease, crawl, json.dumps(delivery_record(delivery)), [])
+    f.deliver("w", lease, crawl, json.dumps(delivery.to_record()), [])
     # The first ingester writes the delivery, then dies before acknowledging it, and
     # the job was not acknowledged either (as if it died right after beginning the crawl).
-    first._write_batch(first._read(first._take_batch()))
+    first.batches._write(first.batches._read(first.batches._take()))
     f.server.rpush(f.jobs, job)
     first.db.close()
     f.server.delete(f.ingester_lock)  # its lock goes with it
@@ -83,7 +83,9 @@ def test_a_job_and_a_delivery_handed_over_again_after_a_crash_are_written_once(r
     assert sorted(k.decode() for k in f.server.keys("chanarchive:*")) == sorted(
         [f.coverage_key, f.result(token), f.lease_seq, f.workers]
     )
-    assert f.coverage("twice") == [(11, 30)]  # what the next crawl's workers start from
+    assert PublishedView(f).coverage("twice") == [
+        (11, 30)
+    ]  # what the next crawl's workers start from
 
 
 def test_a_second_ingester_on_the_same_redis_is_refused(redis_url, tmp_path):
@@ -104,10 +106,11 @@ def test_a_delivery_that_cannot_be_read_is_an_error_of_its_crawl_not_a_stall(red
     ingester.start()
     lease, member = f.pop("w", ttl=30)
     meta = serialize.loads(member)["meta"]
-    record = {"v": 1, "crawl": meta["crawl"]["id"], "rkey": meta["rkey"], "items": [{"type": "?"}]}
+    record = {"v": 2, "crawl": meta["crawl"]["id"], "rkey": meta["rkey"], "source": SOURCE,
+              "items": [{"type": "?"}]}  # fmt: skip
     f.deliver("w", lease, record["crawl"], json.dumps(record), [])
     ingester.step()
     ingester.close()
     [row] = wait_for_crawls(f, [token])
     assert (row["status"], row["pages"], row["errors"]) == ("failed", 0, 1)
-    assert row["reason"] == "a delivery could not be read: KeyError('capture')"
+    assert row["reason"] == "a delivery could not be read: item 0: unknown item type '?'"

@@ -1,4 +1,9 @@
-"""One short, stable reason for each way a fetch can fail, as kept in ``crawl_errors``."""
+"""What a fetch gave, in the archive's terms: a response as a Capture, a failure as a reason.
+
+:func:`capture_from_response` keeps a Scrapy response as the archive keeps
+it (a :class:`~archive.models.Capture`); :func:`describe_failure` gives one
+short, stable reason for each way a fetch can fail, as kept in ``crawl_errors``.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,27 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as twisted_errors
 from twisted.python.failure import Failure
 
-from archive.models import ERROR_FETCH, ERROR_HTTP, ERROR_ROBOTS
+from archive.models import ERROR_FETCH, ERROR_HTTP, ERROR_ROBOTS, Capture
+from archive.times import utcnow
+
+
+def capture_from_response(response) -> Capture:
+    """The response as fetched: URL, status, headers and body, and when."""
+    headers = [
+        (key.decode("latin-1"), value.decode("latin-1"))
+        for key, values in response.headers.items()
+        for value in values
+    ]
+    return Capture(
+        url=response.url,
+        requested_url=response.request.url if response.request else None,
+        fetched_at=utcnow(),
+        status=response.status,
+        body=response.body,
+        headers=headers,
+        protocol=getattr(response, "protocol", None) or "HTTP/1.1",
+    )
+
 
 _REASONS: list[tuple[tuple[type[BaseException], ...], str]] = [
     (

@@ -1,7 +1,7 @@
 """A crawl worker (``chanarchive worker``): the local crawl's Scrapy settings on a shared frontier.
 
 Settings a worker reads besides Scrapy's own (``-s NAME=VALUE``):
-``POLITENESS_SCOPE`` (:mod:`.politeness`), ``WORKER_LEASE_TTL``
+``POLITENESS_SCOPE`` (:mod:`.hostturns`), ``WORKER_LEASE_TTL``
 (:mod:`.leases`), ``WORKER_POLL_INTERVAL`` (seconds between an idle
 worker's looks at the queue; default 0.5). ``DOWNLOAD_DELAY`` and
 ``DOWNLOAD_SLOTS`` keep their meaning: in the ``cluster`` scope the delay is
@@ -17,11 +17,11 @@ from scrapy.settings import Settings
 
 from archive.errors import BadInput
 
-from .frontier import Frontier, connect, queue_key
+from ..frontier import Frontier, connect, queue_key
 from .leases import DEFAULT_LEASE_TTL, WorkerLink
 from .spider import WorkerSpider
 
-#: ``POLITENESS_SCOPE`` values (see :mod:`.politeness`).
+#: ``POLITENESS_SCOPE`` values (see :mod:`.hostturns`).
 SCOPES = ("cluster", "worker")
 #: Scrapy's idle engine asks its scheduler for work every 5 s; a worker asks more often.
 DEFAULT_POLL_INTERVAL = 0.5
@@ -45,8 +45,8 @@ def worker_settings(
             raise BadInput(f"{name} must be above zero")
     wiring: dict[str, Any] = {
         "REDIS_URL": redis_url,
-        "SCHEDULER": "crawler.distributed.scheduler.LeaseScheduler",
-        "SCHEDULER_QUEUE_CLASS": "crawler.distributed.scheduler.LeaseQueue",
+        "SCHEDULER": "crawler.distributed.worker.scheduler.LeaseScheduler",
+        "SCHEDULER_QUEUE_CLASS": "crawler.distributed.worker.scheduler.LeaseQueue",
         "SCHEDULER_SERIALIZER": "crawler.distributed.serialize",
         "SCHEDULER_QUEUE_KEY": queue_key(),
         "SCHEDULER_PERSIST": True,
@@ -54,18 +54,18 @@ def worker_settings(
         # filter is per crawl, in the queue's atomic enqueue (see .scheduler).
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         # A worker writes nothing itself: its one pipeline hands everything to the ingester.
-        "ITEM_PIPELINES": {"crawler.distributed.pipeline.DeliveryPipeline": 300},
+        "ITEM_PIPELINES": {"crawler.distributed.worker.pipeline.DeliveryPipeline": 300},
         # The project's middlewares and extensions, with these in place of the local ones.
         "DOWNLOADER_MIDDLEWARES": {
             **settings.getdict("DOWNLOADER_MIDDLEWARES"),
-            "crawler.middlewares.HostBackoffMiddleware": None,
-            "crawler.distributed.politeness.SharedBackoffMiddleware": 560,
-            "crawler.distributed.politeness.HostTurnMiddleware": 800,
+            "crawler.downloadermiddlewares.backoff.HostBackoffMiddleware": None,
+            "crawler.distributed.worker.hostturns.SharedBackoffMiddleware": 560,
+            "crawler.distributed.worker.hostturns.HostTurnMiddleware": 800,
         },
         "EXTENSIONS": {
             **settings.getdict("EXTENSIONS"),
-            "crawler.extensions.Progress": None,
-            "crawler.distributed.leases.Heartbeat": 500,
+            "crawler.extensions.progress.Progress": None,
+            "crawler.distributed.worker.leases.Heartbeat": 500,
         },
         "CHANARCHIVE_DB": None,
         "CHANARCHIVE_PROGRESS": False,

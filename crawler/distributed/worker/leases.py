@@ -21,7 +21,7 @@ import uuid
 from scrapy import signals
 from twisted.internet import task
 
-from .frontier import Frontier
+from ..frontier import Frontier
 
 logger = logging.getLogger(__name__)
 

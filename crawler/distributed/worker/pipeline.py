@@ -1,6 +1,6 @@
 """The worker's item pipeline: push each delivery to Redis, which acknowledges its lease.
 
-Settings: ``ITEM_PIPELINES = {"crawler.distributed.pipeline.DeliveryPipeline": 300}``.
+Settings: ``ITEM_PIPELINES = {"crawler.distributed.worker.pipeline.DeliveryPipeline": 300}``.
 
 It stands in for ``scrapy_redis.pipelines.RedisPipeline``, whose
 ``process_item(item, spider)`` and Deferred result Scrapy 2.19 deprecates,
@@ -12,60 +12,14 @@ delivery and drops the lease: a worker killed before it loses nothing
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from typing import Any
 
-from archive.models import to_dict
-
-from ..items import CheckItem, ErrorItem, MediaItem, PageItem
-from . import serialize
+from ...items import CheckItem, ErrorItem, MediaItem, PageItem
+from .. import serialize
+from ..deliveries import Delivery
 from .leases import fail_stop
-from .spider import Delivery
 
 logger = logging.getLogger(__name__)
-
-#: The version of the delivery record the ingester reads.
-DELIVERY_VERSION = 1
-
-
-def delivery_record(delivery: Delivery) -> dict[str, Any]:
-    """The JSON-ready record of a delivery, as the ingester reads it."""
-    items = []
-    for item in delivery.items:
-        if isinstance(item, PageItem):
-            items.append(
-                {
-                    "type": "page",
-                    "capture": to_dict(item.capture),
-                    "page": to_dict(item.page) if item.page is not None else None,
-                }
-            )
-        elif isinstance(item, MediaItem):
-            items.append(
-                {
-                    "type": "media",
-                    "url": item.url,
-                    "refs": [[r.channel, r.post_id, r.slot] for r in item.refs],
-                    "fetch": to_dict(item.fetch) if item.fetch is not None else None,
-                }
-            )
-        elif isinstance(item, CheckItem):
-            look = {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
-            if item.capture is not None:
-                look["capture"] = to_dict(item.capture)
-            items.append({"type": "check", **look})
-        else:
-            items.append(
-                {"type": "error", "url": item.url, "kind": item.kind, "message": item.message}
-            )
-    return {
-        "v": DELIVERY_VERSION,
-        "crawl": delivery.crawl,
-        "rkey": delivery.rkey,
-        "source": delivery.source,
-        "items": items,
-    }
 
 
 class DeliveryPipeline:
@@ -86,7 +40,7 @@ class DeliveryPipeline:
                 link.wid,
                 item.lease,
                 item.crawl,
-                serialize.dumps(delivery_record(item)),
+                serialize.dumps(item.to_record()),
                 item.children,
                 item.max_pages,
             )

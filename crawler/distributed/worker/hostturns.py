@@ -14,7 +14,7 @@ the next free time to now + the host's delay. A worker that dies holding a
 lock loses it when its heartbeat runs out (the reaper frees it).
 
 :class:`SharedBackoffMiddleware` is the local crawl's
-:class:`~crawler.middlewares.HostBackoffMiddleware` whose pauses (429,
+:class:`~crawler.downloadermiddlewares.backoff.HostBackoffMiddleware` whose pauses (429,
 ``Retry-After``, 5xx, Telegram's empty page) also push the host's next free
 time back for every worker, in Redis instead of the archive.
 """
@@ -30,7 +30,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
-from ..middlewares import HostBackoffMiddleware
+from ...downloadermiddlewares.backoff import HostBackoffMiddleware
 
 logger = logging.getLogger(__name__)
 

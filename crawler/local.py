@@ -19,10 +19,10 @@ from archive import store
 from archive.source import Source
 from archive.store import open_archive
 
-from .media import MediaFetcher
 from .options import CrawlOptions
-from .runs import SourceRuns
 from .spiders.channels import ChannelSpider
+from .state import CrawlState, SourceRuns
+from .view import SqliteView
 
 
 def crawl_settings(
@@ -66,31 +66,10 @@ def run_crawl(
     else:
         store.claim_crawls(db, list(crawl_ids.values()), recorded)
     runs = SourceRuns(crawl_ids, time_limits)
+    state = CrawlState(sources, options, view=SqliteView(db), crawl_ids=crawl_ids, runs=runs)
     process = CrawlerProcess(crawl_settings(db_path, options, progress=progress, verbose=verbose))
     crawler = process.create_crawler(ChannelSpider)
-    process.crawl(
-        crawler,
-        sources=sources,
-        crawl_ids=crawl_ids,
-        runs=runs,
-        covered=lambda name: store.coverage(db, name),
-        known_posts=lambda name: store.known_web_posts(db, name),
-        deletion_checks=options.deletion_checks,
-        held=lambda name, lo, hi: store.live_post_nums(db, name, lo, hi),
-        pending_checks=lambda name: store.pending_deletion_checks(
-            db, name, limit=options.deletion_checks
-        ),
-        full=options.full,
-        max_pages=options.max_pages,
-        depth=options.depth,
-        follow=options.follow,
-        profile=options.profile,
-        media=MediaFetcher(
-            options.media,
-            options.media_max_size,
-            known=lambda name, post_ids, urls: store.known_media(db, name, post_ids, urls),
-        ),
-    )
+    process.crawl(crawler, state=state)
     process.start()
     finish_reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
     rows = close_runs(db, runs, crawl_ids, finish_reason)

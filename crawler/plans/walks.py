@@ -15,9 +15,18 @@ same-host links whose URL matches ``--follow`` are followed, up to
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from urllib.parse import urldefrag, urlsplit
 
 from archive.models import Page, post_number
+from archive.times import to_datetime
+
+
+def older_than(page: Page, since: datetime | None) -> bool:
+    """Whether ``page`` shows a post published before ``since`` (never, without ``since``)."""
+    if since is None:
+        return False
+    return any((when := to_datetime(p.published_at)) and when < since for p in page.posts)
 
 
 def merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -34,14 +43,25 @@ def merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 class TelegramWalk:
     """The pagination state of one channel's crawl."""
 
-    def __init__(self, covered: list[tuple[int, int]] | None = None, *, full: bool = False):
+    def __init__(
+        self,
+        covered: list[tuple[int, int]] | None = None,
+        *,
+        full: bool = False,
+        since: str | None = None,
+    ):
         self.full = full
+        #: ``crawl --since``: no page is asked for below one with a post older than this.
+        self.since = to_datetime(since) if since else None
+        self.reached_since = False
         self.covered = merge_ranges(list(covered or []))
         self.pages = 0
         self.reached_start = False
         self.stalled = False
         #: The page asked for now lies below a short page that had no "older" link.
         self.probing = False
+        #: The last page read proved that no message of the channel is older than its ``before``.
+        self.start_page = False
         self.fullest = 0  # the most messages a page of this walk showed
 
     def _covering(self, message_id: int) -> tuple[int, int] | None:
@@ -53,18 +73,19 @@ class TelegramWalk:
     def next_before(self, page: Page) -> int | None:
         """The ``before`` of the next page to fetch, or None when the walk is over.
 
-        Marks ``page.start`` when the page proves that no message of the
+        Sets :attr:`start_page` when the page proves that no message of the
         channel is older than its ``before``: the archive then remembers that
         the start was reached, and no later crawl probes below it again.
         """
         self.pages += 1
+        self.start_page = False
         probing, self.probing = self.probing, False
         ids = [n for p in page.posts if (n := post_number(p.post_id)) is not None]
         if not ids and probing and page.before is not None:
             # Below a short page without an "older" link nothing answers, not even
             # after the throttling retries: the channel starts here. (Under load t.me
             # drops the link from full pages too, so its absence alone proves nothing.)
-            page.start = True
+            self.start_page = True
             self.reached_start = True
             return None
         if page.throttled:
@@ -83,6 +104,9 @@ class TelegramWalk:
             while (span := self._covering(nxt - 1)) is not None:
                 nxt = span[0]
         self.covered = merge_ranges([*self.covered, page.covered_range()])
+        if older_than(page, self.since):
+            self.reached_since = True
+            return None
         if nxt <= 1:
             self.reached_start = True
             return None

@@ -1,4 +1,11 @@
-"""Each source's run inside a crawl of many: what it still waits for, and its time limit.
+"""A crawl's state: its sources, options and walks (:class:`CrawlState`), and each
+source's run inside a crawl of many (:class:`SourceRuns`).
+
+:class:`CrawlState` is everything the spider's logic works on: a local crawl
+has one for its whole process; a distributed worker rebuilds one from each
+request's metadata, so no state of one crawl can leak into another's.
+
+Each source's run: what it still waits for, and its time limit.
 
 One crawl process crawls many sources (``chanarchive crawl A B C``, or a
 scheduled batch of hundreds). Each source keeps its own run and its own
@@ -11,14 +18,25 @@ limit passes, counted from its first request, whatever the others do.
 it. The spider counts the requests and items it makes for a source, the
 pipeline counts the items it has written; whoever brings a source's count
 to zero sends the :data:`source_idle` signal, and
-:class:`~crawler.lifecycle.SourceLifecycle` closes the row.
+:class:`~crawler.downloadermiddlewares.lifecycle.SourceLifecycle` closes the row.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from archive.clean.options import ExtractOptions
+from archive.clean.profiles import load_options
+from archive.models import WebKnown
+from archive.source import SOURCE_TELEGRAM, Source
+
+from .options import CrawlOptions
+from .plans.backfill import ConcurrentWalk
+from .plans.walks import TelegramWalk, WebWalk
+from .view import ArchiveView, EmptyView
 
 #: Scrapy signal (``source=KEY``): nothing of this source is outstanding any more.
 source_idle = object()
@@ -105,3 +123,59 @@ class SourceRuns:
 
     def open_sources(self) -> list[str]:
         return [key for key, run in self._runs.items() if not run.closed]
+
+
+@functools.lru_cache(maxsize=64)
+def extraction_options(profile: str | None) -> ExtractOptions:
+    """The extraction options of a site profile (None: the defaults), read once per process."""
+    return load_options(profile)
+
+
+class CrawlState:
+    """One crawl: its sources and options, what it asked for, and where each walk is."""
+
+    def __init__(
+        self,
+        sources: Iterable[Source],
+        options: CrawlOptions,
+        *,
+        view: ArchiveView | None = None,
+        crawl_ids: Mapping[str, int] | None = None,
+        runs: SourceRuns | None = None,
+        budgeted: bool = True,
+        backfill: bool = True,
+    ) -> None:
+        self.sources: dict[str, Source] = {s.key: s for s in sources}
+        self.options = options
+        #: How the pages are read: the extraction options of ``options.profile``.
+        self.extract = extraction_options(options.profile)
+        self.view: ArchiveView = view or EmptyView()
+        self.crawl_ids: dict[str, int] = dict(crawl_ids or {})
+        self.runs = runs or SourceRuns(self.crawl_ids)
+        #: Pages each source may ask for here (None: no cap here; a worker's is kept in Redis).
+        self.page_budget = options.max_pages if budgeted else None
+        #: Whether a ``--full`` walk may ask for several pages at a time (a host that allows it).
+        self.backfill = backfill
+        self.requested: dict[str, int] = {}
+        self.telegram_walks: dict[str, TelegramWalk | ConcurrentWalk] = {}
+        self.web_walks: dict[str, WebWalk] = {}
+        self.web_known: dict[str, WebKnown] = {}
+        #: The Telegram channel each source's pages must list (a @name source knows it).
+        self.channel_names: dict[str, str] = {
+            s.key: s.name for s in self.sources.values() if s.kind == SOURCE_TELEGRAM and s.name
+        }
+
+    def crawl_id(self, source: str) -> int | None:
+        return self.crawl_ids.get(source)
+
+    def may_request(self, source: str) -> bool:
+        """Whether ``source`` may ask for one more page (its budget, its run still open)."""
+        if self.page_budget is not None and self.requested.get(source, 0) >= self.page_budget:
+            return False
+        return self.runs.is_open(source)
+
+    def known(self, channel: str) -> WebKnown:
+        """A web channel's live posts, as they stood when this crawl first asked."""
+        if channel not in self.web_known:
+            self.web_known[channel] = self.view.known_posts(channel)
+        return self.web_known[channel]

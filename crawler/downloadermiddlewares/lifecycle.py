@@ -1,11 +1,11 @@
 """Downloader middleware: each source's crawl row closed when it is done, or at its time limit.
 
 Reads ``CHANARCHIVE_DB`` (off without it), ``DOWNLOAD_TIMEOUT``, and the
-spider's ``runs`` (:class:`~crawler.runs.SourceRuns`: crawl ids and time
-limits). Counts ``chanarchive/timed_out`` in the stats.
+runs of the spider's crawl (:class:`~crawler.state.SourceRuns`: crawl ids
+and time limits). Counts ``chanarchive/timed_out`` in the stats.
 
 - A source is **done** when the spider or the pipeline signals
-  :data:`~crawler.runs.source_idle`: its row is closed there and then, so a
+  :data:`~crawler.state.source_idle`: its row is closed there and then, so a
   crawl of many sources finishes each one as it ends, not all at the end.
 - A source's **time limit** counts from its first request (a source of a
   big batch may wait its turn behind the others of its host). When it
@@ -33,7 +33,7 @@ from twisted.internet import reactor
 from archive import store
 from archive.store import open_archive
 
-from .runs import SourceRuns, source_idle
+from ..state import SourceRuns, source_idle
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +68,7 @@ class SourceLifecycle:
 
     @property
     def runs(self) -> SourceRuns:
-        runs = getattr(self.crawler.spider, "runs", None)
-        if runs is None:
-            runs = self.crawler.spider.runs = SourceRuns()
-        return runs
+        return self.crawler.spider.state.runs
 
     def _db(self):
         if self.db is None:

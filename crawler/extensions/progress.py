@@ -8,7 +8,7 @@ import time
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from .items import ErrorItem, PageItem
+from ..items import ErrorItem, PageItem
 
 
 class Progress:

@@ -1,7 +1,7 @@
 """The worker's scheduler: scrapy-redis's, with leases and a per-crawl duplicate filter.
 
-Settings: ``SCHEDULER = "crawler.distributed.scheduler.LeaseScheduler"``,
-``SCHEDULER_QUEUE_CLASS = "crawler.distributed.scheduler.LeaseQueue"``,
+Settings: ``SCHEDULER = "crawler.distributed.worker.scheduler.LeaseScheduler"``,
+``SCHEDULER_QUEUE_CLASS = "crawler.distributed.worker.scheduler.LeaseQueue"``,
 ``SCHEDULER_SERIALIZER = "crawler.distributed.serialize"``, ``REDIS_URL``.
 
 What differs from the stock ``scrapy_redis.scheduler.Scheduler``:
@@ -27,7 +27,10 @@ from scrapy.utils.request import request_from_dict
 from scrapy_redis.queue import Base
 from scrapy_redis.scheduler import Scheduler
 
-from .frontier import Child, request_key
+from archive.errors import BadInput
+
+from ..frontier import Child, request_key
+from ..requests import CrawlContext
 from .leases import fail_stop
 
 logger = logging.getLogger(__name__)
@@ -52,13 +55,14 @@ class LeaseQueue(Base):
             self.link.settled(token)
             member = self.serializer.dumps(data)
             return self.link.frontier.continue_(self.link.wid, token, -request.priority, member)
-        crawl = (meta.get("crawl") or {}).get("id")
-        if crawl is None:
-            logger.warning("Not queued (it belongs to no crawl): %s", request.url)
+        try:
+            context = CrawlContext.from_meta(meta)
+        except BadInput as exc:
+            logger.warning("Not queued (%s): %s", exc, request.url)
             return False
         meta["rkey"] = request_key(request.method, request.url)
         child = Child(meta["rkey"], -request.priority, self.serializer.dumps(data))
-        return self.link.frontier.enqueue(crawl, child, meta["crawl"].get("max_pages"))
+        return self.link.frontier.enqueue(context.id, child, context.options.max_pages)
 
     def _busy(self) -> bool:
         """A request of this worker waits: lease no more for now."""

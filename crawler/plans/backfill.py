@@ -1,7 +1,7 @@
 """Backfill with several ``?before=`` pages in flight: a ``--full`` walk when the host allows it.
 
 A t.me/s page shows about twenty messages below its ``before``; the plain
-walk (:class:`~crawler.walks.TelegramWalk`) asks for one page at a time,
+walk (:class:`~crawler.plans.walks.TelegramWalk`) asks for one page at a time,
 since the next ``before`` is the lowest id of the page just read. Message
 ids are dense enough that the next windows can be guessed: with the newest
 page read (lowest id ``L``, twenty a page), the pages below start at about
@@ -28,15 +28,18 @@ The archive ends up with the same posts either way, in a different order.
 from __future__ import annotations
 
 from archive.models import Page, post_number
+from archive.times import to_datetime
 
-from .walks import merge_ranges
+from .walks import merge_ranges, older_than
 
 
 class ConcurrentWalk:
     """The pages of one channel's ``--full`` walk, several in flight at a time."""
 
-    def __init__(self, concurrency: int):
+    def __init__(self, concurrency: int, *, since: str | None = None):
         self.concurrency = max(1, concurrency)
+        #: ``crawl --since``: no window below a page with a post older than this.
+        self.since = to_datetime(since) if since else None
         self.asked: set[int] = set()  # every ``before`` requested in this crawl
         self.in_flight: set[int] = set()
         self.covered: list[tuple[int, int]] = []  # ranges covered by this crawl's pages
@@ -66,6 +69,8 @@ class ConcurrentWalk:
                 self.top = max(ids) if self.top is None else max(self.top, max(ids))
         elif page.before is not None:
             self.floor = max(self.floor, page.before)  # nothing is older than its before
+        if ids and older_than(page, self.since):
+            self.floor = max(self.floor, min(ids))  # older than asked for: nothing below
         covered = page.covered_range()
         if covered is not None:
             self.covered = merge_ranges([*self.covered, covered])

@@ -1,0 +1,6 @@
+"""Scrapy extensions (Scrapy's ``EXTENSIONS``).
+
+Holds: the progress line on the terminal (:mod:`.progress`).
+
+May import: :mod:`crawler.items`.
+"""
