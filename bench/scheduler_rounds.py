@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from archive.store import begin_crawl, finish_crawl, open_archive  # noqa: E402
 from bench._machine import describe_machine  # noqa: E402
 from chanarchive.demo.site import SampleChannel, SamplePost, SiteServer  # noqa: E402
-from scheduler.jobs import make_jobstore  # noqa: E402
+from scheduler.service.jobs import make_jobstore  # noqa: E402
 
 RESULT = ROOT / "docs" / "benchmarks" / "scheduler_rounds.md"
 SIZES = [int(n) for n in os.environ.get("BENCH_ROUND_SIZES", "10,100,1000").split(",")]

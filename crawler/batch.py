@@ -3,7 +3,7 @@
 The scheduler starts this process *before* it knows the batch: importing
 Scrapy, Twisted and the extractors takes about a second, and a process
 that is already warm when a round is due crawls at once. The batch comes
-as one JSON line on stdin (written by :func:`scheduler.runner.batch_spec`):
+as one JSON line on stdin (written by :func:`scheduler.batches.local.batch_spec`):
 ``db`` (the archive), ``crawl_ids`` (source key -> the ``crawls`` row begun
 for it), ``time_limits`` (source key -> seconds) and ``options`` (the
 record of a :class:`~crawler.options.CrawlOptions`).

@@ -6,7 +6,8 @@ readers: :mod:`.connection`), the schema's migrations in order
 (:mod:`.ingest`), confirmed deletions (:mod:`.deletions`), coverage of Telegram ids (:mod:`.coverage`), web
 listings (:mod:`.listings`), crawls fed through a queue (:mod:`.queued`),
 learned boilerplate (:mod:`.boilerplate`),
-host backoff (:mod:`.backoff`) and media files (:mod:`.media`).
+host backoff (:mod:`.backoff`), media files (:mod:`.media`), the scheduled
+sources (:mod:`.sources`) and their notifications (:mod:`.notifications`).
 
 May import: :mod:`archive.models`, :mod:`archive.errors`,
 :mod:`archive.times`, :mod:`archive.clean`, :mod:`archive.extract`. Never

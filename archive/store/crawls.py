@@ -103,6 +103,12 @@ def cut_crawl(db: sqlite_utils.Database, crawl_id: int, reason: str) -> dict[str
     return finish_crawl(db, crawl_id, status=PARTIAL if row["pages"] else FAILED, reason=reason)
 
 
+def set_crawl_reason(db: sqlite_utils.Database, crawl_id: int, reason: str) -> None:
+    """Say why a closed crawl ended, over the reason it was closed with (who stopped it, and why)."""
+    with write_transaction(db):
+        db.execute("UPDATE crawls SET reason = ? WHERE id = ?", [reason, crawl_id])
+
+
 def record_error(
     db: sqlite_utils.Database, crawl_id: int, url: str | None, kind: str, message: str
 ) -> None:

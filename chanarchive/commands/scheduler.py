@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from scheduler.schedules import parse_duration
+from scheduler.sources.schedules import parse_duration
 
 from ..clitools import BadUsage, WorkFailed, db_path, open_db, translate_errors
 

@@ -14,22 +14,13 @@ import sqlite_utils
 
 from archive.export.output import OutputFailed, atomic_output, check_target
 from archive.store import connect_readonly
-from scheduler.listing import STATES, SourcePage, list_page
-from scheduler.notify import check_urls, set_targets, targets
-from scheduler.registry import (
-    DEFAULT_MAX,
-    DEFAULT_MIN,
-    SourceStatus,
-    add_source,
-    add_sources,
-    iter_sources,
-    remove_source,
-    set_paused,
-    source_key,
-)
-from scheduler.schedules import format_duration
-from scheduler.sourcefiles import FORMATS, read_sources, write_sources
-from scheduler.specs import Options, make_spec, specs_from_lines
+from scheduler.notify.targets import check_urls, set_targets, targets
+from scheduler.sources.edit import add_source, add_sources, remove_source, set_paused
+from scheduler.sources.files import FORMATS, read_sources, write_sources
+from scheduler.sources.listing import STATES, SourcePage, SourceStatus, list_page
+from scheduler.sources.scheduled import DEFAULT_MAX, DEFAULT_MIN, iter_sources, source_key
+from scheduler.sources.schedules import format_duration
+from scheduler.sources.specs import Options, make_spec, specs_from_lines
 
 from ..clitools import (
     BadUsage,

@@ -9,11 +9,12 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from archive.store import begin_crawl, finish_crawl, open_archive, write_transaction
+from archive.store.sources import set_interval
 from chanarchive.cli import cli
 from crawler.downloadermiddlewares.backoff import SharedBackoff
-from scheduler import adaptive
-from scheduler.politeness import host_backoff
-from scheduler.registry import Adaptive, set_interval
+from scheduler.batches.planning import host_backoff
+from scheduler.sources import adaptive
+from scheduler.sources.scheduled import Adaptive
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from archive.query.changes import iter_changes
 from archive.store import connect_readonly
 from chanarchive.cli import cli
-from scheduler.notify import compose, masked
+from scheduler.notify.messages import compose
+from scheduler.notify.targets import masked
 from tests.crawling import FAST, query, run_cli
 from tests.sample_archive import build_sample_archive, file_state
 from tests.scheduler.test_service import crawls, once, set_next_run

@@ -9,9 +9,9 @@ from click.testing import CliRunner
 
 from chanarchive.cli import cli
 from crawler.options import GivenOptions
-from scheduler.registry import ScheduledSource
-from scheduler.rounds import plan_batches
-from scheduler.schedules import Schedule
+from scheduler.batches.planning import plan_batches
+from scheduler.sources.scheduled import ScheduledSource
+from scheduler.sources.schedules import Schedule
 from tests.crawling import FAST, query, run_cli
 
 
@@ -129,7 +129,7 @@ def test_a_hanging_source_in_a_batch_is_cut_off_at_its_own_limit_while_the_other
 
 @pytest.mark.slow
 def test_a_process_started_ahead_is_handed_out_or_dismissed_when_unused():
-    from scheduler.processes import CrawlProcesses
+    from scheduler.batches.processes import CrawlProcesses
 
     pool = CrawlProcesses()
     pool.warm_up()

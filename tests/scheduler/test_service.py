@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from chanarchive.cli import cli
-from scheduler.jobs import job_id, jobstore_path, make_jobstore
-from scheduler.lock import lock_path
+from scheduler.service.jobs import job_id, jobstore_path, make_jobstore
+from scheduler.service.lock import lock_path
 from tests.crawling import FAST, query, run_cli
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from archive.store import begin_crawl, finish_crawl, open_archive
 from chanarchive.cli import cli
-from scheduler.lock import SchedulerBusy, SchedulerLock
-from scheduler.schedules import (
+from scheduler.service.lock import SchedulerBusy, SchedulerLock
+from scheduler.sources.schedules import (
     BadSchedule,
     Schedule,
     format_duration,
@@ -199,7 +199,7 @@ def test_profile_is_kept_for_every_run_and_an_unknown_one_refused(tmp_path):
 
     from archive.store import open_archive
     from chanarchive.cli import cli
-    from scheduler.registry import get_source
+    from scheduler.sources.scheduled import get_source
 
     db = tmp_path / "archive.db"
     runner = CliRunner()
@@ -219,7 +219,7 @@ def test_capture_options_are_kept_for_every_run_and_bad_ones_refused(tmp_path):
 
     from archive.store import open_archive
     from chanarchive.cli import cli
-    from scheduler.registry import get_source
+    from scheduler.sources.scheduled import get_source
 
     db = tmp_path / "archive.db"
     runner = CliRunner()

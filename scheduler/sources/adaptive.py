@@ -21,7 +21,7 @@ import sqlite_utils
 
 from archive.times import to_datetime
 
-from .registry import Adaptive
+from .scheduled import Adaptive
 from .schedules import format_duration
 
 #: New posts a crawl should find, on average.

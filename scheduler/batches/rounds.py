@@ -1,29 +1,20 @@
-"""Rounds: due sources gathered into batches, each batch crawled by one process.
+"""Rounds: due sources gathered into batches, each batch crawled by one process (or the workers).
 
 A scheduled crawl used to be a process of its own, and the sources of one
 host queued behind each other process by process: a round of a thousand
 channels spent most of its time starting Python and Scrapy. Here the
 sources that fall due together are gathered (one pass of APScheduler over
 its due jobs, or :data:`GATHER` seconds) and planned into batches
-(:func:`plan_batches`); one crawl process crawls a whole batch, and Scrapy
+(:mod:`.planning`); one crawl process crawls a whole batch, and Scrapy
 keeps the politeness per host inside it (one request at a time per host,
-with its delay), which is what the per-process queue used to buy.
-
-The rules a plan keeps:
-
-- **A host is crawled by one batch at a time**: its due sources go into one
-  batch (at most ``batch_size`` of them; the rest wait for that batch to
-  end), never into two processes at once.
-- **A batch shares one set of crawl options** (``-s``, ``--max-pages`` …:
-  they are the process's), so sources with different options go apart.
-- **Whole hosts are packed together** up to ``batch_size`` sources, so many
-  small sites share a process, and at most ``concurrency`` batches run.
-- **A backed-off host waits**: its sources are held until the time the
-  ``host_backoff`` table says (a 429 seen by any crawl of the host).
+with its delay), which is what the per-process queue used to buy. At most
+``concurrency`` batches run at once, each in a thread of its own, by the
+runner the service chose (:class:`~.runner.BatchRunner`: crawled here, or
+queued for the workers).
 
 Each source still ends as its own ``crawls`` row, reported the moment it is
-closed (:mod:`scheduler.runner`), and its run is over for the scheduler only
-then: a run due meanwhile is skipped, as before.
+closed, and its run is over for the scheduler only then: a run due
+meanwhile is skipped, as before.
 """
 
 from __future__ import annotations
@@ -35,21 +26,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from archive.store import open_archive
-from crawler.options import signature as options_signature
 
-from .politeness import host_backoffs
-from .processes import CrawlProcesses
-from .queued import run_queued_batch
-from .registry import ScheduledSource, sources_by_key
-from .runner import Batch, RunOutcome, run_batch
+from ..sources.scheduled import ScheduledSource, sources_by_key
+from .planning import host_backoffs, plan_batches
+from .runner import Batch, BatchRunner, Done, RunOutcome
 
 logger = logging.getLogger(__name__)
 
 #: Seconds the scheduler gathers due sources before it plans their batches.
 GATHER = 1.0
-
-#: What a run's end is told: its outcome, or None when it did not run.
-Done = Callable[[RunOutcome | None], None]
 
 
 @dataclass
@@ -62,75 +47,29 @@ class _Pending:
     logged_wait: bool = False
 
 
-def crawl_signature(source: ScheduledSource) -> str:
-    """What sources must share to share a crawl process: their effective crawl options."""
-    return options_signature(source.crawl.effective())
-
-
-def plan_batches(
-    sources: list[ScheduledSource],
-    *,
-    busy_hosts: set[str] | frozenset[str] = frozenset(),
-    batch_size: int = 500,
-    slots: int = 4,
-) -> list[list[ScheduledSource]]:
-    """Batches for ``sources`` (oldest first): whole hosts, one crawl setting each, ≤ ``slots``.
-
-    Hosts in ``busy_hosts`` are being crawled and wait. A host's sources go
-    into one batch, cut at ``batch_size`` (the rest wait for it to end); a
-    host whose sources differ in crawl options sends one kind at a time.
-    Sources left out of the plan stay due.
-    """
-    groups: dict[tuple[str, str], list[ScheduledSource]] = {}
-    for source in sources:
-        if source.host not in busy_hosts:
-            groups.setdefault((crawl_signature(source), source.host), []).append(source)
-    batches: list[tuple[str, list[ScheduledSource]]] = []
-    hosts: set[str] = set()
-    for (signature, host), group in groups.items():
-        if host in hosts:
-            continue  # one batch per host at a time
-        group = group[: max(1, batch_size)]
-        target = next(
-            (b for b in batches if b[0] == signature and len(b[1]) + len(group) <= batch_size),
-            None,
-        )
-        if target is None:
-            if len(batches) >= slots:
-                continue
-            target = (signature, [])
-            batches.append(target)
-        target[1].extend(group)
-        hosts.add(host)
-    return [batch for _, batch in batches]
-
-
 class Rounds:
     """Gathers due sources, plans them into batches and runs the batches, each in a thread."""
 
     def __init__(
         self,
         db_path: str,
+        runner: BatchRunner,
         *,
         stop: threading.Event,
         finished: Callable[[ScheduledSource, RunOutcome], None],
         concurrency: int = 4,
         batch_size: int = 500,
         time_limit: float = 3600.0,
-        stop_grace: float = 5.0,
         gather: float = GATHER,
-        redis: str | None = None,
     ) -> None:
         self.db_path = db_path
-        self.redis = redis  # queue the batches for the workers of this Redis instead
+        self.runner = runner  # crawls each batch: here, or through the workers
         self.stop = stop
         self.finished = finished
         self.concurrency = max(1, concurrency)
         self.batch_size = max(1, batch_size)
         self.time_limit = time_limit
-        self.stop_grace = stop_grace
         self.gather = gather
-        self.processes = CrawlProcesses()
         self._cond = threading.Condition()
         self._pending: dict[str, _Pending] = {}
         self._running: dict[str, tuple[int, Done]] = {}  # key -> (batch number, its done)
@@ -163,9 +102,8 @@ class Rounds:
             self._cond.notify_all()
 
     def warm_up(self) -> None:
-        """Start a crawl process now, for a batch that is coming (none when workers crawl)."""
-        if not self.redis:
-            self.processes.warm_up()
+        """Get the runner ready for a batch that is coming (a crawl process started now)."""
+        self.runner.warm_up()
 
     def crawling(self) -> int:
         """Crawl processes running now with sources not finished."""
@@ -206,13 +144,13 @@ class Rounds:
             left, self._pending = list(self._pending.values()), {}
         for pending in left:
             _tell(pending.key, pending.done, None)
-        self.processes.close()
+        self.runner.close()
 
     # -- planning ---------------------------------------------------------------
 
     def _loop(self) -> None:
         while True:
-            idle = None if self._pending else self.processes.tidy()
+            idle = None if self._pending else self.runner.tidy()
             with self._cond:
                 if self.stop.is_set():
                     return
@@ -333,47 +271,26 @@ class Rounds:
         with self._cond:
             self._numbers += 1
             number = self._numbers
-            dones = {}
             for source in sources:
                 pending = self._pending.pop(source.key)
                 self._running[source.key] = (number, pending.done)
-                dones[source.key] = pending.done
                 self._busy[source.host] = number
             more = bool(self._pending)
         batch = Batch(
             number, sources, {s.key: float(s.time_limit or self.time_limit) for s in sources}
         )
-        if self.redis:
-            process = None  # the workers crawl it
-            logger.info("%s, queued for the workers", batch.describe())
-        else:
-            process = self.processes.take()
-            if more:
-                self.processes.warm_up()  # for the batch after this one
-            logger.info("%s, crawl process %s", batch.describe(), process.pid)
+        self.runner.launch(batch, more=more)
         thread = threading.Thread(
-            target=self._run, args=(batch, process), name=f"batch-{number}", daemon=True
+            target=self._run, args=(batch,), name=f"batch-{number}", daemon=True
         )
         with self._cond:
             self._threads[number] = thread
         thread.start()
 
-    def _run(self, batch: Batch, process) -> None:
+    def _run(self, batch: Batch) -> None:
         started = time.monotonic()
         try:
-            if process is None:
-                run_queued_batch(
-                    self.db_path, batch, self.redis, finished=self._finished, stop=self.stop
-                )
-            else:
-                run_batch(
-                    self.db_path,
-                    batch,
-                    process,
-                    finished=self._finished,
-                    stop=self.stop,
-                    stop_grace=self.stop_grace,
-                )
+            self.runner.run(batch, finished=self._finished, stop=self.stop)
         except Exception:
             logger.exception("%s failed", batch.describe())
         finally:

@@ -1,12 +1,13 @@
-"""One scheduled batch: its sources crawled by one child process, each ending as its own row.
+"""The local runner: each batch crawled here, by one child process, each source ending as its own row.
 
-The scheduler begins a ``crawls`` row for every source of the batch (so it
+The runner begins a ``crawls`` row for every source of the batch (so it
 can always close them, whatever happens to the child), hands the batch to
-a crawl process (:mod:`scheduler.processes`), and watches the rows: each
-source is reported finished the moment its row is closed — by the child
-when the source is done or its time limit passed, or here when the child
-crashed, overran, or was stopped. A source's row is never left
-``running`` and is reported exactly once.
+a crawl process (:mod:`.processes`, which keeps one started ahead for the
+next batch), and watches the rows: each source is reported finished the
+moment its row is closed — by the child when the source is done or its
+time limit passed, or here when the child crashed, overran, or was
+stopped. A source's row is never left ``running`` and is reported
+exactly once.
 
 The child enforces each source's time limit itself; the watch here is the
 backstop for a child too wedged to do so (a page that keeps the CPU busy):
@@ -19,87 +20,28 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
 
-from archive import store
 from archive.models import OK, RUNNING
-from archive.store import open_archive
+from archive.store import begin_crawls, crawl_row, cut_crawl, open_archive
+from archive.store.crawls import set_crawl_reason
+from archive.times import to_datetime
 
-from .processes import CrawlProcess
-from .registry import ScheduledSource
+from ..sources.scheduled import ScheduledSource
+from .processes import CrawlProcess, CrawlProcesses
+from .runner import STOPPED, TRIGGER, Batch, Finished
 
 logger = logging.getLogger(__name__)
 
-TRIGGER = "scheduled"
-STOPPED = "stopped: the scheduler was stopped"
 #: Seconds past a source's limit and the stop grace before the child is taken for wedged.
 BACKSTOP_SLACK = 5.0
 #: Seconds between two looks for such a source.
 BACKSTOP_EVERY = 1.0
-
-
-@dataclass
-class RunOutcome:
-    """What one scheduled run of a source did: its ``crawls`` row and how it ended."""
-
-    key: str
-    status: str  # ok / partial / failed
-    reason: str | None
-    duration: float
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    returncode: int | None = None
-
-    @classmethod
-    def from_row(cls, key: str, row: dict[str, Any], returncode: int | None = None) -> RunOutcome:
-        started = datetime.fromisoformat(row["started_at"])
-        finished = datetime.fromisoformat(row["finished_at"]) if row.get("finished_at") else None
-        duration = (finished - started).total_seconds() if finished else 0.0
-        return cls(key, row["status"], row.get("reason"), max(duration, 0.0), [row], returncode)
-
-    def totals(self) -> dict[str, int]:
-        keys = ("pages", "posts_new", "posts_changed", "posts_unchanged", "posts_deleted", "errors")
-        return {k: sum(int(r.get(k) or 0) for r in self.rows) for k in keys}
-
-    def summary(self) -> str:
-        """One log line: source, status, pages, new/changed/deleted, duration (and why)."""
-        t = self.totals()
-        line = (
-            f"{self.key}: {self.status}, {t['pages']} pages, {t['posts_new']} new / "
-            f"{t['posts_changed']} changed / {t['posts_deleted']} deleted, "
-            f"{t['errors']} errors, {self.duration:.1f}s"
-        )
-        if self.reason and self.status != OK:
-            line += f" ({self.reason})"
-        return line
-
-
-@dataclass
-class Batch:
-    """Sources crawled together by one process: the same crawl options, whole hosts."""
-
-    number: int
-    sources: list[ScheduledSource]
-    time_limits: dict[str, float]
-
-    @property
-    def keys(self) -> list[str]:
-        return [s.key for s in self.sources]
-
-    @property
-    def hosts(self) -> list[str]:
-        return sorted({s.host for s in self.sources})
-
-    def describe(self) -> str:
-        hosts = self.hosts
-        shown = ", ".join(hosts[:3]) + (f" and {len(hosts) - 3} more" if len(hosts) > 3 else "")
-        sources = f"{len(self.sources)} source" + ("s" if len(self.sources) != 1 else "")
-        return f"batch {self.number}: {sources} of {len(hosts)} host{'s' * (len(hosts) != 1)} ({shown})"
 
 
 def batch_spec(db_path: str, crawl_ids: dict[str, int], batch: Batch) -> dict[str, Any]:
@@ -112,27 +54,49 @@ def batch_spec(db_path: str, crawl_ids: dict[str, int], batch: Batch) -> dict[st
     }
 
 
-#: Called once per source of a batch, with its finished crawl row.
-Finished = Callable[[ScheduledSource, dict[str, Any], int | None], None]
+class LocalRunner:
+    """Crawls each batch here, in a child process of its own (see :class:`~.runner.BatchRunner`)."""
 
+    def __init__(self, db_path: str, *, stop_grace: float = 5.0, poll: float = 0.1) -> None:
+        self.db_path = db_path
+        self.stop_grace = stop_grace  # seconds a stopped crawl gets to close before it is killed
+        self.poll = poll
+        self.processes = CrawlProcesses()
+        self._handed: dict[int, CrawlProcess] = {}  # batch number -> its process, until it runs
+        self._lock = threading.Lock()
 
-def run_batch(
-    db_path: str,
-    batch: Batch,
-    process: CrawlProcess,
-    *,
-    finished: Finished,
-    stop,
-    stop_grace: float = 5.0,
-    poll: float = 0.1,
-) -> None:
-    """Crawl ``batch`` with ``process``; ``finished(source, row, returncode)`` once per source."""
-    db = open_archive(db_path)
-    try:
-        _Watch(db_path, db, batch, process, finished, stop, stop_grace, poll).run()
-    finally:
-        process.close()
-        db.close()
+    def warm_up(self) -> None:
+        self.processes.warm_up()
+
+    def tidy(self) -> float | None:
+        return self.processes.tidy()
+
+    def launch(self, batch: Batch, *, more: bool) -> None:
+        """Give ``batch`` a process (the one started ahead), and start the next one ahead."""
+        process = self.processes.take()
+        if more:
+            self.processes.warm_up()  # for the batch after this one
+        with self._lock:
+            self._handed[batch.number] = process
+        logger.info("%s, crawl process %s", batch.describe(), process.pid)
+
+    def run(self, batch: Batch, *, finished: Finished, stop: threading.Event) -> None:
+        """Crawl ``batch`` with its process; ``finished(source, row, returncode)`` once per source."""
+        with self._lock:
+            process = self._handed.pop(batch.number, None)
+        if process is None:  # not launched: a process of its own
+            process = self.processes.take()
+        db = open_archive(self.db_path)
+        try:
+            _Watch(
+                self.db_path, db, batch, process, finished, stop, self.stop_grace, self.poll
+            ).run()
+        finally:
+            process.close()
+            db.close()
+
+    def close(self) -> None:
+        self.processes.close()
 
 
 class _Watch:
@@ -145,7 +109,7 @@ class _Watch:
         batch: Batch,
         process: CrawlProcess,
         finished: Finished,
-        stop,
+        stop: threading.Event,
         stop_grace: float,
         poll: float,
     ) -> None:
@@ -162,10 +126,10 @@ class _Watch:
         self._checked = time.monotonic()
 
     def run(self) -> None:
-        ids = store.begin_crawls(self.db, self.batch.keys, trigger=TRIGGER)
+        ids = begin_crawls(self.db, self.batch.keys, trigger=TRIGGER)
         sources = {s.key: s for s in self.batch.sources}
         self.by_id = {crawl_id: sources[key] for key, crawl_id in ids.items()}
-        self.begun_at = store.crawl_row(self.db, min(self.by_id))["started_at"]
+        self.begun_at = crawl_row(self.db, min(self.by_id))["started_at"]
         spec = batch_spec(self.db_path, ids, self.batch)
         why: str | None = None
         overdue: tuple[str, float] | None = None
@@ -197,7 +161,7 @@ class _Watch:
         ).fetchall()
         for (crawl_id,) in closed:
             if crawl_id in self.by_id:
-                self._report(crawl_id, store.crawl_row(self.db, crawl_id), None)
+                self._report(crawl_id, crawl_row(self.db, crawl_id), None)
         now = time.monotonic()
         if not self.by_id or now - self._checked < BACKSTOP_EVERY:
             return None
@@ -215,7 +179,10 @@ class _Watch:
             limit = self.batch.time_limits.get(source.key) if source else None
             if not limit or started_at == self.begun_at:
                 continue  # no limit, or not started yet: its clock is not running
-            late = (now - datetime.fromisoformat(started_at)).total_seconds() - limit
+            started = to_datetime(started_at)
+            if started is None:
+                continue
+            late = (now - started).total_seconds() - limit
             if late > self.stop_grace + BACKSTOP_SLACK:
                 return source.key, limit
         return None
@@ -241,7 +208,7 @@ class _Watch:
             )
         for crawl_id in sorted(self.by_id):
             source = self.by_id[crawl_id]
-            row = store.crawl_row(self.db, crawl_id)
+            row = crawl_row(self.db, crawl_id)
             if overdue is not None:
                 key, limit = overdue
                 reason = (
@@ -255,9 +222,9 @@ class _Watch:
                 detail = self.process.last_line() or "no output"
                 reason = f"the crawl process ended with status {returncode}: {detail}"
             if row["status"] == RUNNING:
-                row = store.cut_crawl(self.db, crawl_id, reason)
+                row = cut_crawl(self.db, crawl_id, reason)
             elif why and row["status"] != OK and (row["reason"] or "").startswith("stopped:"):
                 # The child closed it on our SIGTERM ("stopped: shutdown"): say why.
-                self.db.execute("UPDATE crawls SET reason = ? WHERE id = ?", [why, crawl_id])
-                row = store.crawl_row(self.db, crawl_id)
+                set_crawl_reason(self.db, crawl_id, why)
+                row = crawl_row(self.db, crawl_id)
             self._report(crawl_id, row, returncode)

@@ -22,11 +22,14 @@ import sqlite_utils
 from apscheduler.job import Job
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .registry import ScheduledSource, all_sources, first_run_time, sources_by_key
-from .schedules import make_trigger, schedule_period, trigger_signature
+from ..sources.due import first_run_time, planned_time
+from ..sources.scheduled import ScheduledSource, all_sources, sources_by_key
+from ..sources.schedules import make_trigger, schedule_period, trigger_signature
 
 logger = logging.getLogger(__name__)
 
+#: The job function by its import path (:func:`scheduler.service.run_source`): stored in every
+#: job, so it stays importable there.
 JOB_FUNC = "scheduler.service:run_source"
 JOB_PREFIX = "source:"
 
@@ -187,7 +190,7 @@ def _sync_one(
 def planned_runs(scheduler: BackgroundScheduler) -> dict[str, str | None]:
     """Each source's next planned run (ISO, UTC), None when paused."""
     return {
-        job.name: iso(job.next_run_time)
+        job.name: planned_time(job.next_run_time)
         for job in scheduler.get_jobs()
         if job.id.startswith(JOB_PREFIX)
     }
@@ -201,10 +204,6 @@ def due_jobs(scheduler: BackgroundScheduler, now: datetime | None = None) -> lis
         for job in scheduler.get_jobs()
         if job.id.startswith(JOB_PREFIX) and job.next_run_time and job.next_run_time <= now
     ]
-
-
-def iso(when: datetime | None) -> str | None:
-    return when.astimezone(UTC).isoformat(timespec="seconds") if when else None
 
 
 def when_text(when: datetime | None) -> str:

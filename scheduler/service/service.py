@@ -2,7 +2,7 @@
 
 An APScheduler 3 ``BackgroundScheduler`` whose jobs — one per scheduled
 source, id ``source:<key>`` — live in a SQLAlchemy job store beside the
-archive (``ARCHIVE.scheduler.sqlite``; see :mod:`scheduler.jobs`). The
+archive (``ARCHIVE.scheduler.sqlite``; see :mod:`.jobs`). The
 ``sources`` table in the archive is the truth: jobs are synced from it at
 start and whenever it changes (checked every second), so ``sources
 add|import|remove|pause|resume`` take effect while the scheduler runs.
@@ -16,8 +16,10 @@ restart work. It also keeps APScheduler's own connection off the archive's
 write lock, which the crawls hold page by page.
 
 Due sources are not run one process each: APScheduler hands them to the
-rounds (:class:`~scheduler.executor.RoundsExecutor`), which gather them
-into batches, one crawl process per batch (:mod:`scheduler.rounds`). Each
+rounds (:class:`~.executor.RoundsExecutor`), which gather them
+into batches, one crawl process per batch (:mod:`scheduler.batches.rounds`),
+or queued for the workers of a Redis (``--redis``): the runner that crawls
+them is chosen here, once (:func:`batch_runner`). Each
 source's run still ends as its own ``crawls`` row, with its own time limit,
 and comes back here, to :meth:`Service.source_finished`, the one place
 where a scheduled run of a source is over. Runs of one job never overlap
@@ -44,19 +46,26 @@ from apscheduler.events import (
     JobEvent,
 )
 
-from archive import store
 from archive.errors import ArchiveError
 from archive.models import FAILED, OK, PARTIAL
-from archive.store import open_archive
+from archive.store import open_archive, reap_interrupted_crawls
+from archive.store.sources import set_interval, set_next_runs
 
-from . import adaptive
+from ..batches.local import LocalRunner
+from ..batches.remote import RedisRunner
+from ..batches.rounds import Rounds
+from ..batches.runner import BatchRunner, Done, RunOutcome
+from ..notify.delivery import notify_after_crawl
+from ..sources import adaptive
+from ..sources.due import any_due, planned_time
+from ..sources.scheduled import ScheduledSource
+from ..sources.schedules import format_duration
 from .executor import RoundsExecutor
 from .jobs import (
     JOB_PREFIX,
     ArchiveScheduler,
     at_text,
     due_jobs,
-    iso,
     job_id,
     jobstore_path,
     make_jobstore,
@@ -65,11 +74,6 @@ from .jobs import (
     sync_jobs,
 )
 from .lock import SchedulerLock
-from .notify import notify_after_crawl
-from .registry import ScheduledSource, any_due, set_interval, set_next_runs
-from .rounds import Done, Rounds
-from .runner import RunOutcome
-from .schedules import format_duration
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +105,13 @@ class ServiceReport:
     @property
     def all_failed(self) -> bool:
         return self.runs > 0 and self.failed == self.runs
+
+
+def batch_runner(db_path: str, options: ServiceOptions) -> BatchRunner:
+    """The runner of every batch of this scheduler: the workers of ``options.redis``, else here."""
+    if options.redis:
+        return RedisRunner(db_path, options.redis)
+    return LocalRunner(db_path, stop_grace=options.stop_grace)
 
 
 _ACTIVE: Service | None = None
@@ -140,13 +151,12 @@ class Service:
         self.scheduler: ArchiveScheduler | None = None
         self.rounds = Rounds(
             self.db_path,
+            batch_runner(self.db_path, self.options),
             stop=self.stop_event,
             finished=self.source_finished,
             concurrency=self.options.concurrency,
             batch_size=self.options.batch_size,
             time_limit=self.options.time_limit,
-            stop_grace=self.options.stop_grace,
-            redis=self.options.redis,
         )
         self._sync_lock = threading.RLock()
         self._state = threading.Condition()
@@ -161,7 +171,7 @@ class Service:
     def run(self, *, handle_signals: bool = True) -> ServiceReport:
         """Run until stopped (or, with ``once``, until what was due has run); returns the report.
 
-        Raises :class:`~scheduler.lock.SchedulerBusy` when another scheduler
+        Raises :class:`~.lock.SchedulerBusy` when another scheduler
         runs on this archive.
         """
         global _ACTIVE
@@ -169,7 +179,7 @@ class Service:
             db = open_archive(self.db_path)
             if any_due(db):
                 self.rounds.warm_up()  # Scrapy loads in it while the jobs are read
-            reaped = store.reap_interrupted_crawls(db)
+            reaped = reap_interrupted_crawls(db)
             db.close()
             from sqlalchemy.exc import SQLAlchemyError  # with the job store: slow to import
 
@@ -293,7 +303,7 @@ class Service:
     def sync(
         self, *, fresh: frozenset[str] = frozenset(), only: frozenset[str] | None = None
     ) -> None:
-        """Bring the jobs in line with the sources table (see :func:`scheduler.jobs.sync_jobs`)."""
+        """Bring the jobs in line with the sources table (see :func:`.jobs.sync_jobs`)."""
         with self._sync_lock:
             db = open_archive(self.db_path)
             try:
@@ -323,7 +333,7 @@ class Service:
             ids, self._unmirrored = self._unmirrored, set()
         if only:
             jobs = (self.scheduler.get_job(job_id) for job_id in ids)
-            planned = {job.name: iso(job.next_run_time) for job in jobs if job is not None}
+            planned = {job.name: planned_time(job.next_run_time) for job in jobs if job is not None}
         else:
             planned = planned_runs(self.scheduler)
         changed = {k: v for k, v in planned.items() if self._mirrored.get(k, "?") != v}

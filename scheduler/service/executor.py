@@ -2,7 +2,7 @@
 
 APScheduler 3 runs each due job in an executor; a thread pool would give
 every due source a thread that waits for its own crawl. This executor
-hands the source to :class:`~scheduler.rounds.Rounds` and returns at once;
+hands the source to :class:`~scheduler.batches.rounds.Rounds` and returns at once;
 the run counts as going (APScheduler's ``max_instances``: a run due
 meanwhile is skipped and reported) until the rounds say the source's crawl
 row is closed. Everything else stays APScheduler's: coalesced missed runs,
@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.base import BaseExecutor
 
-from .rounds import Done
+from ..batches.runner import Done
 
 logger = logging.getLogger(__name__)
 

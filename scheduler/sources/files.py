@@ -33,7 +33,7 @@ from lxml import etree
 from archive.errors import BadInput
 from crawler.options import SCHEDULED
 
-from .registry import ScheduledSource
+from .scheduled import ScheduledSource
 from .schedules import format_duration
 
 FORMATS = ("txt", "csv", "opml")

@@ -15,15 +15,37 @@ from archive.errors import BadInput
 from archive.source import parse_source
 from crawler.options import GivenOptions, parse_bool
 
-from .registry import (
-    DEFAULT_MAX,
-    DEFAULT_MIN,
-    Adaptive,
-    SourceSpec,
-    check_source,
-)
-from .schedules import BadSchedule, parse_duration, parse_schedule
-from .sourcefiles import BadLine, SourceLine
+from .files import BadLine, SourceLine
+from .scheduled import DEFAULT_MAX, DEFAULT_MIN, Adaptive
+from .schedules import BadSchedule, Schedule, parse_duration, parse_schedule
+
+
+def check_source(
+    text: str,
+    schedule: Schedule,
+    *,
+    adaptive: Adaptive | None = None,
+    time_limit: int | None = None,
+) -> None:
+    """Raise :class:`BadInput` when SOURCE and its schedule cannot be added (nothing written)."""
+    parse_source(text)
+    if adaptive is not None and schedule.cron:
+        raise BadSchedule("--adaptive needs an interval (--every), not --cron")
+    if time_limit is not None and time_limit < 1:
+        raise BadSchedule("--time-limit must be at least 1s")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Everything a source is scheduled with, checked (see :func:`make_spec`)."""
+
+    text: str  # the SOURCE as given
+    key: str  # its canonical key
+    schedule: Schedule
+    adaptive: Adaptive | None = None
+    crawl: GivenOptions = field(default_factory=GivenOptions)
+    time_limit: int | None = None
+    paused: bool | None = None  # None: a new source is active, an old one keeps its state
 
 
 @dataclass

@@ -1,0 +1,163 @@
+"""Telling people what a scheduled crawl changed: one apprise message per source and target.
+
+After each scheduled crawl of a source, the scheduler calls
+:func:`notify_after_crawl`, which sends each of the source's targets
+(:mod:`.targets`) one message (:mod:`.messages`) naming what changed since
+that target was last told.
+
+Nothing is lost and nothing is sent twice: each target keeps a watermark
+(``notified_until``); a message covers the events after it, up to a time
+no crawl still running can write before, and only a message that went
+out moves the watermark on. A message that fails is logged with apprise's
+reason, recorded (``notifications``, ``notify_targets.last_error``), and
+its changes go out with the next run's. (A process killed between sending
+and recording sends that message once more.) A notification never fails
+the crawl: :func:`notify_after_crawl` logs its own errors and never raises.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlite_utils
+
+from archive.query.changes import ChangeScope, iter_changes
+from archive.store import open_archive
+from archive.store.notifications import FAILED, SENT, move_watermark, record_notification
+from archive.times import to_datetime, utcnow
+
+from .messages import compose, counts
+from .targets import targets
+
+logger = logging.getLogger(__name__)
+
+#: Sends one message; returns None when it went out, else why it did not.
+Sender = Callable[[str, str, str], str | None]
+
+
+@dataclass
+class Delivery:
+    """What happened to one target after one crawl."""
+
+    target: str  # shown
+    status: str | None  # sent, failed, or None when there was nothing to tell
+    changes: int
+    error: str | None = None
+
+
+def apprise_sender(url: str, title: str, body: str) -> str | None:
+    """Send one message with apprise; None when it went out, else apprise's reason."""
+    import apprise
+
+    service = apprise.Apprise()
+    if not service.add(url):
+        return "apprise cannot use this URL"
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as log:
+        sent = service.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
+        said = [line.strip() for line in log.getvalue().splitlines() if line.strip()]
+    if sent:
+        return None
+    return said[-1] if said else "apprise could not send the message"
+
+
+def _channels(db: sqlite_utils.Database, key: str) -> list[str]:
+    """The channels a source's crawls archive (a web source may reach more than one)."""
+    names = [
+        row[0]
+        for row in db.execute(
+            "SELECT DISTINCT ch.name FROM crawls c JOIN channels ch ON ch.id = c.channel_id"
+            " WHERE c.source = ? ORDER BY ch.name",
+            [key],
+        )
+    ]
+    if key.startswith("@") and key[1:] not in names:
+        names.append(key[1:])
+    return names
+
+
+def _settled_until(db: sqlite_utils.Database, key: str, channels: list[str], now: str) -> str:
+    """The latest time no crawl still running can write an event at or before.
+
+    An event's time is the fetch time of its page, never before its crawl
+    started: a crawl of these channels still running may yet write events
+    from its start on, so the window stops just before it.
+    """
+    marks = ", ".join("?" * len(channels)) or "NULL"
+    row = db.execute(
+        "SELECT MIN(c.started_at) FROM crawls c LEFT JOIN channels ch ON ch.id = c.channel_id"
+        f" WHERE c.status = 'running' AND (c.source = ? OR ch.name IN ({marks}))",
+        [key, *channels],
+    ).fetchone()
+    running = row[0] if row else None
+    if running and running <= now:
+        return _just_before(running)
+    return now
+
+
+def _just_before(stamp: str) -> str:
+    """The archive time one microsecond before ``stamp`` (events at ``stamp`` stay outside)."""
+    when = to_datetime(stamp)
+    if when is None:
+        return stamp
+    return (when - timedelta(microseconds=1)).isoformat(timespec="microseconds")
+
+
+def notify_source(
+    db: sqlite_utils.Database, key: str, *, send: Sender = apprise_sender
+) -> list[Delivery]:
+    """Tell each target of source ``key`` the changes it has not been told yet."""
+    deliveries = []
+    found = targets(db, key)
+    if not found:
+        return deliveries
+    channels = _channels(db, key)
+    now = utcnow()
+    until = _settled_until(db, key, channels, now)
+    for target in found:
+        if until <= target.notified_until:
+            continue
+        scope = ChangeScope(channels=tuple(channels), after=target.notified_until, until=until)
+        changes = list(iter_changes(db.conn, scope)) if channels else []
+        if not changes:
+            move_watermark(db, key, target.url, after=target.notified_until, until=until)
+            deliveries.append(Delivery(target.shown, None, 0))
+            continue
+        title, body = compose(key, changes)
+        try:
+            error = send(target.url, title, body)
+        except Exception as exc:  # a sender must not take the scheduler down
+            error = f"{exc.__class__.__name__}: {exc}"
+        record_notification(
+            db, source=target.source, url=target.url, shown=target.shown, attempted_at=now,
+            after=target.notified_until, until=until, changes=len(changes), title=title,
+            body=body, error=error,
+        )  # fmt: skip
+        if error:
+            logger.warning(
+                "%s: could not notify %s of %d changes (retried with the next run): %s",
+                key, target.shown, len(changes), error,
+            )  # fmt: skip
+        else:
+            logger.info("%s: notified %s: %s", key, target.shown, counts(changes))
+        deliveries.append(Delivery(target.shown, FAILED if error else SENT, len(changes), error))
+    return deliveries
+
+
+def notify_after_crawl(db_path: str, key: str) -> list[Delivery]:
+    """After a scheduled crawl of ``key`` has finished its crawl rows: notify its targets.
+
+    Never raises: a notification must not fail the crawl. Whatever goes
+    wrong is logged, and the changes wait for the next run.
+    """
+    try:
+        db = open_archive(db_path, create=False)
+        try:
+            return notify_source(db, key)
+        finally:
+            db.close()
+    except Exception:
+        logger.exception("%s: notifications failed (retried with the next run)", key)
+        return []

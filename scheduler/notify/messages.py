@@ -1,0 +1,67 @@
+"""The message telling one target what changed: a title that counts, a body that lists.
+
+New posts, edits with their removed and added words, deletions, posts that
+came back (the change events of :mod:`archive.query.changes`), newest
+first, at most :data:`MAX_LISTED` of each kind spelled out; plain text.
+"""
+
+from __future__ import annotations
+
+from archive.query.changes import DELETED, EDITED, NEW, UNDELETED, Change
+
+#: At most this many changes of each kind are spelled out in one message; the rest are counted.
+MAX_LISTED = 10
+#: Characters of a post's text quoted in a message.
+QUOTE_WIDTH = 160
+#: Unchanged characters kept on each side of an edit's changes.
+CONTEXT = 15
+
+#: The sections of a message, in order, with their headings.
+SECTIONS = ((EDITED, "Edited"), (DELETED, "Deleted"), (UNDELETED, "Back"), (NEW, "New"))
+
+
+def _line(text: str, width: int = QUOTE_WIDTH) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def counts(changes: list[Change]) -> str:
+    """How many changes of each kind: ``2 edited, 1 new``."""
+    parts = []
+    for kind, _heading in SECTIONS:
+        n = sum(1 for c in changes if c.kind == kind)
+        if n:
+            word = {EDITED: "edited", DELETED: "deleted", UNDELETED: "back", NEW: "new"}[kind]
+            parts.append(f"{n} {word}")
+    return ", ".join(parts)
+
+
+def compose(source: str, changes: list[Change]) -> tuple[str, str]:
+    """The title and body of the message telling of ``changes`` (newest first) in ``source``."""
+    title = f"chanarchive: {source}: {counts(changes)}"
+    lines: list[str] = []
+    for kind, heading in SECTIONS:
+        of_kind = [c for c in changes if c.kind == kind]
+        if not of_kind:
+            continue
+        if lines:
+            lines.append("")
+        lines.append(f"{heading} ({len(of_kind)}):")
+        for change in of_kind[:MAX_LISTED]:
+            lines.append(f"- {change.name}" + (f"  {change.url}" if change.url else ""))
+            if kind == EDITED:
+                if change.removed:
+                    lines.append("  removed: " + _line(" · ".join(change.removed)))
+                if change.added:
+                    lines.append("  added: " + _line(" · ".join(change.added)))
+                if change.removed or change.added:
+                    lines.append("  " + _line(change.marked(context=CONTEXT), 2 * QUOTE_WIDTH))
+                else:
+                    lines.append("  (the text is the same: links, media or the title changed)")
+            else:
+                quoted = _line(change.title or change.text)
+                if quoted:
+                    lines.append(f"  {quoted}")
+        if len(of_kind) > MAX_LISTED:
+            lines.append(f"… and {len(of_kind) - MAX_LISTED} more")
+    return title, "\n".join(lines) + "\n"
