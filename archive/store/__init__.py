@@ -22,7 +22,6 @@ from .connection import (
     connect,
     connect_readonly,
     open_archive,
-    write_transaction,
 )
 from .coverage import coverage
 from .crawls import (
@@ -44,6 +43,7 @@ from .deletions import (
 from .ingest import PageResult, ingest_page, version_fingerprint
 from .listings import known_web_posts
 from .media import MediaKnown, ingest_media, known_media, media_file
+from .transaction import write_transaction
 
 __all__ = [
     "BUSY_TIMEOUT_MS",

@@ -46,12 +46,12 @@ from ..models import (
 from ..source import origin_of
 from .bodies import keep_capture, pack_capture
 from .boilerplate import learned_for, observe_and_relearn
-from .connection import write_transaction
 from .coverage import add_coverage
 from .crawls import insert_errors
 from .deletions import delete_posts, mark_missing
 from .listings import record_listing
 from .reactions import record_reactions
+from .transaction import write_transaction
 
 
 @dataclass

@@ -14,8 +14,11 @@ import sqlite_utils
 
 from ..errors import ArchiveError
 from ..times import utcnow
-from .connection import MIGRATIONS_TABLE, write_transaction
 from .fts import create_cjk_index
+from .transaction import write_transaction
+
+#: The table every chanarchive archive has (its migrations): the mark of an archive.
+MIGRATIONS_TABLE = "_chanarchive_migrations"
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[tuple[str, Migration]] = []

@@ -18,7 +18,7 @@ from archive.extract import extract_page
 from archive.models import Capture, ChannelInfo, Page, Post
 from archive.query.version_html import version_html
 from archive.store import ingest_page, open_archive
-from archive.store.connection import MIGRATIONS_TABLE
+from archive.store.migrations import MIGRATIONS_TABLE
 from chanarchive.demo.site import SiteServer, demo_channel, render_channel_page
 from tests.crawling import crawl, query, run_cli
 
