@@ -259,7 +259,7 @@ def _ingest_post_alone(
             f"post {post.channel}/{post.post_id} is not channel {page.channel.name}'s: not written"
         )
         return
-    if page.kind == KIND_TELEGRAM:  # its HTML is in the stored page (version_html reads it)
+    if page.kind == KIND_TELEGRAM:  # its HTML is in the stored page
         post = replace(post, html=None)
     counts = (result.new, result.changed, result.unchanged, len(observed))
     db.execute("SAVEPOINT post")
