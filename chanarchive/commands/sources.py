@@ -14,6 +14,7 @@ import sqlite_utils
 
 from archive.export.output import OutputFailed, atomic_output, check_target
 from archive.store import connect_readonly
+from archive.times import to_datetime
 from scheduler.listing import STATES, SourcePage, list_page
 from scheduler.notify import check_urls, set_targets, targets
 from scheduler.registry import (
@@ -299,9 +300,10 @@ def _check_output(path: Path, archive: Path) -> None:
 
 
 def _ago(when: str | None, now: datetime) -> str:
-    if not when:
+    then = to_datetime(when)
+    if then is None:
         return "-"
-    delta = (now - datetime.fromisoformat(when)).total_seconds()
+    delta = (now - then).total_seconds()
     if abs(delta) < 1:
         return "now"
     text = format_duration(abs(delta))
