@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from archive.store import begin_crawl, finish_crawl, open_archive
-from chanarchive.cli import cli
 from scheduler.lock import SchedulerBusy, SchedulerLock
 from scheduler.schedules import (
     BadSchedule,
@@ -21,10 +18,7 @@ from scheduler.schedules import (
     parse_duration,
     parse_schedule,
 )
-
-
-def run(db: Path, *args: str):
-    return CliRunner().invoke(cli, ["--db", str(db), *args], catch_exceptions=False)
+from tests.helpers import digest, run
 
 
 def rows(db: Path, sql: str) -> list[tuple]:
@@ -33,10 +27,6 @@ def rows(db: Path, sql: str) -> list[tuple]:
         return archive.execute(sql).fetchall()
     finally:
         archive.close()
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize(
