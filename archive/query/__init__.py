@@ -9,9 +9,11 @@ deleted, undeleted — that every "what changed" view reads
 (:mod:`.changes`), and each channel at a glance (:mod:`.channels`).
 
 Everything here reads through :func:`archive.store.connect_readonly` and
-writes nothing. May import: :mod:`archive.models`, :mod:`archive.errors`,
-:mod:`archive.times`, :mod:`archive.store` (for its read-only connection),
-:mod:`archive.extract` (to read a captured page again).
+writes nothing.
+
+May import: :mod:`archive.models`, :mod:`archive.errors`,
+:mod:`archive.times`, :mod:`archive.source`, :mod:`archive.store` (its
+read-only connection, the search index's terms).
 """
 
 from .guard import Authorizer, QueryRefused, check_statement, limit_connection

@@ -1,7 +1,8 @@
 """The archive file: the only code that writes it.
 
 Holds: opening the file (read-write for the one writer, read-only for the
-readers: :mod:`.connection`), the schema's migrations in order
+readers: :mod:`.connection`), the one way it is written
+(:mod:`.transaction`), the schema's migrations in order
 (:mod:`.migrations`), crawl rows (:mod:`.crawls`), the page write path
 (:mod:`.ingest`), confirmed deletions (:mod:`.deletions`), coverage of Telegram ids (:mod:`.coverage`), web
 listings (:mod:`.listings`), crawls fed through a queue (:mod:`.queued`),
@@ -9,7 +10,8 @@ learned boilerplate (:mod:`.boilerplate`),
 host backoff (:mod:`.backoff`) and media files (:mod:`.media`).
 
 May import: :mod:`archive.models`, :mod:`archive.errors`,
-:mod:`archive.times`, :mod:`archive.clean`, :mod:`archive.extract`. Never
+:mod:`archive.times`, :mod:`archive.source`, :mod:`archive.clean`,
+:mod:`archive.extract`. Never
 the query, export or serve packages, nor the crawler or the scheduler.
 
 The names most callers need are importable from here:
