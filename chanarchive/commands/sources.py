@@ -12,9 +12,9 @@ from typing import Any
 import click
 import sqlite_utils
 
+from archive import times
 from archive.export.output import OutputFailed, atomic_output, check_target
 from archive.store import connect_readonly
-from archive.times import to_datetime
 from scheduler.listing import STATES, SourcePage, list_page
 from scheduler.notify import check_urls, set_targets, targets
 from scheduler.registry import (
@@ -300,7 +300,7 @@ def _check_output(path: Path, archive: Path) -> None:
 
 
 def _ago(when: str | None, now: datetime) -> str:
-    then = to_datetime(when)
+    then = times.to_datetime(when)
     if then is None:
         return "-"
     delta = (now - then).total_seconds()

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from archive.store import begin_crawl, finish_crawl, open_archive
+from chanarchive.cli import cli
 from scheduler.lock import SchedulerBusy, SchedulerLock
 from scheduler.schedules import (
     BadSchedule,
@@ -18,7 +20,11 @@ from scheduler.schedules import (
     parse_duration,
     parse_schedule,
 )
-from tests.helpers import digest, run
+from tests.helpers import digest
+
+
+def run(db: Path, *args: str):
+    return CliRunner().invoke(cli, ["--db", str(db), *args], catch_exceptions=False)
 
 
 def rows(db: Path, sql: str) -> list[tuple]:
