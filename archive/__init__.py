@@ -3,16 +3,20 @@
 One subpackage per concern; dependencies point one way (each may import only
 what is to its left): models ← clean ← extract ← store ← query / export / serve.
 
-- :mod:`archive.models` (the records that flow: Post, Page, Capture; statuses
-  and error kinds), :mod:`archive.errors`, :mod:`archive.times`,
-  :mod:`archive.source` (SOURCE arguments, :func:`~archive.source.channel_key`):
-  the shared terms at the bottom;
+Holds: the shared terms at the bottom, here: :mod:`.models` (the records
+that flow: Post, Page, Capture; statuses and error kinds), :mod:`.errors`,
+:mod:`.times` (the archive's times, made, read and shown),
+:mod:`.source` (SOURCE arguments, :func:`~archive.source.channel_key`),
+the version and the user agent; and one subpackage per concern, each saying
+what it holds and may import:
+
 - :mod:`archive.clean`: raw text → clean text (rules as data, profiles, learning);
 - :mod:`archive.extract`: bytes → :class:`~archive.models.Page` (no SQLite);
 - :mod:`archive.store`: the only code that writes the archive file;
 - :mod:`archive.query`, :mod:`archive.export`, :mod:`archive.serve`: read it.
 
-The library never prints and imports neither the crawler nor the scheduler.
+May import: the standard library only. The library never prints and
+imports neither the crawler, the scheduler nor the command line.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -29,6 +29,7 @@ from archive import store  # noqa: E402
 from archive.extract import extract_page  # noqa: E402
 from archive.models import Capture  # noqa: E402
 from archive.store import open_archive  # noqa: E402
+from archive.times import utcnow  # noqa: E402
 from bench._machine import describe_machine  # noqa: E402
 from chanarchive.demo.site import (  # noqa: E402
     SampleChannel,
@@ -102,7 +103,7 @@ def main() -> None:
             page = extract_page(body, "http://127.0.0.1/s/benchline", before=before)
             capture = Capture(
                 url="http://127.0.0.1/s/benchline",
-                fetched_at=datetime.now(UTC).isoformat(),
+                fetched_at=utcnow(),
                 status=200,
                 body=body,
                 headers=[("Content-Type", "text/html; charset=utf-8")],

@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from archive.store import open_archive  # noqa: E402 - after the path fix-up
+from archive.times import to_stamp  # noqa: E402 - after the path fix-up
 from bench._machine import describe_machine  # noqa: E402
 
 RESULT = ROOT / "docs" / "benchmarks" / "export_memory.md"
@@ -79,7 +80,7 @@ def build_archive(path: Path, posts: int) -> float:
                 c,
                 f"bench_{c:02d}",
                 f"测试频道 {c}",
-                base.isoformat(),
+                to_stamp(base),
                 f"https://t.me/s/bench_{c:02d}",
             )
             for c in range(1, CHANNELS + 1)
@@ -91,7 +92,7 @@ def build_archive(path: Path, posts: int) -> float:
         for i in ids:
             channel = 1 + i % CHANNELS
             num = i // CHANNELS + 1
-            seen = (base + timedelta(seconds=i)).isoformat(timespec="microseconds")
+            seen = to_stamp(base + timedelta(seconds=i))
             text = _text(i)
             edited = i % 10 == 0
             current = 2 if edited else 1

@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from archive.store import begin_crawl, finish_crawl, open_archive  # noqa: E402
+from archive.times import to_stamp  # noqa: E402
 from bench._machine import describe_machine  # noqa: E402
 from chanarchive.demo.site import SampleChannel, SamplePost, SiteServer  # noqa: E402
 from scheduler.service.jobs import make_jobstore  # noqa: E402
@@ -150,7 +151,7 @@ def make_due(db: Path) -> None:
         store.shutdown()
     conn = sqlite3.connect(db)
     with conn:
-        conn.execute("UPDATE sources SET next_run_at = ?", [now.isoformat(timespec="seconds")])
+        conn.execute("UPDATE sources SET next_run_at = ?", [to_stamp(now, seconds=True)])
     conn.close()
 
 

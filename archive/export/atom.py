@@ -25,7 +25,7 @@ from ..errors import BadInput
 from ..query.changes import EDITED, Change, ChangeScope, iter_changes
 from ..query.history import ADDED, REMOVED
 from ..source import channel_key
-from ..times import to_datetime
+from ..times import rfc3339
 from .scope import ExportScope, counted, iter_scope, latest_capture
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -118,12 +118,6 @@ def channel_updated(conn: sqlite3.Connection, channel: str) -> str:
         "SELECT COALESCE(last_crawled, first_seen) FROM channels WHERE name = ?", [channel]
     ).fetchone()
     return row[0] if row and row[0] else "1970-01-01T00:00:00+00:00"
-
-
-def rfc3339(value: str | None) -> str | None:
-    """An ISO 8601 time as RFC 3339 (a date alone becomes midnight UTC); None if it is not one."""
-    when = to_datetime(value)
-    return when.isoformat() if when else None
 
 
 def _entry(record: dict[str, Any], *, per_version: bool) -> str:

@@ -25,6 +25,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from ..errors import BadInput
 from ..store.media import media_file
 from ..times import warc_date
+from .digest import payload_digest
 from .records import archived_files
 from .scope import ExportScope, has_media_tables
 
@@ -118,8 +119,6 @@ def _http_headers(content_type: str | None, size: int) -> StatusAndHeaders:
 
 def write_media_records(conn: sqlite3.Connection, writer: Any, scope: ExportScope) -> int:
     """Write the media files of ``scope`` with warcio's ``writer``; returns the records written."""
-    from .warc import payload_digest  # the WARC module imports this one
-
     count = 0
     first: dict[str, MediaRecord] = {}
     for item in media_records(conn, scope):

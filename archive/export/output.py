@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import BadInput, ChanarchiveError
-from ..store.connection import MIGRATIONS_TABLE, archive_files
+from ..store.connection import archive_files
+from ..store.migrations import MIGRATIONS_TABLE
 
 
 class OutputFailed(ChanarchiveError):

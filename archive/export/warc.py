@@ -23,7 +23,6 @@ own unless the caller asks for a plain file; memory stays constant.
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import sqlite3
@@ -40,6 +39,7 @@ from warcio.warcwriter import WARCWriter
 from .. import __version__
 from ..store.bodies import read_body
 from ..times import warc_date
+from .digest import payload_digest
 from .media import write_media_records
 from .scope import ExportScope
 
@@ -69,11 +69,6 @@ class WarcStats:
     @property
     def records(self) -> int:
         return self.responses + self.revisits + self.media
-
-
-def payload_digest(content_sha256: str) -> str:
-    """The WARC digest of a body whose SHA-256 (hex) the archive stores."""
-    return "sha256:" + base64.b32encode(bytes.fromhex(content_sha256)).decode("ascii")
 
 
 def record_id(url: str, fetched_at: str, content_sha256: str, snapshot_id: int) -> str:

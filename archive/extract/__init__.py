@@ -14,8 +14,9 @@ captured and its clean text (:mod:`archive.clean`); what was removed, and by
 which rule, rides along for ``--explain``.
 
 May import: :mod:`archive.models`, :mod:`archive.errors`,
-:mod:`archive.times`, :mod:`archive.clean`. Never SQLite, the store or
-anything above it.
+:mod:`archive.times`, :mod:`archive.source`, :mod:`archive.clean`, and
+``archive.USER_AGENT`` (one-off fetching says who it is). Never SQLite,
+the store or anything above it.
 """
 
 from __future__ import annotations

@@ -15,12 +15,12 @@ import ssl
 import threading
 import time
 import zlib
-from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 from .. import USER_AGENT
 from ..errors import BadInput, FetchError
 from ..models import Capture
+from ..times import utcnow
 
 MAX_BYTES = 32 * 1024 * 1024
 MAX_REDIRECTS = 5
@@ -57,7 +57,7 @@ def fetch(
         return Capture(
             url=current,
             requested_url=url,
-            fetched_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+            fetched_at=utcnow(),
             status=status,
             body=_decoded(url, body, _header(headers, "Content-Encoding"), max_bytes),
             headers=headers,

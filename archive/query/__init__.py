@@ -6,13 +6,14 @@ caps (:mod:`.sql`), search over the current clean text (:mod:`.search`),
 every version of one post with diffs between them and its counts over
 time (:mod:`.history`), the archive's change events — posts new, edited,
 deleted, undeleted — that every "what changed" view reads
-(:mod:`.changes`), each channel at a glance (:mod:`.channels`), and a
-version's HTML parsed back out of its captured page (:mod:`.version_html`).
+(:mod:`.changes`), and each channel at a glance (:mod:`.channels`).
 
 Everything here reads through :func:`archive.store.connect_readonly` and
-writes nothing. May import: :mod:`archive.models`, :mod:`archive.errors`,
-:mod:`archive.times`, :mod:`archive.store` (for its read-only connection),
-:mod:`archive.extract` (to read a captured page again).
+writes nothing.
+
+May import: :mod:`archive.models`, :mod:`archive.errors`,
+:mod:`archive.times`, :mod:`archive.source`, :mod:`archive.store` (its
+read-only connection, the search index's terms).
 """
 
 from .guard import Authorizer, QueryRefused, check_statement, limit_connection

@@ -95,8 +95,8 @@ def daily_activity(conn: sqlite3.Connection, name: str) -> list[DayActivity]:
 
 
 @dataclass(frozen=True)
-class CrawlError:
-    """Why one fetch or parse of a crawl failed."""
+class CrawlErrorRow:
+    """One row of ``crawl_errors``: why one fetch or parse of a crawl failed (a record, not an exception)."""
 
     at: str | None
     kind: str | None
@@ -120,7 +120,7 @@ class CrawlRun:
     posts_deleted: int
     errors: int
     reason: str | None
-    error_list: tuple[CrawlError, ...] = field(default=())
+    error_list: tuple[CrawlErrorRow, ...] = field(default=())
 
 
 def channel_crawls(
@@ -144,7 +144,7 @@ def channel_crawls(
     runs = []
     for row in rows:
         errors = tuple(
-            CrawlError(*e)
+            CrawlErrorRow(*e)
             for e in conn.execute(
                 "SELECT at, kind, url, message FROM crawl_errors WHERE crawl_id = ?"
                 " ORDER BY id LIMIT ?",

@@ -6,6 +6,7 @@ the archive's own pages, their templates, stylesheet and SVG charts); and
 what Datasette shows about an archive: descriptions, search, facets,
 canned queries (:mod:`.metadata`).
 
-May import: :mod:`archive.query` (the SQL guard), :mod:`archive.store`
-(its read-only connection), and Datasette. Writes nothing.
+May import: :mod:`archive.query` (the SQL guard, and what the pages show),
+:mod:`archive.store` (its read-only connection), :mod:`archive.times`,
+``archive.__version__``, and Datasette. Writes nothing.
 """

@@ -1,7 +1,8 @@
 """The archive file: the only code that writes it.
 
 Holds: opening the file (read-write for the one writer, read-only for the
-readers: :mod:`.connection`), the schema's migrations in order
+readers: :mod:`.connection`), the one way it is written
+(:mod:`.transaction`), the schema's migrations in order
 (:mod:`.migrations`), crawl rows (:mod:`.crawls`), the page write path
 (:mod:`.ingest`), confirmed deletions (:mod:`.deletions`), coverage of Telegram ids (:mod:`.coverage`), web
 listings (:mod:`.listings`), crawls fed through a queue (:mod:`.queued`),
@@ -10,7 +11,8 @@ host backoff (:mod:`.backoff`), media files (:mod:`.media`), the scheduled
 sources (:mod:`.sources`) and their notifications (:mod:`.notifications`).
 
 May import: :mod:`archive.models`, :mod:`archive.errors`,
-:mod:`archive.times`, :mod:`archive.clean`, :mod:`archive.extract`. Never
+:mod:`archive.times`, :mod:`archive.source`, :mod:`archive.clean`,
+:mod:`archive.extract`. Never
 the query, export or serve packages, nor the crawler or the scheduler.
 
 The names most callers need are importable from here:
@@ -23,7 +25,6 @@ from .connection import (
     connect,
     connect_readonly,
     open_archive,
-    write_transaction,
 )
 from .coverage import coverage
 from .crawls import (
@@ -45,6 +46,7 @@ from .deletions import (
 from .ingest import PageResult, ingest_page, version_fingerprint
 from .listings import known_web_posts
 from .media import MediaKnown, ingest_media, known_media, media_file
+from .transaction import write_transaction
 
 __all__ = [
     "BUSY_TIMEOUT_MS",

@@ -11,15 +11,18 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
+from ..times import to_datetime, to_stamp
+
 
 def backoff_left(
     conn: sqlite3.Connection, host: str, now: datetime | None = None
 ) -> tuple[float, str] | None:
     """Seconds left of ``host``'s backoff and why; None when it is not backed off."""
     row = conn.execute("SELECT until, reason FROM host_backoff WHERE host = ?", [host]).fetchone()
-    if row is None or not row[0]:
+    until = to_datetime(row[0]) if row is not None else None
+    if until is None:
         return None
-    left = (datetime.fromisoformat(row[0]) - (now or datetime.now(UTC))).total_seconds()
+    left = (until - (now or datetime.now(UTC))).total_seconds()
     return (left, row[1] or "") if left > 0 else None
 
 
@@ -28,11 +31,11 @@ def record_backoff(
 ) -> None:
     """Back ``host`` off for ``seconds`` from now, unless a longer backoff is already kept."""
     now = now or datetime.now(UTC)
-    until = (now + timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+    until = to_stamp(now + timedelta(seconds=seconds))
     conn.execute(
         "INSERT INTO host_backoff (host, until, reason, updated_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (host) DO UPDATE SET until = excluded.until,"
         " reason = excluded.reason, updated_at = excluded.updated_at"
         " WHERE excluded.until > host_backoff.until",
-        [host, until, reason, now.isoformat(timespec="microseconds")],
+        [host, until, reason, to_stamp(now)],
     )

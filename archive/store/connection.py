@@ -2,7 +2,7 @@
 
 The archive is one SQLite file in WAL mode. :func:`open_archive` opens it
 for writing (creating and migrating it when asked); writers use short
-``BEGIN IMMEDIATE`` transactions (:func:`write_transaction`), and a busy
+``BEGIN IMMEDIATE`` transactions (:mod:`.transaction`), and a busy
 timeout lets a second process wait for the lock instead of failing at
 once. :func:`connect_readonly` opens it with ``mode=ro`` for the commands
 that only read (query, search, history, export, serve).
@@ -10,19 +10,19 @@ that only read (query, search, history, export, serve).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import stat
 import time
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
 
 from ..errors import ArchiveError
 from .fts import register_functions
+from .migrations import MIGRATIONS_TABLE, migrate
+from .transaction import write_transaction  # noqa: F401 - its old home; import it from .transaction
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -37,8 +37,6 @@ def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
     return conn
 
 
-#: The table every chanarchive archive has (its migrations): the mark of an archive.
-MIGRATIONS_TABLE = "_chanarchive_migrations"
 #: The files SQLite keeps beside a database, by suffix.
 SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
 
@@ -176,42 +174,8 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> sqlite_utils.Database:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     db = sqlite_utils.Database(conn)
-    from .migrations import migrate  # the migrations write through write_transaction below
-
     migrate(db)
     return db
-
-
-@contextlib.contextmanager
-def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back on any exception.
-
-    IMMEDIATE takes the write lock up front, so a busy archive makes us wait
-    (busy timeout) rather than fail half-way through. Inside a transaction
-    already open (a writer that puts several steps in one transaction, as
-    the ingester does), it is a savepoint: rolled back alone on an exception,
-    committed with the outer transaction.
-    """
-    if db.conn.in_transaction:
-        db.conn.execute("SAVEPOINT nested_write")
-        try:
-            yield db
-        except BaseException:
-            db.conn.execute("ROLLBACK TO nested_write")
-            db.conn.execute("RELEASE nested_write")
-            raise
-        else:
-            db.conn.execute("RELEASE nested_write")
-        return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
-        raise
-    else:
-        db.conn.execute("COMMIT")
 
 
 def connect_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:

@@ -23,7 +23,7 @@ import sqlite_utils
 
 from ..models import FAILED, OK, PARTIAL, RUNNING
 from ..times import utcnow
-from .connection import write_transaction
+from .transaction import write_transaction
 
 
 def begin_crawl(

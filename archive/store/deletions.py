@@ -24,8 +24,8 @@ import sqlite_utils
 from ..models import CHECK_ALIVE, CHECK_DELETED, CHECK_OUTCOMES, ERROR_INGEST, PAGE_EMBED, Capture
 from ..source import origin_of
 from .bodies import keep_capture, pack_capture
-from .connection import write_transaction
 from .crawls import insert_errors
+from .transaction import write_transaction
 
 
 def mark_missing(db: sqlite_utils.Database, post_pks: list[int], now: str) -> int:

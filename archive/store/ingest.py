@@ -45,12 +45,12 @@ from ..models import (
 from ..source import origin_of
 from .bodies import keep_capture, pack_capture
 from .boilerplate import learned_for, observe_and_relearn
-from .connection import write_transaction
 from .coverage import add_coverage
 from .crawls import insert_errors
 from .deletions import delete_posts, mark_missing
 from .listings import record_listing
 from .reactions import record_reactions
+from .transaction import write_transaction
 
 
 @dataclass
@@ -270,7 +270,7 @@ def _ingest_post_alone(
             f"post {post.channel}/{post.post_id} is not channel {page.channel.name}'s: not written"
         )
         return
-    if page.kind == KIND_TELEGRAM:  # its HTML is in the stored page (version_html reads it)
+    if page.kind == KIND_TELEGRAM:  # its HTML is in the stored page
         post = replace(post, html=None)
     counts = (result.new, result.changed, result.unchanged, len(observed))
     db.execute("SAVEPOINT post")

@@ -28,7 +28,7 @@ import sqlite_utils
 from ..models import MediaFetch, MediaRef
 from ..times import utcnow
 from .bodies import unpack
-from .connection import write_transaction
+from .transaction import write_transaction
 
 #: A failed URL (or a post's media slot) is tried at most this many times.
 MAX_ATTEMPTS = 3

@@ -14,8 +14,11 @@ import sqlite_utils
 
 from ..errors import ArchiveError
 from ..times import utcnow
-from .connection import MIGRATIONS_TABLE, write_transaction
 from .fts import create_cjk_index
+from .transaction import write_transaction
+
+#: The table every chanarchive archive has (its migrations): the mark of an archive.
+MIGRATIONS_TABLE = "_chanarchive_migrations"
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -528,7 +531,7 @@ def _compact_storage(db: sqlite_utils.Database) -> None:
     # A Telegram post's HTML is part of the page it was captured in, which the
     # archive keeps (compressed) in `bodies`: storing it again in every version
     # doubled the archive. Versions of Telegram posts keep `html` NULL when their
-    # snapshot's body is kept; archive.query.version_html parses it back out.
+    # snapshot's body is kept; parsing that page gives it back.
     db.execute(
         "UPDATE post_versions SET html = NULL WHERE html IS NOT NULL"
         " AND post IN (SELECT p.id FROM posts p JOIN channels c ON c.id = p.channel_id"

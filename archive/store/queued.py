@@ -17,7 +17,7 @@ import sqlite_utils
 
 from ..models import RUNNING
 from ..times import utcnow
-from .connection import write_transaction
+from .transaction import write_transaction
 
 
 def begin_queued_crawl(

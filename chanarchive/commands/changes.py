@@ -11,6 +11,7 @@ import click
 from archive.export.atom import channel_info, write_change_feed
 from archive.query.changes import EDITED, ChangeScope, iter_changes
 from archive.store import connect_readonly
+from archive.times import readable
 
 from ..clitools import db_path, is_terminal, output_format, translate_errors
 from ..tables import pad, truncate
@@ -29,7 +30,7 @@ def _one_line(text: str) -> str:
 
 
 def _text_line(change, *, colour: bool) -> str:
-    when = change.at[:19].replace("T", " ") + "Z"
+    when = readable(change.at) + "Z"
     name = change.name + (f" v{change.version}" if change.kind == EDITED else "")
     if change.kind == EDITED:
         summary = _one_line(change.marked(PLAIN_MARKS, context=CONTEXT))

@@ -12,6 +12,7 @@ from typing import Any
 import click
 import sqlite_utils
 
+from archive import times
 from archive.export.output import OutputFailed, atomic_output, check_target
 from archive.store import connect_readonly
 from scheduler.notify.targets import check_urls, set_targets, targets
@@ -290,9 +291,10 @@ def _check_output(path: Path, archive: Path) -> None:
 
 
 def _ago(when: str | None, now: datetime) -> str:
-    if not when:
+    then = times.to_datetime(when)
+    if then is None:
         return "-"
-    delta = (now - datetime.fromisoformat(when)).total_seconds()
+    delta = (now - then).total_seconds()
     if abs(delta) < 1:
         return "now"
     text = format_duration(abs(delta))

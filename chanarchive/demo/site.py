@@ -27,6 +27,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from archive.times import to_stamp
+
 __all__ = [
     "DEMO_CHANNEL",
     "DROP",
@@ -124,7 +126,7 @@ class SampleChannel:
                 last = max(datetime.fromisoformat(p.date) for p in self.posts)
                 if when <= last:
                     when = last + timedelta(minutes=1)
-            date = when.isoformat()
+            date = to_stamp(when, seconds=True)
         post = SamplePost(id=self.next_id, date=date, text=text, **fields)
         self.posts.append(post)
         return post

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
 from chanarchive.cli import cli
+from tests.helpers import run
 from tests.paths import FIXTURES as FIXTURES_DIR
 from tests.paths import ROOT, SHARED
 
@@ -28,16 +27,11 @@ def all_commands(group: click.Group = cli, prefix: str = "") -> list[tuple[str, 
     return found
 
 
-def run(*args: str, db: Path | None = None):
-    prefix = ["--db", str(db)] if db else []
-    return CliRunner().invoke(cli, [*prefix, *args], catch_exceptions=False)
-
-
 @pytest.mark.parametrize(
     "path, command", all_commands(), ids=lambda x: x if isinstance(x, str) else ""
 )
 def test_every_command_has_help_with_an_example(path, command):
-    result = run(*path.split(), "--help")
+    result = run(None, *path.split(), "--help")
     assert result.exit_code == 0
     assert command.help and command.help.strip(), f"{path} has no help text"
     if not isinstance(command, click.Group):
@@ -55,7 +49,7 @@ def test_every_command_is_in_the_readme():
 
 @pytest.mark.skipif(not REALDATA.exists(), reason="../shared/realdata is not here")
 def test_extract_real_telegram_page_as_json():
-    result = run("extract", str(REALDATA / "channel_page_ru.html"), "--format", "json")
+    result = run(None, "extract", str(REALDATA / "channel_page_ru.html"), "--format", "json")
     assert result.exit_code == 0
     records = json.loads(result.output)
     ids = [70989, 70990, 70992, 70995, 70996, 70997, 70998, 70999, 71000, 71006, 71007, 71008]
@@ -68,12 +62,12 @@ def test_extract_real_telegram_page_as_json():
 def test_extract_formats_and_several_files():
     page = str(FIXTURES / "zh_channel_local.html")
     other = str(FIXTURES / "en_no_header.html")
-    jsonl = run("extract", page, other, "--format", "jsonl")
+    jsonl = run(None, "extract", page, other, "--format", "jsonl")
     assert jsonl.exit_code == 0
     lines = [json.loads(line) for line in jsonl.output.splitlines()]
     assert {r["source_url"] for r in lines} == {page, other}
     assert set(lines[0]) >= {"channel", "post_id", "text", "raw_text", "links", "media", "views"}
-    text = run("extract", page)
+    text = run(None, "extract", page)
     assert text.exit_code == 0
     assert "shanhai_notes/201" in text.output
     # The bot-ad line is boilerplate: out of the clean text, kept in the raw text.
@@ -83,13 +77,13 @@ def test_extract_formats_and_several_files():
 
 
 def test_extract_missing_file_is_bad_input():
-    result = run("extract", "no/such/page.html")
+    result = run(None, "extract", "no/such/page.html")
     assert result.exit_code == 2
     assert result.output.strip() == "Error: no such file: no/such/page.html"
 
 
 def test_export_without_an_archive_is_bad_input(tmp_path):
-    result = run("export", "--format", "jsonl", db=tmp_path / "missing.db")
+    result = run(tmp_path / "missing.db", "export", "--format", "jsonl")
     assert result.exit_code == 2
     assert result.output.strip() == f"Error: no archive at {tmp_path / 'missing.db'}"
     assert not (tmp_path / "missing.db").exists()
@@ -99,7 +93,7 @@ def test_unreadable_archive_is_bad_input_and_left_unchanged(tmp_path):
     bogus = tmp_path / "notes.db"
     bogus.write_bytes(b"these are my notes, not a database\n" * 100)
     digest = hashlib.sha256(bogus.read_bytes()).hexdigest()
-    result = run("export", "--format", "jsonl", db=bogus)
+    result = run(bogus, "export", "--format", "jsonl")
     assert result.exit_code == 2
     assert result.output.startswith(f"Error: cannot open archive {bogus}: file is not a database")
     assert len(result.output.strip().splitlines()) == 1
@@ -114,13 +108,13 @@ def test_bad_crawl_options_exit_2(tmp_path):
         ["crawl", "@some_channel", "--follow", "("],
         ["crawl", "not a source"],
     ):
-        result = run(*args, db=db)
+        result = run(db, *args)
         assert result.exit_code == 2, args
         assert not db.exists()
 
 
 def test_db_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("CHANARCHIVE_DB", str(tmp_path / "env.db"))
-    result = CliRunner().invoke(cli, ["export", "--format", "jsonl"])
+    result = run(None, "export", "--format", "jsonl")
     assert result.exit_code == 2
     assert str(tmp_path / "env.db") in result.output

@@ -14,6 +14,7 @@ import pytest
 from archive.extract.telegram import parse_views
 from chanarchive.demo.site import format_count
 from tests.crawling import FAST, channel_requests, cli_argv, crawl, export, query
+from tests.helpers import summary
 
 pytestmark = pytest.mark.slow
 
@@ -21,11 +22,6 @@ pytestmark = pytest.mark.slow
 def served_views(site, name: str, post_id: int) -> int:
     channel = site.control("get", name=name)["channel"]
     return next(p["views"] for p in channel["posts"] if p["id"] == post_id)
-
-
-def summary(done: subprocess.CompletedProcess) -> str:
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
 
 
 def test_channel_archived_in_full_then_only_its_newest_page(site, tmp_path):

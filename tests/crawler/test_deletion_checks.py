@@ -14,13 +14,9 @@ from warcio.archiveiterator import ArchiveIterator
 from archive.export.warc import payload_digest
 from archive.store.bodies import unpack
 from tests.crawling import crawl, export, query, run_cli
+from tests.helpers import summary
 
 pytestmark = pytest.mark.slow
-
-
-def summary(done) -> str:
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
 
 
 def embeds(site, name: str) -> list[tuple[str, int]]:

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.export import ExportScope, iter_scope
+from archive.export.digest import payload_digest
 from archive.export.records import FIELDS
-from archive.export.warc import payload_digest
 from archive.store import connect_readonly
 from chanarchive.cli import cli
 from tests.sample_archive import BETWEEN_1_2, T1, T2, T3, build_sample_archive, file_state

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,16 +10,10 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from chanarchive.demo.site import SiteServer, demo_channel
-from tests.crawling import crawl, query, run_cli
+from tests.crawling import crawl, export, query, run_cli
 from tests.sample_archive import file_state
 
 WARCIO = Path(sys.executable).with_name("warcio")
-
-
-def export_lines(db: Path, *args: str) -> list[dict]:
-    done = run_cli(db, "export", "--format", "jsonl", *args)
-    assert done.returncode == 0, done.stderr
-    return [json.loads(line) for line in done.stdout.splitlines()]
 
 
 @pytest.mark.slow
@@ -29,7 +22,7 @@ def test_crawled_archive_exports_its_past_and_its_captures(tmp_path):
     with SiteServer({"chanarchive_demo": demo_channel(1)}) as server:
         url = f"{server.url}/s/chanarchive_demo"
         assert crawl(db, url).returncode == 0
-        first = export_lines(db)
+        first = export(db)
         (between,) = query(db, "SELECT MAX(finished_at) FROM crawls")[0]
         server.set_channel(demo_channel(2))
         assert crawl(db, url).returncode == 0
@@ -37,10 +30,10 @@ def test_crawled_archive_exports_its_past_and_its_captures(tmp_path):
     assert len(first) == 45
 
     before = file_state(db)
-    now = export_lines(db)
+    now = export(db)
     assert len(now) == 48 and any(r["deleted_at"] for r in now)
     assert any(r["version"] == 2 for r in now)
-    assert export_lines(db, "--as-of", between) == first
+    assert export(db, "--as-of", between) == first
 
     warc = tmp_path / "captures.warc.gz"
     done = run_cli(db, "export", "--format", "warc", "-o", str(warc))

@@ -11,11 +11,10 @@ import json
 import shutil
 
 import pytest
-from click.testing import CliRunner
 
 from archive.extract import extract_page, extract_pages
 from archive.models import PAGE_LISTING, PAGE_POST
-from chanarchive.cli import cli
+from tests.helpers import run
 from tests.paths import FIXTURES as FIXTURES_DIR
 
 FIXTURES = FIXTURES_DIR / "mirror"
@@ -24,10 +23,6 @@ EXPECTED = {
     for k, v in json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8")).items()
     if not k.startswith("_")
 }
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -56,7 +51,7 @@ def test_gbk_page_without_or_with_a_wrong_charset_decodes_without_mojibake(make_
     site = make_site(static=static)
     expected = EXPECTED["gbk_post.html"]["text"]
     for query in ("", "?charset=utf-8", "?charset=iso-8859-1"):
-        result = run("extract", f"{site.url}/static/post.html{query}", "--format", "json")
+        result = run(None, "extract", f"{site.url}/static/post.html{query}", "--format", "json")
         assert result.exit_code == 0, result.output
         (record,) = json.loads(result.output)
         assert record["text"] == expected
@@ -108,7 +103,7 @@ def test_article_page_yields_one_post_its_main_text():
 
 
 def test_explain_names_the_rule_behind_each_removal():
-    result = run("extract", str(FIXTURES / "flat_post.html"), "--explain")
+    result = run(None, "extract", str(FIXTURES / "flat_post.html"), "--explain")
     assert result.exit_code == 0
     out = result.output
     assert "[explain]   related-block (相关推荐): 今晨江北大桥因雾封闭两小时" in out
@@ -119,9 +114,7 @@ def test_explain_names_the_rule_behind_each_removal():
 
 
 def test_explain_with_json_keeps_stdout_records_only():
-    result = CliRunner().invoke(
-        cli, ["extract", str(FIXTURES / "en_post.html"), "--format", "json", "--explain"]
-    )
+    result = run(None, "extract", str(FIXTURES / "en_post.html"), "--format", "json", "--explain")
     assert result.exit_code == 0
     (record,) = json.loads(result.stdout)
     assert record["text"] == EXPECTED["en_post.html"]["text"]

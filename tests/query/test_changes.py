@@ -6,7 +6,6 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from click.testing import CliRunner
 
 from archive import store
 from archive.query.changes import (
@@ -18,7 +17,7 @@ from archive.query.changes import (
     iter_changes,
 )
 from archive.store import connect_readonly, open_archive
-from chanarchive.cli import cli
+from tests.helpers import run
 from tests.sample_archive import (
     EDITED_3,
     T1,
@@ -46,10 +45,6 @@ def changes_of(db, scope=None):
         return list(iter_changes(conn, scope))
     finally:
         conn.close()
-
-
-def run(db, *args):
-    return CliRunner().invoke(cli, ["--db", str(db), "changes", *args])
 
 
 def test_every_change_newest_first_with_the_edit_word_by_word(sample):
@@ -112,7 +107,7 @@ def test_a_post_that_comes_back_is_an_undeleted_event(sample):
 
 def test_changes_command_text_jsonl_and_atom(sample):
     before = file_state(sample)
-    text = run(sample, "--since", "2026-11-27")
+    text = run(sample, "changes", "--since", "2026-11-27")
     assert text.exit_code == 0, text.output
     lines = text.output.splitlines()
     assert len(lines) == 3
@@ -121,7 +116,7 @@ def test_changes_command_text_jsonl_and_atom(sample):
     assert "edited" in lines[2] and "news_cn/3 v2" in lines[2]
     assert "[-地铁-]{+轻轨+}" in lines[2] and "{+春节+}" in lines[2]
 
-    jsonl = run(sample, "--format", "jsonl", "--channel", "news_cn")
+    jsonl = run(sample, "changes", "--format", "jsonl", "--channel", "news_cn")
     assert jsonl.exit_code == 0
     records = [json.loads(line) for line in jsonl.output.splitlines()]
     assert len(records) == 9
@@ -141,7 +136,7 @@ def test_changes_command_text_jsonl_and_atom(sample):
     }
     assert records[-1]["kind"] == "new" and records[-1]["removed"] is None
 
-    atom = run(sample, "--format", "atom", "--since", "2026-11-27")
+    atom = run(sample, "changes", "--format", "atom", "--since", "2026-11-27")
     assert atom.exit_code == 0
     feed = ET.fromstring(atom.output)
     assert feed.find(f"{ATOM}updated").text == T2
@@ -162,13 +157,13 @@ def test_changes_command_refuses_bad_input_with_one_line(sample, tmp_path):
         (["--since", "yesterday"], "bad --since 'yesterday'"),
         (["--format", "csv"], "Invalid value for '--format'"),
     ]:
-        result = run(sample, *args)
+        result = run(sample, "changes", *args)
         assert result.exit_code == 2, args
         assert message in result.output
-    missing = run(tmp_path / "none.db")
+    missing = run(tmp_path / "none.db", "changes")
     assert missing.exit_code == 2 and "no archive" in missing.output
     assert not (tmp_path / "none.db").exists()
-    empty = run(sample, "--since", "2030-01-01")
+    empty = run(sample, "changes", "--since", "2030-01-01")
     assert empty.exit_code == 0 and "no changes since 2030-01-01" in empty.output
 
 
@@ -189,7 +184,7 @@ def test_hostile_text_stays_text_in_the_atom_feed(tmp_path):
     store.ingest_page(db, crawl, Capture(page.url, T1, 200, b"x"), page)
     store.finish_crawl(db, crawl)
     db.close()
-    atom = run(tmp_path / "hostile.db", "--format", "atom", "--channel", "evil")
+    atom = run(tmp_path / "hostile.db", "changes", "--format", "atom", "--channel", "evil")
     assert atom.exit_code == 0
     entry = ET.fromstring(atom.output).find(f"{ATOM}entry")
     assert "<script>" in entry.find(f"{ATOM}title").text  # text, as written
@@ -197,7 +192,7 @@ def test_hostile_text_stays_text_in_the_atom_feed(tmp_path):
 
 
 def test_the_demo_archive_lists_its_edit_deletion_and_new_posts(demo_archive):
-    text = run(demo_archive)
+    text = run(demo_archive, "changes")
     assert text.exit_code == 0
     lines = text.output.splitlines()
     second = [line for line in lines if line.startswith(lines[0][:17])]  # the second crawl
@@ -207,7 +202,7 @@ def test_the_demo_archive_lists_its_edit_deletion_and_new_posts(demo_archive):
     assert "[-三-]{+五+}" in kinds["edited"] and "{+，可电话预约+}" in kinds["edited"]
     assert "chanarchive_demo/44" in kinds["deleted"]
 
-    jsonl = run(demo_archive, "--format", "jsonl", "--channel", "chanarchive_demo")
+    jsonl = run(demo_archive, "changes", "--format", "jsonl", "--channel", "chanarchive_demo")
     records = [json.loads(line) for line in jsonl.output.splitlines()]
     by_kind: dict[str, list] = {}
     for record in records:
@@ -217,7 +212,7 @@ def test_the_demo_archive_lists_its_edit_deletion_and_new_posts(demo_archive):
     edit = next(r for r in records if r["kind"] == "edited")
     assert edit["removed"] == ["三"] and edit["added"] == ["五", "，可电话预约"]
 
-    atom = run(demo_archive, "--format", "atom", "--channel", "chanarchive_demo")
+    atom = run(demo_archive, "changes", "--format", "atom", "--channel", "chanarchive_demo")
     entries = ET.fromstring(atom.output).findall(f"{ATOM}entry")
     terms = [e.find(f"{ATOM}category").get("term") for e in entries]
     assert terms.count("edited") == 1 and terms.count("deleted") == 1 and terms.count("new") == 48

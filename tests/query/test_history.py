@@ -5,21 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
 from archive.query.history import UnknownPost, find_post, tokens, word_diff
 from archive.store import connect_readonly
-from chanarchive.cli import cli
+from tests.helpers import run
 from tests.sample_archive import EDITED_3, T1, T2, TEXTS, build_sample_archive
 
 
 @pytest.fixture
 def sample(tmp_path):
     return build_sample_archive(tmp_path / "archive.db")
-
-
-def run(db, *args):
-    return CliRunner().invoke(cli, ["--db", str(db), *args])
 
 
 @pytest.mark.parametrize(

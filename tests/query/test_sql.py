@@ -8,14 +8,13 @@ import json
 import sqlite3
 
 import pytest
-from click.testing import CliRunner
 
 from archive import store
 from archive.query import BadQuery, QueryTimeout, run_query
 from archive.query.guard import Authorizer, QueryRefused, check_statement, limit_connection
 from archive.store import connect_readonly, open_archive
-from chanarchive.cli import cli
 from chanarchive.tables import display_width, render_table
+from tests.helpers import run
 from tests.sample_archive import _capture, _page, build_sample_archive, file_state
 
 HOSTILE = [
@@ -43,10 +42,6 @@ HOSTILE = [
 ]
 
 
-def invoke(db, *args):
-    return CliRunner().invoke(cli, ["--db", str(db), "query", *args])
-
-
 @pytest.fixture
 def sample(tmp_path):
     return build_sample_archive(tmp_path / "archive.db")
@@ -67,7 +62,7 @@ def live_wal(sample):
 def test_select_in_every_format_with_parameters(sample):
     sql = "SELECT post_id, views FROM posts WHERE channel_id = :ch AND views >= :min ORDER BY post_num"
     params = ["-p", "ch", "1", "-p", ":min", "600"]
-    table = invoke(sample, sql, *params)
+    table = run(sample, "query", sql, *params)
     assert table.exit_code == 0, table.output
     assert table.output.splitlines()[0].split() == ["post_id", "views"]
     assert [line.split() for line in table.output.splitlines()[2:]] == [
@@ -75,15 +70,15 @@ def test_select_in_every_format_with_parameters(sample):
         ["6", "900"],
         ["7", "1050"],
     ]
-    as_json = invoke(sample, sql, *params, "--format", "json")
+    as_json = run(sample, "query", sql, *params, "--format", "json")
     assert json.loads(as_json.output) == [
         {"post_id": "4", "views": 600},
         {"post_id": "6", "views": 900},
         {"post_id": "7", "views": 1050},
     ]
-    jsonl = invoke(sample, sql, *params, "--format", "jsonl")
+    jsonl = run(sample, "query", sql, *params, "--format", "jsonl")
     assert [json.loads(line) for line in jsonl.output.splitlines()] == json.loads(as_json.output)
-    as_csv = invoke(sample, sql, *params, "--format", "csv")
+    as_csv = run(sample, "query", sql, *params, "--format", "csv")
     assert list(csv.reader(io.StringIO(as_csv.output))) == [
         ["post_id", "views"],
         ["4", "600"],
@@ -93,8 +88,9 @@ def test_select_in_every_format_with_parameters(sample):
 
 
 def test_views_make_common_questions_one_select(sample):
-    result = invoke(
+    result = run(
         sample,
+        "query",
         "SELECT channel, post_id, version, text FROM current_posts WHERE edited = 1",
         "--format",
         "json",
@@ -107,14 +103,17 @@ def test_views_make_common_questions_one_select(sample):
             "text": "轻轨3号线南延段今日起试运行，预计明年春节前开通。",
         }
     ]
-    history = invoke(
+    history = run(
         sample,
+        "query",
         "SELECT version, is_current FROM post_history WHERE channel = 'news_cn' AND post_id = '3'",
         "--format",
         "csv",
     )
     assert history.output.splitlines() == ["version,is_current", "1,0", "2,1"]
-    runs = invoke(sample, "SELECT status, errors FROM crawl_runs ORDER BY id", "--format", "csv")
+    runs = run(
+        sample, "query", "SELECT status, errors FROM crawl_runs ORDER BY id", "--format", "csv"
+    )
     assert runs.output.splitlines() == ["status,errors", "ok,0", "ok,0", "partial,1"]
 
 
@@ -123,7 +122,7 @@ def test_hostile_query_is_refused_and_the_archive_is_unchanged(live_wal, tmp_pat
     evil = tmp_path / "evil.db"
     before = file_state(live_wal)
     assert before["-wal"] is not None  # the archive's latest page is only in the WAL
-    result = invoke(live_wal, sql.format(evil=evil), "--time-limit-ms", "200")
+    result = run(live_wal, "query", sql.format(evil=evil), "--time-limit-ms", "200")
     assert result.exit_code == 2, result.output
     assert reason in result.output
     assert result.output.startswith("Error: ") and result.output.count("\n") == 1
@@ -133,7 +132,7 @@ def test_hostile_query_is_refused_and_the_archive_is_unchanged(live_wal, tmp_pat
 
 def test_a_query_sees_what_is_only_in_the_wal(live_wal):
     before = file_state(live_wal)
-    result = invoke(live_wal, "SELECT text FROM posts WHERE post_id = '8'", "--format", "csv")
+    result = run(live_wal, "query", "SELECT text FROM posts WHERE post_id = '8'", "--format", "csv")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[1] == "只在预写日志里的新帖子：图书馆周末延长开放。"
     assert file_state(live_wal) == before
@@ -142,7 +141,7 @@ def test_a_query_sees_what_is_only_in_the_wal(live_wal):
 def test_a_query_on_a_closed_archive_changes_no_byte_of_it(sample):
     before = file_state(sample)
     assert before["-wal"] is None  # the writer closed: everything is in the main file
-    result = invoke(sample, "SELECT count(*) FROM post_versions", "--format", "csv")
+    result = run(sample, "query", "SELECT count(*) FROM post_versions", "--format", "csv")
     assert result.output.splitlines() == ["count(*)", "9"]
     after = file_state(sample)
     # SQLite readers of a WAL archive share its -shm index and may leave an empty -wal.
@@ -218,9 +217,7 @@ def test_row_cap_truncates_and_says_so(sample):
     whole = run_query(conn, "SELECT id FROM post_versions", max_rows=9)
     assert not whole.truncated and len(whole.rows) == 9
     conn.close()
-    cli_result = CliRunner().invoke(
-        cli, ["--db", str(sample), "query", "SELECT id FROM post_versions", "--max-rows", "2"]
-    )
+    cli_result = run(sample, "query", "SELECT id FROM post_versions", "--max-rows", "2")
     assert cli_result.exit_code == 0
     assert "truncated: showing the first 2 rows" in cli_result.output
 
@@ -245,13 +242,13 @@ def test_bad_sql_and_missing_parameters_are_bad_input(sample):
     with pytest.raises(BadQuery, match=":who"):
         run_query(conn, "SELECT :who")
     conn.close()
-    result = invoke(sample, "SELEC 1")
+    result = run(sample, "query", "SELEC 1")
     assert result.exit_code == 2 and "SELEC" in result.output
 
 
 def test_missing_archive_is_refused_and_not_created(tmp_path):
     missing = tmp_path / "none.db"
-    result = invoke(missing, "SELECT 1")
+    result = run(missing, "query", "SELECT 1")
     assert result.exit_code == 2 and "no archive" in result.output
     assert not missing.exists()
 

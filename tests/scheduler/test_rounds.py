@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from click.testing import CliRunner
 
-from chanarchive.cli import cli
 from crawler.options import GivenOptions
 from scheduler.batches.planning import plan_batches
 from scheduler.sources.scheduled import ScheduledSource
 from scheduler.sources.schedules import Schedule
 from tests.crawling import FAST, query, run_cli
-
-
-def add(db: Path, source: str, *args: str) -> None:
-    result = CliRunner().invoke(
-        cli, ["--db", str(db), "sources", "add", source, *args], catch_exceptions=False
-    )
-    assert result.exit_code == 0, result.output
+from tests.helpers import add_source as add
 
 
 def source(key: str, host: str, **settings: str) -> ScheduledSource:

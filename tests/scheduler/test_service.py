@@ -21,18 +21,12 @@ from chanarchive.cli import cli
 from scheduler.service.jobs import job_id, jobstore_path, make_jobstore
 from scheduler.service.lock import lock_path
 from tests.crawling import FAST, query, run_cli
+from tests.helpers import add_source as add
 
 pytestmark = pytest.mark.slow
 
 #: Where nothing listens: connections are refused at once.
 DEAD = "http://127.0.0.1:1/s/gone"
-
-
-def add(db: Path, source: str, *args: str) -> None:
-    result = CliRunner().invoke(
-        cli, ["--db", str(db), "sources", "add", source, *args], catch_exceptions=False
-    )
-    assert result.exit_code == 0, result.output
 
 
 def sources_cmd(db: Path, *args: str) -> str:

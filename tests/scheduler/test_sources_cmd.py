@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from scheduler.sources.schedules import (
     parse_duration,
     parse_schedule,
 )
+from tests.helpers import digest
 
 
 def run(db: Path, *args: str):
@@ -33,10 +33,6 @@ def rows(db: Path, sql: str) -> list[tuple]:
         return archive.execute(sql).fetchall()
     finally:
         archive.close()
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize(

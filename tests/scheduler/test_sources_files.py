@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
-
 from archive.store import begin_crawl, finish_crawl, open_archive, write_transaction
-from chanarchive.cli import cli
-
-
-def run(db: Path, *args: str, stdin: str | None = None):
-    return CliRunner().invoke(cli, ["--db", str(db), *args], input=stdin, catch_exceptions=False)
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def listed(db: Path, *args: str) -> dict[str, dict]:
-    result = run(db, "sources", "list", "--format", "json", *args)
-    assert result.exit_code == 0, result.output
-    return {r["source"]: r for r in json.loads(result.output)}
+from tests.helpers import digest, listed, run
 
 
 def test_a_text_file_imports_one_source_a_line_and_importing_again_updates(tmp_path):

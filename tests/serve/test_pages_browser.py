@@ -9,7 +9,6 @@ test of the module. The tests skip when Chromium or Playwright is missing;
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import OPENER
+from tests.helpers import free_port
 
 #: Debian's binary first: /usr/bin/chromium is a shell wrapper that adds flags and noise.
 CHROMIUM = next(
@@ -43,16 +43,10 @@ FLAGS = [
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium (apt-get install chromium)")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(demo_archive):
     """Bare ``datasette`` on the demo archive, as a real process on 127.0.0.1."""
-    port = _free_port()
+    port = free_port()
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         [sys.executable, "-m", "datasette", str(demo_archive), "--host", "127.0.0.1",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from archive.serve.metadata import QUERIES, TABLES, metadata
 from archive.store import connect_readonly
 from tests.conftest import OPENER
 from tests.crawling import run_cli
+from tests.helpers import free_port
 from tests.sample_archive import build_sample_archive, file_state
 
 CANNED = {
@@ -39,12 +39,6 @@ def demo_db(tmp_path_factory) -> Path:
     done = run_cli(db, "demo", timeout=180)
     assert done.returncode == 0, done.stderr
     return db
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get_json(base: str, path: str, **params: str):

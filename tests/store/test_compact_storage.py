@@ -16,11 +16,23 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.extract import extract_page
 from archive.models import Capture, ChannelInfo, Page, Post
-from archive.query.version_html import version_html
 from archive.store import ingest_page, open_archive
-from archive.store.connection import MIGRATIONS_TABLE
+from archive.store.bodies import read_body
+from archive.store.migrations import MIGRATIONS_TABLE
 from chanarchive.demo.site import SiteServer, demo_channel, render_channel_page
 from tests.crawling import crawl, query, run_cli
+
+
+def html_from_page(conn: sqlite3.Connection, post_pk: int) -> str | None:
+    """The HTML of the post's first version, parsed back out of the page it was captured in."""
+    url, content_type, sha, post_id, channel = conn.execute(
+        "SELECT s.url, s.content_type, s.content_sha256, p.post_id, c.name FROM post_versions v"
+        " JOIN posts p ON p.id = v.post JOIN channels c ON c.id = p.channel_id"
+        " JOIN snapshots s ON s.id = v.snapshot WHERE v.post = ? AND v.version = 1",
+        [post_pk],
+    ).fetchone()
+    page = extract_page(read_body(conn, sha), url, content_type=content_type, channel=channel)
+    return next((p.html for p in page.posts if (p.channel, p.post_id) == (channel, post_id)), None)
 
 
 def test_crawled_versions_keep_no_html_of_their_own_and_read_it_from_the_page(tmp_path):
@@ -37,7 +49,7 @@ def test_crawled_versions_keep_no_html_of_their_own_and_read_it_from_the_page(tm
     conn = sqlite3.connect(db)
     try:
         rows = conn.execute("SELECT id, post_id FROM posts").fetchall()
-        read = {post_id: version_html(conn, pk, 1) for pk, post_id in rows}
+        read = {post_id: html_from_page(conn, pk) for pk, post_id in rows}
     finally:
         conn.close()
     assert all(read[post_id] == html for post_id, html in expected.items())

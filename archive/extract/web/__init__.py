@@ -6,7 +6,8 @@ run found with trafilatura (:mod:`.text`), and the page as a whole, listing
 or post page (:mod:`.page`).
 
 May import: the rest of :mod:`archive.extract` (its HTML toolkit, dates),
-:mod:`archive.clean`, :mod:`archive.models`. Never SQLite.
+:mod:`archive.clean`, :mod:`archive.models`, :mod:`archive.source` (a
+site's channel name). Never SQLite.
 """
 
 from ...source import site_channel_name

@@ -1,5 +1,13 @@
 """chanarchive's Datasette plugin: the archive's own pages, and the read-only guard.
 
+Holds: the hooks Datasette calls (here), what each page shows
+(:mod:`.pages`), the SVG charts (:mod:`.charts`), and the pages'
+``templates/`` and ``static/`` files.
+
+May import: :mod:`archive.query` (the SQL guard, channels, changes, a
+post's history), :mod:`archive.store` (its read-only connection, media
+files), :mod:`archive.times`, and Datasette. Writes nothing.
+
 Registered as a ``datasette`` entry point (``pyproject.toml``), so that
 ``chanarchive serve`` and bare ``datasette archive.db`` both have it:
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from ...query.channels import DayActivity
-from ...times import to_datetime
+from ...times import readable, to_datetime
 
 WIDTH = 760
 ROW_HEIGHT = 56
@@ -166,9 +166,7 @@ def _seconds(stamp: str) -> float | None:
 
 
 def _short_time(stamp: float, *, seconds: bool = False) -> str:
-    return datetime.fromtimestamp(stamp, UTC).strftime(
-        "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
-    )
+    return readable(datetime.fromtimestamp(stamp, UTC), seconds=seconds)
 
 
 def line_chart(

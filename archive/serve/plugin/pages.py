@@ -25,6 +25,7 @@ from ...query.history import (
     views_over_time,
     word_segments,
 )
+from ...times import readable
 from .charts import activity_chart, line_chart
 
 #: Tables that make a Datasette database a chanarchive archive.
@@ -66,7 +67,7 @@ def when(stamp: str | None) -> str:
     """An archive time as a page shows it: ``2026-11-27 10:00:05 UTC``."""
     if not stamp:
         return ""
-    return stamp[:19].replace("T", " ") + (" UTC" if "T" in stamp else "")
+    return readable(stamp) + " UTC" if "T" in stamp else stamp[:19]
 
 
 # ------------------------------------------------------------------ changes

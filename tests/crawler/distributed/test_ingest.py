@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime
 
 import pytest
@@ -21,6 +20,7 @@ from crawler.distributed.jobs import submit_crawls, wait_for_crawls
 from crawler.distributed.published import PublishedView
 from crawler.items import PageItem
 from crawler.options import CrawlOptions
+from tests.helpers import count
 from tests.server import generated_channel
 
 SOURCE = "http://127.0.0.1:9/s/twice"
@@ -38,14 +38,6 @@ def fetched_page(url: str) -> PageItem:
         headers=[("Content-Type", "text/html; charset=utf-8")],
     )
     return PageItem(url, capture, extract_page(body, url, channel="twice"))
-
-
-def count(db, sql: str) -> int:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql).fetchone()[0]
-    finally:
-        conn.close()
 
 
 def test_a_job_and_a_delivery_handed_over_again_after_a_crash_are_written_once(redis_url, tmp_path):
