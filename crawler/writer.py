@@ -34,7 +34,7 @@ import logging
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import scrapy
 import sqlite_utils
@@ -223,7 +223,3 @@ class ArchiveWriter:
         self.stats.inc_value(f"chanarchive/deletion_checks/{item.outcome}")
         if item.outcome == store.CHECK_DELETED:
             self.stats.inc_value("chanarchive/posts_deleted")
-
-    def counts(self) -> dict[str, Any]:
-        """The counts so far, when the writer keeps its own."""
-        return dict(self.stats) if isinstance(self.stats, Counts) else {}

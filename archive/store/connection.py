@@ -22,7 +22,6 @@ import sqlite_utils
 from ..errors import ArchiveError
 from .fts import register_functions
 from .migrations import MIGRATIONS_TABLE, migrate
-from .transaction import write_transaction  # noqa: F401 - its old home; import it from .transaction
 
 BUSY_TIMEOUT_MS = 30_000
 

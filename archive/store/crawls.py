@@ -183,7 +183,7 @@ def reap_interrupted_crawls(db: sqlite_utils.Database) -> int:
         pid, _, tag_host = str(tag or "").partition("@")
         if tag_host and tag_host != host:
             continue  # another machine's crawl: not ours to judge
-        if not (pid.isascii() and pid.isdigit()) or not _alive(int(pid)):
+        if not (pid.isascii() and pid.isdigit()) or not pid_alive(int(pid)):
             stale.append(crawl_id)
     for crawl_id in stale:
         finish_crawl(db, crawl_id, status=FAILED, reason="interrupted: the crawl process ended")
@@ -194,7 +194,8 @@ def _pid_tag() -> str:
     return f"{os.getpid()}@{socket.gethostname()}"
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine is alive (one we may not signal is)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

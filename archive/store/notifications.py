@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import sqlite_utils
 
 from ..times import utcnow
-from .connection import write_transaction
+from .transaction import write_transaction
 
 #: ``notifications.status``: the message went out, or it did not.
 SENT, FAILED = "sent", "failed"

@@ -17,6 +17,7 @@ import sqlite_utils
 
 from ..models import RUNNING
 from ..times import utcnow
+from .crawls import finish_crawl
 from .transaction import write_transaction
 
 
@@ -56,6 +57,29 @@ def begin_queued_crawl(
             [token, crawl_id, queue],
         )
         return crawl_id, True
+
+
+def delivery_batch(db: sqlite_utils.Database):
+    """One transaction for a batch of deliveries: committed whole, before any is acknowledged.
+
+    Inside it, each delivery is written in :func:`one_delivery`, so a delivery
+    that cannot be written is rolled back alone and the rest still commit.
+    """
+    return write_transaction(db)
+
+
+def one_delivery(db: sqlite_utils.Database):
+    """A savepoint for one delivery inside :func:`delivery_batch`."""
+    return write_transaction(db)
+
+
+def finish_queued_crawl(db: sqlite_utils.Database, crawl_id: int, **how: Any) -> dict[str, Any]:
+    """End a queued crawl's row (see :func:`~.crawls.finish_crawl`) and forget its deliveries,
+    in one transaction; returns the finished row."""
+    with write_transaction(db):
+        row = finish_crawl(db, crawl_id, **how)
+        forget_deliveries(db, crawl_id)
+    return row
 
 
 def claim_delivery(db: sqlite_utils.Database, crawl_id: int, request_key: str) -> bool:

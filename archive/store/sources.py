@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from ..times import utcnow
-from .connection import write_transaction
+from .transaction import write_transaction
 
 #: ``merge(old, row)``: the columns an update of an existing source changes.
 Merge = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]

@@ -104,10 +104,10 @@ class DeliveryBatches:
         queue the side requests of the pages (before the deliveries are acknowledged)."""
         channels: set[tuple[str, str]] = set()
         sides: list[tuple[int, Child]] = []
-        with store.write_transaction(self.db):
+        with queued.delivery_batch(self.db):
             for _raw, record in records:
                 try:
-                    with store.write_transaction(self.db):  # a savepoint: this delivery alone
+                    with queued.one_delivery(self.db):  # a savepoint: this delivery alone
                         self._write_one(record, channels, sides)
                 except Exception as exc:
                     if archive_fault(exc):

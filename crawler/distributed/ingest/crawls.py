@@ -152,9 +152,7 @@ class QueuedCrawls:
                 self.finish(token, crawl_id)
 
     def finish(self, token: str, crawl_id: int, **how: Any) -> None:
-        with store.write_transaction(self.db):
-            row = store.finish_crawl(self.db, crawl_id, **how)
-            queued.forget_deliveries(self.db, crawl_id)
+        row = queued.finish_queued_crawl(self.db, crawl_id, **how)
         self.announce(token, row)
         self.ended(crawl_id)
         self.stats.finished.append(row)

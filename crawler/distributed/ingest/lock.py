@@ -17,6 +17,7 @@ import uuid
 import redis
 
 from archive.errors import ChanarchiveError
+from archive.store.crawls import pid_alive
 
 from ..frontier import Frontier
 
@@ -49,7 +50,7 @@ class IngesterLock:
         holder = holder.decode() if isinstance(holder, bytes) else holder or ""
         pid, _, rest = holder.partition("@")
         host = rest.split(" ", 1)[0]
-        if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+        if host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid)):
             logger.info("taking over the lock of ingester %s, which is gone", holder)
             self.server.set(self.key, self.value, px=self.ttl_ms)
             return
@@ -81,13 +82,3 @@ def recover(frontier: Frontier) -> None:
             moved += 1
         if moved:
             logger.info("put back %d %s a previous ingester had not acknowledged", moved, what)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
