@@ -314,6 +314,14 @@ OPTIONS: tuple[Option, ...] = (
         _whole("deletion_checks", 0, MAX_CHECKS), _int_text("deletion_checks"), metavar="N",
     ),
     Option(
+        "allow_private_hosts", False, "--allow-private-hosts",
+        "Let the fetches a page chooses (media, link previews, redirects, followed links,"
+        " deletion checks) reach loopback and private addresses too. Without it only the"
+        " origin of a SOURCE you name may be such an address.",
+        _flag("allow_private_hosts"), lambda text: parse_bool(text, "allow_private_hosts"),
+        lambda value: "yes" if value else "", scheduled=False,
+    ),
+    Option(
         "settings", {}, "-s", "Override a Scrapy setting, {scope} (repeatable).",
         _settings, parse_settings,
         lambda value: json.dumps(dict(value), sort_keys=True) if value else "",
@@ -347,6 +355,7 @@ class CrawlOptions:
     media: str = MEDIA_PHOTOS
     media_max_size: int = MEDIA_MAX_SIZE
     deletion_checks: int = DEFAULT_DELETION_CHECKS
+    allow_private_hosts: bool = False
     #: Scrapy settings given with ``-s``, as sorted (NAME, VALUE) pairs.
     settings: tuple[tuple[str, str], ...] = field(default=())
 
