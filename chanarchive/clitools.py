@@ -96,7 +96,7 @@ def _option_value(spec):
 
 
 def _settings(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict:
-    from crawler.options import SETTING_NAME, check_setting
+    from crawler.tunables import SETTING_NAME, check_setting
 
     parsed = {}
     for value in values:

@@ -42,12 +42,8 @@ from archive.models import (
 )
 from archive.times import parse_time, to_datetime
 
-#: A Scrapy setting's name, as ``-s NAME=VALUE`` takes it.
-SETTING_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
-#: Settings that decide where pages are written or which code runs: never an option.
-FIXED_SETTINGS = ("ITEM_PIPELINES", "SPIDER_MODULES", "NEWSPIDER_MODULE")
-#: Numeric settings that must be above zero (a zero timeout or concurrency stalls a crawl).
-POSITIVE_SETTINGS = ("DOWNLOAD_TIMEOUT", "CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN")
+from .tunables import check_setting
+
 #: The largest ``--max-pages``, ``--depth`` and ``--deletion-checks`` taken.
 MAX_PAGES, MAX_DEPTH, MAX_CHECKS = 10**9, 1000, 100_000
 
@@ -132,56 +128,9 @@ def _size(value: Any) -> str | None:
     return None
 
 
-def check_setting(name: str, value: Any) -> str | None:
-    """Why Scrapy setting ``NAME=VALUE`` is refused, or None: it must read as its type."""
-    if not isinstance(name, str) or not SETTING_NAME.fullmatch(name):
-        return f"bad setting name {name!r}: expected an upper-case NAME"
-    if not isinstance(value, str):
-        return f"setting {name} must be text, not {value!r}"
-    if name.startswith("CHANARCHIVE_") or name in FIXED_SETTINGS:
-        return f"{name} cannot be set with -s: chanarchive sets it"
-    default = _setting_default(name)
-    if default is None or isinstance(default, str):
-        return None
-    if isinstance(default, bool):
-        if value.strip().lower() not in ("0", "1", "true", "false"):
-            return f"{name} takes true or false, not {value!r}"
-        return None
-    if isinstance(default, int | float):
-        try:
-            number = float(value) if isinstance(default, float) else int(value)
-        except ValueError:
-            kind = "a number" if isinstance(default, float) else "a whole number"
-            return f"{name} takes {kind}, not {value!r}"
-        if number != number or number in (float("inf"), float("-inf")) or number < 0:
-            return f"{name} takes a number of zero or more, not {value!r}"
-        if name in POSITIVE_SETTINGS and number == 0:
-            return f"{name} must be above zero"
-        return None
-    if isinstance(default, dict):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return f"{name} takes a JSON object, not {value!r}"
-        if not isinstance(parsed, dict):
-            return f"{name} takes a JSON object, not {value!r}"
-    return None
-
-
-def _setting_default(name: str) -> Any:
-    """The value a setting has without ``-s`` (chanarchive's, else Scrapy's), or None."""
-    import crawler.settings
-
-    if hasattr(crawler.settings, name):
-        return getattr(crawler.settings, name)
-    from scrapy.settings import default_settings  # only when a setting is given
-
-    return getattr(default_settings, name, None)
-
-
 def _settings(value: Any) -> str | None:
     if not isinstance(value, Mapping):
-        return f"settings must be an object of NAME: VALUE, not {value!r}"
+        return f"settings must be an object of NAME: VALUE, not {value!r}"[:200]
     for name, setting in value.items():
         problem = check_setting(name, setting)
         if problem:
@@ -426,6 +375,12 @@ class GivenOptions(dict):
         for name in given:
             if name in BY_NAME and not BY_NAME[name].scheduled:
                 raise BadOption(f"{BY_NAME[name].flag} is not an option of a scheduled source")
+        settings = given.get("settings")
+        if isinstance(settings, Mapping):  # a source keeps politeness settings only
+            for name, value in settings.items():
+                problem = check_setting(name, value, stored=True)
+                if problem:
+                    raise BadOption(problem)
         CrawlOptions.from_record(given)  # every name and value checked
         if "settings" in given:
             given["settings"] = dict(sorted(dict(given["settings"]).items()))

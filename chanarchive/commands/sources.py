@@ -337,7 +337,7 @@ def _table(rows: list[SourceStatus], told: dict[str, list]) -> str:
                 row.last_status or "never run",
                 _ago(row.last_success, now),
                 row.failures,
-                "paused" if src.paused else "active",
+                "refused" if src.problem else "paused" if src.paused else "active",
             ]
         )
         if src.adaptive and src.interval_reason:

@@ -1,13 +1,18 @@
-"""The APScheduler side: the job store beside the archive, and jobs kept in step with ``sources``.
+"""The APScheduler side: jobs kept in step with the ``sources`` table, and nothing stored else.
 
 One job per scheduled source, id ``source:<key>``, calling
-``scheduler.service:run_source(key, archive_path)`` by its import path (the
-job store pickles jobs, so the callable must be importable and its
-arguments plain). :func:`sync_jobs` adds, replaces (same id,
-``replace_existing``), pauses, resumes and removes jobs to match the table,
-and leaves unchanged jobs alone so that their planned next run survives a
-restart: that is what lets missed runs be coalesced and judged against the
-misfire grace time.
+``scheduler.service:run_source(key, archive_path)``. The jobs live in
+APScheduler's memory store only: APScheduler's persistent stores keep jobs
+as pickles, and loading a pickle runs code, so none is ever written or read
+(a file an older chanarchive left beside an archive, ``ARCHIVE.scheduler.sqlite``,
+is never opened). What a persistent store gave — each source's planned next
+run surviving a restart, so that missed runs are coalesced and judged
+against the misfire grace time — comes from the archive: the service
+mirrors every job's next run into ``sources.next_run_at``, and a job made at
+start takes its first run from there (:func:`first_run`).
+
+:func:`sync_jobs` adds, replaces (same id, ``replace_existing``), pauses,
+resumes and removes jobs to match the table, and leaves unchanged jobs alone.
 """
 
 from __future__ import annotations
@@ -22,14 +27,17 @@ import sqlite_utils
 from apscheduler.job import Job
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from archive.times import to_datetime
+
 from ..sources.due import first_run_time, planned_time
 from ..sources.scheduled import ScheduledSource, all_sources, sources_by_key
 from ..sources.schedules import make_trigger, schedule_period, trigger_signature
 
 logger = logging.getLogger(__name__)
 
-#: The job function by its import path (:func:`scheduler.service.run_source`): stored in every
-#: job, so it stays importable there.
+#: Sources whose refused row was already logged (once per process).
+_warned: set[str] = set()
+#: The job function, by its import path (:func:`scheduler.service.run_source`).
 JOB_FUNC = "scheduler.service:run_source"
 JOB_PREFIX = "source:"
 
@@ -39,33 +47,23 @@ def job_id(key: str) -> str:
     return JOB_PREFIX + key
 
 
-def jobstore_path(db_path: str | os.PathLike[str]) -> Path:
-    """Where the APScheduler job store of an archive lives: beside it."""
+def old_jobstore(db_path: str | os.PathLike[str]) -> Path:
+    """Where an older chanarchive kept APScheduler's pickled jobs: never opened now."""
     return Path(f"{os.fspath(db_path)}.scheduler.sqlite")
 
 
-def make_jobstore(db_path: str | os.PathLike[str]):
-    """The archive's persistent job store (a SQLite file beside it).
-
-    WAL without a sync per commit: APScheduler writes every job it runs, one
-    transaction each, and the store is derived state (rebuilt from
-    ``sources`` if lost), so a thousand sources must not cost a thousand
-    disk syncs a round. SQLAlchemy is imported here, not with the module: it
-    takes half a second, which the scheduler spends starting a crawl process.
-    """
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-    from sqlalchemy import create_engine, event
-
-    engine = create_engine(f"sqlite:///{jobstore_path(db_path)}", connect_args={"timeout": 30})
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(connection, _record) -> None:
-        cursor = connection.cursor()
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.close()
-
-    return SQLAlchemyJobStore(engine=engine)
+def first_run(
+    db: sqlite_utils.Database, source: ScheduledSource, now: datetime | None = None
+) -> datetime | None:
+    """When a source's job, made now, runs first: the next run planned before (kept in
+    ``sources.next_run_at``, past or not: a missed run is then coalesced and judged against
+    the misfire grace time), else as a new source runs (:func:`first_run_time`)."""
+    if source.paused:
+        return None
+    planned = to_datetime(source.next_run_at)
+    if planned is not None:
+        return planned
+    return first_run_time(db, source, now)
 
 
 class ArchiveScheduler(BackgroundScheduler):
@@ -123,6 +121,11 @@ def sync_jobs(
         jobs = {job_id(k): scheduler.get_job(job_id(k)) for k in only}
         jobs = {k: job for k, job in jobs.items() if job is not None}
     for key, source in sources.items():
+        if source.problem:  # a row that cannot be used: listed, never run
+            if job_id(key) not in _warned:
+                _warned.add(job_id(key))
+                logger.warning("%s: not scheduled: %s", key, source.problem)
+            continue
         job = jobs.pop(job_id(key), None)
         _sync_one(scheduler, db, db_path, source, job, grace(source), key in fresh)
     for stale in jobs.values():
@@ -153,7 +156,7 @@ def _sync_one(
         misfire_grace_time=grace,
     )
     if job is None:
-        first = first_run_time(db, source)
+        first = first_run(db, source)
         scheduler.add_job(JOB_FUNC, next_run_time=first, **common)
         state = "paused" if source.paused else f"first run {when_text(first)}"
         logger.info("%s: scheduled %s (%s)", source.key, source.describe_schedule(), state)

@@ -1,19 +1,12 @@
 """The scheduler service: ``chanarchive scheduler run``.
 
 An APScheduler 3 ``BackgroundScheduler`` whose jobs — one per scheduled
-source, id ``source:<key>`` — live in a SQLAlchemy job store beside the
-archive (``ARCHIVE.scheduler.sqlite``; see :mod:`.jobs`). The
-``sources`` table in the archive is the truth: jobs are synced from it at
-start and whenever it changes (checked every second), so ``sources
+source, id ``source:<key>`` — live in memory only (see :mod:`.jobs`: no
+pickles, anywhere). The ``sources`` table in the archive is the truth: jobs
+are made from it at start, their first runs from the next runs planned
+before (``sources.next_run_at``, which the service keeps mirroring), and
+synced whenever it changes (checked every second), so ``sources
 add|import|remove|pause|resume`` take effect while the scheduler runs.
-
-Why the job store sits beside the archive rather than in it: APScheduler
-keeps each job as a pickle, and unpickling runs code; archives are files
-people share and open with Datasette, so they carry no pickles. The job
-store is derived state (rebuilt from ``sources`` when missing); what it adds
-is the planned next run of each job, which makes misfire handling after a
-restart work. It also keeps APScheduler's own connection off the archive's
-write lock, which the crawls hold page by page.
 
 Due sources are not run one process each: APScheduler hands them to the
 rounds (:class:`~.executor.RoundsExecutor`), which gather them
@@ -45,8 +38,8 @@ from apscheduler.events import (
     EVENT_JOB_SUBMITTED,
     JobEvent,
 )
+from apscheduler.jobstores.memory import MemoryJobStore
 
-from archive.errors import ArchiveError
 from archive.models import FAILED, OK, PARTIAL
 from archive.store import open_archive, reap_interrupted_crawls
 from archive.store.sources import set_interval, set_next_runs
@@ -67,9 +60,8 @@ from .jobs import (
     at_text,
     due_jobs,
     job_id,
-    jobstore_path,
-    make_jobstore,
     misfire_grace,
+    old_jobstore,
     planned_runs,
     sync_jobs,
 )
@@ -181,14 +173,12 @@ class Service:
                 self.rounds.warm_up()  # Scrapy loads in it while the jobs are read
             reaped = reap_interrupted_crawls(db)
             db.close()
-            from sqlalchemy.exc import SQLAlchemyError  # with the job store: slow to import
-
             if reaped:
                 logger.info("marked %d crawls left running by a dead process as failed", reaped)
             previous = self._install_signals() if handle_signals else {}
             _ACTIVE = self
             self.scheduler = ArchiveScheduler(
-                jobstores={"default": make_jobstore(self.db_path)},
+                jobstores={"default": MemoryJobStore()},
                 executors={"default": RoundsExecutor(self.submit)},
                 job_defaults={"coalesce": True, "max_instances": 1},
             )
@@ -201,23 +191,21 @@ class Service:
                 | EVENT_JOB_SUBMITTED,
             )
             try:
-                try:
-                    self.scheduler.start(paused=True)
-                except SQLAlchemyError as exc:
-                    raise ArchiveError(
-                        f"cannot open the scheduler's job store {jobstore_path(self.db_path)}: "
-                        f"{exc.__class__.__name__}; remove it and it is rebuilt from the "
-                        "sources table"
-                    ) from exc
+                self.scheduler.start(paused=True)
                 self.sync()
                 planned = planned_runs(self.scheduler)
                 logger.info(
-                    "scheduler started on %s: %d sources (%d paused), job store %s",
+                    "scheduler started on %s: %d sources (%d paused)",
                     self.db_path,
                     len(planned),
                     sum(1 for when in planned.values() if when is None),
-                    jobstore_path(self.db_path),
                 )
+                if old_jobstore(self.db_path).exists():
+                    logger.info(
+                        "%s (an older chanarchive's job store) is not used: "
+                        "the planned runs are kept in the archive now; it may be removed",
+                        old_jobstore(self.db_path),
+                    )
                 if self.options.once:
                     self._plan_once()
                 self.rounds.start()

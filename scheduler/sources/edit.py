@@ -77,11 +77,17 @@ def source_row(spec: SourceSpec) -> dict[str, Any]:
     return row
 
 
+#: The columns of a source's schedule: when one changes, its planned next run goes.
+SCHEDULE_COLUMNS = ("every_seconds", "cron", "jitter", "adaptive", "min_seconds", "max_seconds")
+
+
 def merge_rows(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """What re-adding a source changes in its row ``old``: everything ``new`` says, and
     the adaptive interval learned, kept (brought within the new bounds) while the
     source stays adaptive, else forgotten."""
     values = dict(new)
+    if any(old.get(name) != new.get(name) for name in SCHEDULE_COLUMNS):
+        values["next_run_at"] = None  # planned on the old schedule: the new one plans again
     if new["adaptive"] and old["adaptive"] and old["interval_seconds"]:
         low, high = new["min_seconds"], new["max_seconds"]
         values["interval_seconds"] = min(max(old["interval_seconds"], low), high)

@@ -84,6 +84,7 @@ class SourceStatus:
             "interval_reason": src.interval_reason,
             "interval_changed_at": src.interval_changed_at,
             "paused": src.paused,
+            "problem": src.problem,
             "next_run": self.next_run,
             "last_run": self.last_run,
             "last_status": self.last_status,

@@ -21,7 +21,7 @@ from archive.errors import BadInput
 from archive.source import parse_source
 from crawler.options import GivenOptions
 
-from .schedules import BadSchedule, Schedule, format_duration
+from .schedules import MAX_INTERVAL, BadSchedule, Schedule, format_duration, stored_schedule
 
 #: Adaptive bounds when ``--min`` / ``--max`` are not given, and the start interval.
 DEFAULT_MIN = 10 * 60
@@ -73,6 +73,9 @@ class ScheduledSource:
     next_run_at: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    #: Why the stored row cannot be used (a shared archive may hold anything): the source is
+    #: never crawled until it is added again. None: the row is sound.
+    problem: str | None = None
 
     @property
     def every(self) -> int | None:
@@ -82,6 +85,8 @@ class ScheduledSource:
         return self.schedule.every
 
     def describe_schedule(self) -> str:
+        if self.problem:
+            return "not scheduled: " + self.problem
         if self.adaptive:
             bounds = (
                 f"{format_duration(self.adaptive.min_seconds)}.."
@@ -100,30 +105,76 @@ def source_host(url: str) -> str:
 
 
 def source_from_row(row: dict[str, Any]) -> ScheduledSource:
-    """A ``sources`` row (as a dict of its columns) as a :class:`ScheduledSource`."""
+    """A ``sources`` row (as a dict of its columns) as a :class:`ScheduledSource`, checked.
+
+    The row is data from a file people share: its key is parsed again (the
+    URL, kind and host come from it, not from their columns), its schedule
+    and bounds checked as ``sources add`` checks them, and its crawl options
+    as :class:`~crawler.options.GivenOptions` (politeness settings only). A
+    row that fails is returned paused, with :attr:`ScheduledSource.problem`
+    saying why: it is listed, never crawled.
+    """
+    try:
+        return _checked_row(row)
+    except (BadInput, ValueError, TypeError, KeyError) as exc:
+        key = row.get("key")
+        return ScheduledSource(
+            key=key if isinstance(key, str) else repr(key),
+            kind="",
+            url="",
+            host="",
+            schedule=Schedule(every=None),
+            paused=True,
+            problem=f"its stored row is refused: {exc}"[:300],
+        )
+
+
+def _checked_row(row: dict[str, Any]) -> ScheduledSource:
+    parsed = parse_source(row["key"])
+    if parsed.key != row["key"]:
+        raise BadInput(f"the key {row['key']!r} is not in its canonical form {parsed.key!r}")
     options = json.loads(row.get("options") or "{}")
     adaptive = (
-        Adaptive(row["min_seconds"] or DEFAULT_MIN, row["max_seconds"] or DEFAULT_MAX)
+        Adaptive(_whole(row["min_seconds"] or DEFAULT_MIN), _whole(row["max_seconds"] or DEFAULT_MAX))
         if row.get("adaptive")
         else None
     )
+    schedule = stored_schedule(row["every_seconds"], row["cron"], row["jitter"] or 0)
+    interval = row["interval_seconds"]
+    if interval is not None and (_whole(interval) < 1 or interval > MAX_INTERVAL):
+        raise BadSchedule(f"an adaptive interval of {interval!r} seconds")
+    limit = row["time_limit"]
+    if limit is not None and _whole(limit) < 1:
+        raise BadSchedule(f"a time limit of {limit!r} seconds")
     return ScheduledSource(
-        key=row["key"],
-        kind=row["kind"],
-        url=row["url"],
-        host=row["host"],
-        schedule=Schedule(every=row["every_seconds"], cron=row["cron"], jitter=row["jitter"] or 0),
+        key=parsed.key,
+        kind=parsed.kind,
+        url=parsed.url,
+        host=source_host(parsed.url),
+        schedule=schedule,
         paused=bool(row["paused"]),
         adaptive=adaptive,
-        interval_seconds=row["interval_seconds"],
-        interval_reason=row["interval_reason"],
-        interval_changed_at=row["interval_changed_at"],
+        interval_seconds=interval,
+        interval_reason=_text(row["interval_reason"]),
+        interval_changed_at=_text(row["interval_changed_at"]),
         crawl=GivenOptions.check(options),
-        time_limit=row["time_limit"],
-        next_run_at=row["next_run_at"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        time_limit=limit,
+        next_run_at=_text(row["next_run_at"]),
+        created_at=_text(row["created_at"]),
+        updated_at=_text(row["updated_at"]),
     )
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadSchedule(f"{value!r} is not a whole number of seconds")
+    return value
+
+
+def _text(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise BadInput(f"{value!r} is not text")
+    return value
 
 
 def iter_sources(db: sqlite_utils.Database) -> Iterator[ScheduledSource]:

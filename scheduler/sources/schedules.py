@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -68,6 +69,20 @@ class Schedule:
     def describe(self) -> str:
         text = f"every {format_duration(self.every)}" if self.every else f"cron {self.cron!r}"
         return text + (f" ±{format_duration(self.jitter)}" if self.jitter else "")
+
+
+def stored_schedule(every: Any, cron: Any, jitter: Any) -> Schedule:
+    """A schedule as the ``sources`` table keeps it, checked as :func:`parse_schedule` checks
+    what a user types (a shared archive's table may hold anything)."""
+    if every is not None and (isinstance(every, bool) or not isinstance(every, int)):
+        raise BadSchedule(f"an interval of {every!r} seconds")
+    if cron is not None and not isinstance(cron, str):
+        raise BadSchedule(f"a cron expression {cron!r}")
+    if isinstance(jitter, bool) or not isinstance(jitter, int) or jitter < 0:
+        raise BadSchedule(f"a jitter of {jitter!r} seconds")
+    return parse_schedule(
+        None if every is None else str(every), cron, str(jitter) if jitter else None
+    )
 
 
 def parse_schedule(every: str | None, cron: str | None, jitter: str | None = None) -> Schedule:

@@ -160,3 +160,34 @@ def test_each_scheduled_source_captures_media_as_it_was_added(make_site, tmp_pat
     # Other capture options, other crawl processes: the host's sources go one kind at a time.
     assert "batch 1: 1 source of 1 host" in done.stderr, done.stderr
     assert "batch 2: 1 source of 1 host" in done.stderr, done.stderr
+
+
+@pytest.mark.slow
+def test_a_crawl_process_that_dies_at_start_ends_its_sources_as_failed_with_its_last_words(
+    tmp_path, monkeypatch
+):
+    import sys
+    import threading
+
+    from archive.store import open_archive
+    from scheduler.batches import processes
+    from scheduler.batches.local import LocalRunner
+    from scheduler.batches.runner import Batch
+
+    dies = "import sys; sys.stdin.readline(); sys.exit('boom: the crawl process gave up')"
+    monkeypatch.setattr(processes, "BATCH_COMMAND", [sys.executable, "-c", dies])
+    db = tmp_path / "archive.db"
+    open_archive(db).close()
+    batch = Batch(1, [source("@gone_ch", "t.me")], {"@gone_ch": 60.0})
+    ended = []
+    runner = LocalRunner(str(db), stop_grace=1.0)
+    runner.run(
+        batch,
+        finished=lambda src, row, code: ended.append((src.key, row, code)),
+        stop=threading.Event(),
+    )
+    runner.close()
+    [(key, row, code)] = ended
+    assert (key, row["status"], code) == ("@gone_ch", "failed", 1)
+    assert row["reason"] == "the crawl process ended with status 1: boom: the crawl process gave up"
+    assert query(db, "SELECT COUNT(*) FROM crawls WHERE status = 'running'") == [(0,)]

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from archive.times import to_datetime, to_stamp
 from chanarchive.cli import cli
-from scheduler.service.jobs import job_id, jobstore_path, make_jobstore
 from scheduler.service.lock import lock_path
 from tests.crawling import FAST, query, run_cli
 from tests.helpers import add_source as add
@@ -103,26 +103,23 @@ def crawls(db: Path, source: str, status: str | None = None) -> list[tuple]:
         return []
 
 
-def stored_jobs(db: Path) -> dict:
-    """The jobs in the scheduler's persistent job store, by id."""
-    store = make_jobstore(db)
-    store.start(None, "default")
-    try:
-        return {job.id: job for job in store.get_all_jobs()}
-    finally:
-        store.shutdown()
+def planned(db: Path) -> dict[str, tuple]:
+    """Each scheduled source's planned next run (None: paused) and schedule, as the archive keeps
+    them: the scheduler keeps its jobs in memory and mirrors their next runs here."""
+    rows = query(db, "SELECT key, next_run_at, every_seconds, cron FROM sources")
+    return {key: (to_datetime(when), every, cron) for key, when, every, cron in rows}
+
+
+def next_run(db: Path, key: str) -> datetime | None:
+    return planned(db)[key][0]
 
 
 def set_next_run(db: Path, key: str, when: datetime) -> None:
-    """Move a stored job's next run into the past, as if the scheduler had been down."""
-    store = make_jobstore(db)
-    store.start(None, "default")
-    try:
-        job = store.lookup_job(job_id(key))
-        job.next_run_time = when
-        store.update_job(job)
-    finally:
-        store.shutdown()
+    """Move a source's planned next run into the past, as if the scheduler had been down."""
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE sources SET next_run_at = ? WHERE key = ?", [to_stamp(when), key])
+    conn.close()
 
 
 def once(db: Path, *args: str) -> subprocess.CompletedProcess:
@@ -135,18 +132,17 @@ def test_sources_are_crawled_repeatedly_failures_recorded_and_sigterm_stops_clea
     db = tmp_path / "archive.db"
     site.control("channel", name="live", posts=30)
     live = f"{site.url}/s/live"
-    broken = "http://127.0.0.1:2/s/broken"  # its crawl process dies at start (bad setting)
+    broken = "http://127.0.0.1:2/s/broken"  # its profile is gone: its stored row is refused
+    profile = tmp_path / "gone.toml"
+    profile.write_text('[site]\nchannel = "gone"\n')
     add(db, live, "--every", "1s", *FAST)
     add(db, DEAD, "--every", "1s", *FAST, "-s", "RETRY_TIMES=0")
-    add(db, broken, "--every", "1s", "-s", "LOG_LEVEL=NO_SUCH_LEVEL")
+    add(db, broken, "--every", "1s", "--profile", str(profile))
+    profile.unlink()
 
     scheduler = start_scheduler(db)
     wait_for(
-        lambda: (
-            len(crawls(db, live, "ok")) >= 3
-            and len(crawls(db, DEAD, "failed")) >= 2
-            and len(crawls(db, broken, "failed")) >= 1
-        ),
+        lambda: len(crawls(db, live, "ok")) >= 3 and len(crawls(db, DEAD, "failed")) >= 2,
         "3 crawls of the live source, 2 failed ones of the dead source",
         scheduler,
     )
@@ -158,7 +154,7 @@ def test_sources_are_crawled_repeatedly_failures_recorded_and_sigterm_stops_clea
         "a later run archiving the new posts",
         scheduler,
     )
-    jobs_before = {k: str(j.trigger) for k, j in stored_jobs(db).items()}
+    jobs_before = {k: schedule for k, (_when, *schedule) in planned(db).items()}
     assert scheduler.stop() == 0, scheduler.text()
     log = scheduler.text()
 
@@ -170,9 +166,8 @@ def test_sources_are_crawled_repeatedly_failures_recorded_and_sigterm_stops_clea
     stopped = "stopped: the scheduler was stopped"  # the run SIGTERM cut short, if any
     assert len([r for r in reasons if r != stopped]) >= 2
     assert all("connection refused" in r.lower() for r in reasons if r != stopped), reasons
-    broken_rows = crawls(db, broken)
-    assert {row[1] for row in broken_rows} == {"failed"}
-    assert "NO_SUCH_LEVEL" in broken_rows[0][2]
+    assert crawls(db, broken) == []  # listed, never crawled
+    assert f"{broken}: not scheduled: its stored row is refused:" in log
     assert "locked" not in log
     # One log line per run: source, status, pages, new / changed / deleted, duration.
     run_lines = [line for line in log.splitlines() if f"{live}: ok, " in line]
@@ -188,15 +183,13 @@ def test_sources_are_crawled_repeatedly_failures_recorded_and_sigterm_stops_clea
     assert health[live]["last_success"] is not None
     assert health[DEAD]["last_success"] is None
     assert health[DEAD]["consecutive_failures"] >= 2
-    assert health[broken]["consecutive_failures"] >= 1
+    assert "gone.toml" in health[broken]["problem"] and health[broken]["runs"] == 0
     done = once(db)
     assert done.returncode in (0, 1), done.stderr
-    jobs_after = {k: str(j.trigger) for k, j in stored_jobs(db).items()}
+    jobs_after = {k: schedule for k, (_when, *schedule) in planned(db).items()}
     assert jobs_after == jobs_before
-    assert sorted(jobs_after) == sorted(job_id(k) for k in (live, DEAD, broken))
-    store = sqlite3.connect(jobstore_path(db))
-    assert store.execute("SELECT COUNT(*) FROM apscheduler_jobs").fetchone() == (3,)
-    store.close()
+    assert sorted(jobs_after) == sorted([live, DEAD, broken])
+    assert not Path(f"{db}.scheduler.sqlite").exists()  # no job store beside it: no pickles
     assert query(db, "SELECT COUNT(*) FROM crawls WHERE status = 'running'") == [(0,)]
 
 
@@ -253,7 +246,7 @@ def test_missed_runs_after_a_restart_follow_the_misfire_policy(site, tmp_path):
     assert caught_up.returncode == 0, caught_up.stderr
     assert len(crawls(db, source, "ok")) == 2
     assert "missed the run" not in caught_up.stderr  # coalesced: the older two are not even misses
-    assert stored_jobs(db)[job_id(source)].next_run_time > datetime.now(UTC)
+    assert next_run(db, source) > datetime.now(UTC)
 
     # With a shorter grace, a run that is too late is skipped and waits for its next time.
     set_next_run(db, source, datetime.now(UTC) - timedelta(hours=2, minutes=30))
@@ -261,8 +254,7 @@ def test_missed_runs_after_a_restart_follow_the_misfire_policy(site, tmp_path):
     assert skipped.returncode == 0, skipped.stderr
     assert "missed the run due at" in skipped.stderr
     assert len(crawls(db, source)) == 2
-    next_run = stored_jobs(db)[job_id(source)].next_run_time
-    assert datetime.now(UTC) < next_run < datetime.now(UTC) + timedelta(hours=1)
+    assert datetime.now(UTC) < next_run(db, source) < datetime.now(UTC) + timedelta(hours=1)
 
 
 def test_paused_sources_are_not_crawled_until_resumed(site, tmp_path):
@@ -275,7 +267,7 @@ def test_paused_sources_are_not_crawled_until_resumed(site, tmp_path):
     paused = once(db)
     assert paused.returncode == 0, paused.stderr
     assert crawls(db, source) == []
-    assert stored_jobs(db)[job_id(source)].next_run_time is None
+    assert next_run(db, source) is None
     assert "paused" in sources_cmd(db, "list").splitlines()[1]
 
     sources_cmd(db, "resume", source)
@@ -308,7 +300,9 @@ def test_a_second_scheduler_is_refused_and_the_first_follows_sources_changed_mea
     add(db, late, "--every", "1h", *FAST)
     wait_for(lambda: crawls(db, late, "ok"), "the source added meanwhile crawled", first)
     sources_cmd(db, "remove", late)
-    wait_for(lambda: job_id(late) not in stored_jobs(db), "its job removed", first)
+    wait_for(
+        lambda: f"{late}: no longer scheduled (removed)" in first.text(), "its job removed", first
+    )
     assert first.stop() == 0
     assert f"{late}: no longer scheduled (removed)" in first.text()
     assert once(db).returncode == 0  # released with the first scheduler
@@ -347,4 +341,9 @@ def test_an_adaptive_interval_is_chosen_after_a_run_and_recorded(site, tmp_path)
     assert record["every_seconds"] == 7200
     assert record["interval_reason"].startswith("no posts in the last 30 days")
     assert record["interval_changed_at"] is not None
-    assert stored_jobs(db)[job_id(source)].trigger.interval == timedelta(hours=2)
+    # Its job follows the new interval: the next run is planned two hours from the change.
+    assert (
+        timedelta(hours=1, minutes=50)
+        < next_run(db, source) - datetime.now(UTC)
+        <= timedelta(hours=2)
+    )
