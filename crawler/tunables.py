@@ -63,8 +63,10 @@ def _flag(value: str) -> str | None:
 
 
 def _choice(*choices: str):
+    said = ", ".join(choices[:-1]) + f" or {choices[-1]}"
+
     def check(value: str) -> str | None:
-        return None if value in choices else f"takes one of {', '.join(choices)}, not {value!r}"
+        return None if value in choices else f"takes {said}, not {value!r}"
 
     return check
 
@@ -94,8 +96,10 @@ def _slots(value: str) -> str | None:
             1 <= concurrency <= 100
         ):
             return f"slot {host!r}: concurrency takes a whole number from 1 to 100"
-        if isinstance(delay, bool) or not isinstance(delay, int | float) or not (
-            0 <= delay <= MAX_SECONDS
+        if (
+            isinstance(delay, bool)
+            or not isinstance(delay, int | float)
+            or not (0 <= delay <= MAX_SECONDS)
         ):
             return f"slot {host!r}: delay takes seconds from 0 to {MAX_SECONDS:g}"
     return None
@@ -171,8 +175,13 @@ def check_setting(name: Any, value: Any, *, stored: bool = False) -> str | None:
         return f"setting {name} must be text, not {type(value).__name__}"
     tunable = BY_NAME.get(name)
     if tunable is None:
-        kept = ", ".join(STORED if stored else (t.name for t in TUNABLES))
-        return f"{name} cannot be set with -s (these can: {kept})"[:2000]
+        if name.startswith("CHANARCHIVE_"):
+            return f"{name} cannot be set with -s: chanarchive sets it"
+        return (
+            f"{name} cannot be set with -s: not one of the settings chanarchive takes"
+            " (delays, timeouts, retries, concurrency, robots.txt, the log level, the user"
+            " agent: see the README)"
+        )
     if stored and not tunable.stored:
         return (
             f"{name} is not kept with a scheduled source: only politeness settings are "

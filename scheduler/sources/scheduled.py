@@ -135,7 +135,9 @@ def _checked_row(row: dict[str, Any]) -> ScheduledSource:
         raise BadInput(f"the key {row['key']!r} is not in its canonical form {parsed.key!r}")
     options = json.loads(row.get("options") or "{}")
     adaptive = (
-        Adaptive(_whole(row["min_seconds"] or DEFAULT_MIN), _whole(row["max_seconds"] or DEFAULT_MAX))
+        Adaptive(
+            _whole(row["min_seconds"] or DEFAULT_MIN), _whole(row["max_seconds"] or DEFAULT_MAX)
+        )
         if row.get("adaptive")
         else None
     )

@@ -134,7 +134,7 @@ def test_sources_are_crawled_repeatedly_failures_recorded_and_sigterm_stops_clea
     live = f"{site.url}/s/live"
     broken = "http://127.0.0.1:2/s/broken"  # its profile is gone: its stored row is refused
     profile = tmp_path / "gone.toml"
-    profile.write_text('[site]\nchannel = "gone"\n')
+    profile.write_text('name = "gone"\n')
     add(db, live, "--every", "1s", *FAST)
     add(db, DEAD, "--every", "1s", *FAST, "-s", "RETRY_TIMES=0")
     add(db, broken, "--every", "1s", "--profile", str(profile))
