@@ -367,6 +367,8 @@ class GivenOptions(dict):
     @classmethod
     def check(cls, values: Mapping[str, Any] | None) -> GivenOptions:
         """``values`` without the unset ones (None, an empty ``settings``), every value checked."""
+        if values is not None and not isinstance(values, Mapping):
+            raise BadOption(f"crawl options must be an object, not {type(values).__name__}")
         given = {
             name: value
             for name, value in (values or {}).items()

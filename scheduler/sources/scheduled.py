@@ -130,10 +130,12 @@ def source_from_row(row: dict[str, Any]) -> ScheduledSource:
 
 
 def _checked_row(row: dict[str, Any]) -> ScheduledSource:
+    if not isinstance(row["key"], str):
+        raise BadInput(f"a key that is not text: {row['key']!r}")
     parsed = parse_source(row["key"])
     if parsed.key != row["key"]:
         raise BadInput(f"the key {row['key']!r} is not in its canonical form {parsed.key!r}")
-    options = json.loads(row.get("options") or "{}")
+    options = json.loads(_text(row.get("options")) or "{}")
     adaptive = (
         Adaptive(
             _whole(row["min_seconds"] or DEFAULT_MIN), _whole(row["max_seconds"] or DEFAULT_MAX)
