@@ -44,8 +44,14 @@ from archive.times import parse_time, to_datetime
 
 #: A Scrapy setting's name, as ``-s NAME=VALUE`` takes it.
 SETTING_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
-#: Settings that decide where pages are written or which code runs: never an option.
-FIXED_SETTINGS = ("ITEM_PIPELINES", "SPIDER_MODULES", "NEWSPIDER_MODULE")
+#: Settings that decide where pages are written, which code runs, or what a crawl may reach
+#: (the address checks of :mod:`crawler.addresses`): never an option.
+FIXED_SETTINGS = (
+    "ITEM_PIPELINES", "SPIDER_MODULES", "NEWSPIDER_MODULE",
+    "DOWNLOADER_MIDDLEWARES", "DOWNLOADER_MIDDLEWARES_BASE",
+    "DOWNLOAD_HANDLERS", "DOWNLOAD_HANDLERS_BASE",
+    "TWISTED_DNS_RESOLVER", "DNS_RESOLVER", "TWISTED_REACTOR_ENABLED",
+)  # fmt: skip
 #: Numeric settings that must be above zero (a zero timeout or concurrency stalls a crawl).
 POSITIVE_SETTINGS = ("DOWNLOAD_TIMEOUT", "CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN")
 #: The largest ``--max-pages``, ``--depth`` and ``--deletion-checks`` taken.
