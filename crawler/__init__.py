@@ -1,16 +1,17 @@
 """The crawler: Scrapy fetching channel pages into the archive, here or across many machines.
 
 Holds: the crawl options (:mod:`.options`, the one type a crawl's options
-travel in), the items and their record forms (:mod:`.items`), a crawl's
-state (:mod:`.state`), the archive as the spider sees it (:mod:`.view`), the
-one writer (:mod:`.writer`), running a crawl in this process
-(:mod:`.local`; :mod:`.batch` for the scheduler's crawl processes), what a
-fetch gave in the archive's terms (:mod:`.responses`), Scrapy's settings
-(:mod:`.settings`), and by Scrapy component: the spider (:mod:`.spiders`),
-where a crawl goes next and what else it fetches (:mod:`.plans`), downloader
-middlewares (:mod:`.downloadermiddlewares`), the pipeline
-(:mod:`.pipelines`), extensions (:mod:`.extensions`); and the distributed
-crawl (:mod:`.distributed`).
+travel in), the items and their record forms (:mod:`.items`), a crawl's state
+(:mod:`.state`), the archive as the spider sees it (:mod:`.view`), the one
+writer (:mod:`.writer`), running a crawl in this process (:mod:`.local`;
+:mod:`.batch` for the scheduler's crawl processes), what a fetch gave in the
+archive's terms (:mod:`.responses`), which addresses a crawl may reach
+(:mod:`.addresses`) and the resolver every connection goes through
+(:mod:`.resolver`), Scrapy's settings (:mod:`.settings`), and by Scrapy
+component: the spider (:mod:`.spiders`), where a crawl goes next and what else
+it fetches (:mod:`.plans`), downloader middlewares
+(:mod:`.downloadermiddlewares`), the pipeline (:mod:`.pipelines`), extensions
+(:mod:`.extensions`); and the distributed crawl (:mod:`.distributed`).
 
 May import: :mod:`archive` (the library: models, errors, times, source,
 clean, extract, store). Never the scheduler or the command line.

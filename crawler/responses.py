@@ -23,6 +23,8 @@ from twisted.python.failure import Failure
 from archive.models import ERROR_FETCH, ERROR_HTTP, ERROR_ROBOTS, Capture
 from archive.times import utcnow
 
+from .addresses import Refused
+
 
 def capture_from_response(response) -> Capture:
     """The response as fetched: URL, status, headers and body, and when."""
@@ -56,6 +58,8 @@ _REASONS: list[tuple[tuple[type[BaseException], ...], str]] = [
 
 def describe_failure(failure: Failure) -> tuple[str, str]:
     """(kind, message) for a failed request: kind is http, robots or fetch."""
+    if failure.check(Refused):  # never sent: where it pointed is not for a page to choose
+        return ERROR_FETCH, str(failure.value)
     if failure.check(HttpError):
         return ERROR_HTTP, f"HTTP {failure.value.response.status}"
     detail = failure.getErrorMessage() or type(failure.value).__name__

@@ -36,18 +36,36 @@ BACKOFF_MAX = 300.0  # the longest pause we honour, Retry-After included
 TELEGRAM_THROTTLE_RETRIES = 3
 TELEGRAM_THROTTLE_DELAY = 10.0
 
+# Only http and https: a page's file:///etc/passwd, data:, s3:// or ftp:// is never read.
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
+# Every connection goes only to the addresses this resolver hands back: public ones, or
+# those of a host the crawl allowed (its sources' own; all with --allow-private-hosts).
+TWISTED_DNS_RESOLVER = "crawler.resolver.PublicResolver"
+
 DOWNLOADER_MIDDLEWARES = {
+    # Before all others: a request a page chose reaches only public addresses (or its crawl's
+    # sources), checked again on every redirect hop and retry.
+    "crawler.downloadermiddlewares.reach.ReachGuard": 30,
     "crawler.downloadermiddlewares.backoff.HostBackoffMiddleware": 560,
     # Each source's crawl row closed when it is done or at its time limit.
     "crawler.downloadermiddlewares.lifecycle.SourceLifecycle": 570,
+    # A connection whose name resolved only to addresses it may not reach: refused, not retried.
+    "crawler.downloadermiddlewares.reach.ConnectRefusal": 595,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.archive.ArchivePipeline": 300,
 }
+# No console, no remote control, no feeds, no job state: a crawl listens on no port and
+# writes nothing but the archive (these are never settable with -s: crawler/tunables.py).
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
+    "scrapy.extensions.feedexport.FeedExporter": None,
+    "scrapy.extensions.spiderstate.SpiderState": None,
+    "scrapy.extensions.memdebug.MemoryDebugger": None,
     "crawler.extensions.progress.Progress": 500,
 }
+REMOTE_CONTROL_ENABLED = False
 
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False

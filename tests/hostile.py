@@ -6,6 +6,9 @@ channel, ids and counters no int can hold, markup deeper or larger than the
 HTML parser reads, binary data dressed as HTML, a listing of thousands of
 posts. ``VICTIM`` is the channel the tests archive first, from another
 server, and that every claim below tries to rewrite.
+
+:func:`aimed_channel` is a channel whose pictures aim the crawler at another
+server on loopback, in every spelling of its address (``/_control/aimed``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import html
 import random
 import time
 from collections.abc import Callable
+
+from chanarchive.demo.site import SampleChannel, SamplePost
 
 VICTIM = "victim_news"
 
@@ -210,3 +215,66 @@ def serve(name: str, query: dict[str, str]) -> tuple[int, list[tuple[str, str]],
     """The response of case ``name``, or None when there is no such case."""
     case = CASES.get(name)
     return case(query) if case is not None else None
+
+
+#: 127.0.0.1 in the spellings a URL's host may use, by name.
+LOOPBACK_SPELLINGS = {
+    "dotted": "127.0.0.1",
+    "short": "127.1",
+    "hex": "0x7f000001",
+    "decimal": "2130706433",
+    "octal": "017700000001",
+    "ipv6": "[::1]",
+    "mapped": "[::ffff:127.0.0.1]",
+    "name": "localhost",
+}
+
+
+def aimed_channel(
+    name: str, port: int, base: str, *, hosts: dict[str, str] | None = None
+) -> SampleChannel:
+    """Channel NAME (served from ``base``) whose pictures are on ``127.0.0.1:PORT``, in every
+    spelling of :data:`LOOPBACK_SPELLINGS` (``hosts``: others, by name), as photos, a link
+    preview's image, a video and its thumbnail, one behind a redirect from ``base``, one a
+    ``file:`` URL; and one picture on ``base`` itself (``/media/NAME-own.jpg``)."""
+    spellings = {**LOOPBACK_SPELLINGS, **(hosts or {})}
+
+    def at(host: str, what: str) -> str:
+        return f"http://{host}:{port}/media/{name}-{what}"
+
+    posts = [
+        SamplePost(id=i, date=f"2026-03-01T{i:02d}:00:00+00:00", text=f"Aimed {key}",
+                   photos=[at(host, f"{key}.jpg")])
+        for i, (key, host) in enumerate(spellings.items(), start=1)
+    ]  # fmt: skip
+    extra = len(posts)
+    posts += [
+        SamplePost(
+            id=extra + 1, date="2026-03-02T01:00:00+00:00", text="A story with a preview",
+            link_preview={"url": "https://example.com/story", "site": "Example",
+                          "title": "A story", "image": at("127.1", "preview.jpg")},
+        ),
+        SamplePost(
+            id=extra + 2, date="2026-03-02T02:00:00+00:00", text="A video",
+            video=(at("0x7f.1", "video.mp4"), at("0x7f.1", "thumb.jpg")),
+        ),
+        SamplePost(
+            id=extra + 3, date="2026-03-02T03:00:00+00:00", text="Moved",
+            photos=[f"{base}/redirect?to=" + at("127.0.0.1", "redirected.jpg")],
+        ),
+        SamplePost(
+            id=extra + 4, date="2026-03-02T04:00:00+00:00", text="A file",
+            photos=["file:///etc/passwd"],
+        ),
+        SamplePost(
+            id=extra + 5, date="2026-03-02T05:00:00+00:00", text="Our own picture",
+            photos=[f"{base}/media/{name}-own.jpg"],
+        ),
+    ]  # fmt: skip
+    return SampleChannel(
+        name=name,
+        title=f"Aimed {name}",
+        description="Pictures elsewhere",
+        subscribers=7,
+        posts=posts,
+    )

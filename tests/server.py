@@ -12,6 +12,12 @@ killed. Routes (besides the sample site's ``/s/<name>`` and ``/robots.txt``):
   (``/_control/delete`` makes the embed answer "Post not found")
 - ``/_control/embed_status?name=X&code=503``: X's embeds ``/X/ID?embed=1`` answer that
   status (``code=0``: as they should)
+- ``/_control/embed_redirect?name=X&to=URL[&meta=1]``: X's embeds redirect to URL (302, or
+  with ``meta=1`` a 200 page with a meta refresh; no ``to``: as they should)
+- ``/_control/moved?at=P&to=URL``: path P (any route) answers a 302 to URL from now on
+  (no ``to``: as it did)
+- ``/_control/aimed?name=X&port=P[&hosts=JSON]``: channel X whose pictures are on
+  127.0.0.1:P in every spelling (:func:`tests.hostile.aimed_channel`)
 - ``/_control/unreadable?name=X&case=preview_disabled|no_such|no_markup``: X's ``/s/X`` page
   redirects to ``/X`` (a "View in Telegram" or "contact @X" page) or has no channel markup
 - ``/_control/latency?name=X&seconds=S``: every page of channel X answers S seconds late
@@ -172,6 +178,15 @@ class FaultSite(SiteServer):
         self.route("/static/", self._static)
         self.route("/hostile/", self._hostile)
         self.media = MediaFiles()  # served by _media_route below
+        self.embed_redirect: dict[str, tuple[str, bool]] = {}
+        self.moved: dict[str, str] = {}
+
+    def dispatch(self, request: Request) -> Response | object:
+        with self.lock:
+            target = self.moved.get(request.path)
+        if target is not None:
+            return html_page("Moved", "<p>moved</p>", 302, headers=[("Location", target)])
+        return super().dispatch(request)
 
     # -- control
     def _stats(self, request: Request) -> Response | None:
@@ -210,6 +225,24 @@ class FaultSite(SiteServer):
                 else:
                     self.page_sizes.pop(name, None)
                 return {"ok": True, "name": name, "posts": count, "url": f"/s/{name}"}
+            if action == "aimed":
+                name = q.get("name", "")
+                if not name:
+                    raise ControlError(400, "missing parameter 'name'")
+                hosts = json.loads(q.get("hosts") or "{}")
+                self.set_channel(
+                    hostile.aimed_channel(name, _int(q, "port"), self.url, hosts=hosts)
+                )
+                return {"ok": True, "url": f"/s/{name}"}
+            if action == "moved":
+                path = q.get("at", "")
+                if not path.startswith("/"):
+                    raise ControlError(400, "give at=/PATH and to=URL")
+                if q.get("to"):
+                    self.moved[path] = q["to"]
+                else:
+                    self.moved.pop(path, None)
+                return {"ok": True}
             if action == "reset_stats":
                 self.reset_log()
                 return {"ok": True}
@@ -265,6 +298,12 @@ class FaultSite(SiteServer):
                 else:
                     self.embed_status.pop(channel.name, None)
                 return {"ok": True}
+            if action == "embed_redirect":
+                if q.get("to"):
+                    self.embed_redirect[channel.name] = (q["to"], q.get("meta") == "1")
+                else:
+                    self.embed_redirect.pop(channel.name, None)
+                return {"ok": True}
             if action == "latency":
                 self.latency[channel.name] = min(max(_float(q, "seconds", 0.0), 0.0), 30.0)
                 return {"ok": True}
@@ -290,6 +329,18 @@ class FaultSite(SiteServer):
 
     def _media_route(self, request: Request) -> Response | None:
         return self.media.route(request)
+
+    def _tme_route(self, request: Request) -> Response | None:
+        parts = request.path.strip("/").split("/")
+        with self.lock:
+            moved = self.embed_redirect.get(parts[0]) if len(parts) == 2 else None
+        if moved is None or "embed" not in request.query:
+            return super()._tme_route(request)
+        target, meta = moved
+        if meta:
+            refresh = f'<meta http-equiv="refresh" content="0;url={html.escape(target)}">'
+            return html_page("Moved", refresh + "<p>moved</p>")
+        return html_page("Moved", "<p>moved</p>", 302, headers=[("Location", target)])
 
     # -- faults and behaviours
     def _count(self, key: str) -> int:

@@ -126,7 +126,8 @@ def failed_check_item(failure) -> CheckItem:
         source=request.meta["source"],
         channel=channel,
         post_id=post_id,
-        url=request.url,
+        # The embed looked at, on the channel's host, even when a redirect failed elsewhere.
+        url=(request.meta.get("redirect_urls") or [request.url])[0],
         outcome=CHECK_FAILED,
         http_status=getattr(response, "status", None),
         reason=message,

@@ -46,9 +46,10 @@ from archive.models import (
     PAGE_LISTING,
     Capture,
 )
-from archive.source import SOURCE_TELEGRAM, SOURCE_URL, origin_of, site_channel_name
+from archive.source import SOURCE_TELEGRAM, SOURCE_URL, Source, origin_of, site_channel_name
 
 from ..items import ITEM_TYPES, ErrorItem, PageItem
+from ..options import CrawlOptions
 from ..plans import checks, media
 from ..plans.backfill import ConcurrentWalk
 from ..plans.walks import TelegramWalk, WebWalk
@@ -91,6 +92,14 @@ class ChannelSpider(scrapy.Spider):
     def crawl_state(self, request: scrapy.Request) -> CrawlState:
         """The state of the crawl ``request`` belongs to."""
         return self.state
+
+    def source_of(self, request: scrapy.Request) -> tuple[Source, CrawlOptions] | None:
+        """The source ``request`` is made for and its crawl's options (what it may reach:
+        :mod:`crawler.downloadermiddlewares.reach`); None for a request of no crawl, such as
+        the robots.txt Scrapy asks for."""
+        state = self.state
+        source = state.sources.get(request.meta.get("source")) if state is not None else None
+        return (source, state.options) if source is not None else None
 
     # -- requests -------------------------------------------------------------
 

@@ -213,7 +213,18 @@ def test_a_redirect_to_another_host_is_not_archived(archive, sites):
     port = hostile.url.rsplit(":", 1)[1]
     target = f"http://localhost:{port}/hostile/claim"
     before = query(archive, "SELECT COUNT(*) FROM snapshots")[0][0]
+    hostile.reset_stats()
     done = crawl(archive, f"{hostile.url}/redirect?to={target}", "--max-pages", "1", *FAST)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    row = last_crawl(archive)
+    # Another origin on loopback: not even fetched.
+    assert row["status"] == "failed" and row["error_messages"][0].startswith(
+        f"refused: redirected to {target}, where localhost resolves to 127.0.0.1"
+    )
+    assert [path for _, path, _ in hostile.stats()] == ["/robots.txt", f"/redirect?to={target}"]
+    # Allowed to reach it, the crawl fetches it and still keeps nothing of it.
+    done = crawl(archive, f"{hostile.url}/redirect?to={target}", "--max-pages", "1",
+                 "--allow-private-hosts", *FAST)  # fmt: skip
     assert done.returncode == 1 and "Traceback" not in done.stderr
     row = last_crawl(archive)
     assert row["status"] == "failed" and "another host" in row["error_messages"][0]

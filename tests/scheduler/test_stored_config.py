@@ -210,3 +210,34 @@ def test_no_module_of_the_job_store_that_pickles_is_imported_by_the_scheduler(tm
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_a_crawl_opens_no_console_and_no_remote_control(site, tmp_path):
+    """Scrapy's telnet console and its remote control (which runs code sent to it) stay off,
+    locally and on a worker: no port opened, no token written under the home folder."""
+    import os
+
+    from crawler.distributed.worker.process import worker_settings
+    from crawler.local import crawl_settings
+    from crawler.options import CrawlOptions
+
+    for settings in (
+        crawl_settings(str(tmp_path / "a.db"), CrawlOptions()),
+        worker_settings("redis://127.0.0.1:1/0"),
+    ):
+        extensions = settings.getwithbase("EXTENSIONS")
+        assert extensions["scrapy.extensions.telnet.TelnetConsole"] is None
+        assert extensions["scrapy.extensions.remote_control.RemoteControl"] is None
+        assert not settings.getbool("TELNETCONSOLE_ENABLED")
+        assert not settings.getbool("REMOTE_CONTROL_ENABLED")
+    site.control("channel", name="closed", posts=2)
+    home = tmp_path / "home"
+    home.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "chanarchive", "--db", str(tmp_path / "archive.db"), "crawl",
+         f"{site.url}/s/closed", *FAST],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "HOME": str(home), "XDG_STATE_HOME": str(home / "state")},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert list(home.rglob("*")) == []  # no remote-control job file, no state of any kind

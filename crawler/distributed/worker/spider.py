@@ -19,10 +19,13 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
+from archive.errors import BadInput
 from archive.models import CHECK_FAILED, ERROR_PARSE, MediaFetch, MediaRef
+from archive.source import Source
 from archive.times import utcnow
 
 from ...items import ITEM_TYPES, CheckItem, ErrorItem, MediaItem
+from ...options import CrawlOptions
 from ...plans.walks import TelegramWalk
 from ...spiders.channels import ChannelSpider
 from ...state import CrawlState
@@ -79,6 +82,15 @@ class WorkerSpider(ChannelSpider):
                 covered, full=options.full, since=options.since
             )
         return state
+
+    def source_of(self, request: scrapy.Request) -> tuple[Source, CrawlOptions] | None:
+        """The source of the crawl ``request`` carries, and that crawl's options; None for a
+        request that carries none (the robots.txt Scrapy asks for)."""
+        try:
+            context = CrawlContext.from_meta(request.meta)
+        except BadInput:
+            return None
+        return context.source, context.options
 
     def _handle(self, request: scrapy.Request, produce) -> list[Delivery]:
         """The local spider's callback, made into this request's one delivery, whatever happens.
