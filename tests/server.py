@@ -12,6 +12,10 @@ killed. Routes (besides the sample site's ``/s/<name>`` and ``/robots.txt``):
   (``/_control/delete`` makes the embed answer "Post not found")
 - ``/_control/embed_status?name=X&code=503``: X's embeds ``/X/ID?embed=1`` answer that
   status (``code=0``: as they should)
+- ``/_control/embed_error?name=X&text=Too many requests``: X's embeds answer 200 with
+  Telegram's error block saying ``text`` (an empty ``text``: as they should)
+- ``/_control/page?at=/s/x&file=REL[&content_type=CT]``: the path ``at`` (any query)
+  answers the static file ``REL`` (served as ``CT``; an empty ``file`` forgets the path)
 - ``/_control/unreadable?name=X&case=preview_disabled|no_such|no_markup``: X's ``/s/X`` page
   redirects to ``/X`` (a "View in Telegram" or "contact @X" page) or has no channel markup
 - ``/_control/latency?name=X&seconds=S``: every page of channel X answers S seconds late
@@ -172,6 +176,31 @@ class FaultSite(SiteServer):
         self.route("/static/", self._static)
         self.route("/hostile/", self._hostile)
         self.media = MediaFiles()  # served by _media_route below
+        #: Paths that answer a static file: path -> (file, content type).
+        self.pages: dict[str, tuple[Path, str | None]] = {}
+        #: Channels whose embeds answer the error block with this text.
+        self.embed_errors: dict[str, str] = {}
+
+    def dispatch(self, request: Request) -> Response | object:
+        with self.lock:
+            page = self.pages.get(request.path)
+        if page is not None:
+            target, content_type = page
+            kind = content_type or mimetypes.guess_type(target.name)[0] or "text/html"
+            return Response(body=target.read_bytes(), content_type=kind)
+        return super().dispatch(request)
+
+    def _tme_route(self, request: Request) -> Response | None:
+        parts = request.path.strip("/").split("/")
+        with self.lock:
+            text = self.embed_errors.get(parts[0]) if len(parts) == 2 else None
+        if text is not None and parts[1].isdigit():
+            return html_page(
+                "Telegram",
+                '<div class="tgme_widget_message_wrap js-widget_message_wrap">'
+                f'<div class="tgme_widget_message_error">{html.escape(text)}</div></div>',
+            )
+        return super()._tme_route(request)
 
     # -- control
     def _stats(self, request: Request) -> Response | None:
@@ -215,6 +244,27 @@ class FaultSite(SiteServer):
                 return {"ok": True}
             if action == "reset_counters":
                 self.counters.clear()
+                return {"ok": True}
+            if action == "page":
+                path, rel = q.get("at", ""), q.get("file", "")
+                if not path.startswith("/"):
+                    raise ControlError(400, "give at=/PATH and file=REL")
+                if not rel:
+                    self.pages.pop(path, None)
+                    return {"ok": True}
+                target = (self.static_dir / rel).resolve()
+                if not target.is_relative_to(self.static_dir) or not target.is_file():
+                    raise ControlError(404, f"no static file {rel!r}")
+                self.pages[path] = (target, q.get("content_type") or None)
+                return {"ok": True}
+            if action == "embed_error":
+                name, text = q.get("name", ""), q.get("text", "")
+                if not name:
+                    raise ControlError(400, "missing parameter 'name'")
+                if text:
+                    self.embed_errors[name] = text
+                else:
+                    self.embed_errors.pop(name, None)
                 return {"ok": True}
             if action == "unreadable":
                 name, case = q.get("name", ""), q.get("case", "")
