@@ -1,8 +1,9 @@
 """Extraction: a fetched page's bytes in, a :class:`~archive.models.Page` of posts out.
 
 Holds: the HTML and encoding toolkit every parser shares (:mod:`.html`,
-:mod:`.encoding`, with the characters each language writes most in
-:mod:`.frequent`), the Telegram preview parser (:mod:`.telegram`), mirror
+:mod:`.encoding`, which weighs legacy readings by how they read
+(:mod:`.plausibility`, with the characters each language writes most in
+:mod:`.frequent`)), the Telegram preview parser (:mod:`.telegram`), mirror
 and aggregator pages (:mod:`.web`), dates as pages show them
 (:mod:`.dates`), the checks every value a page gives passes
 (:mod:`.values`), a post's embed and unreadable channels (:mod:`.embed`,

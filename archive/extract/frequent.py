@@ -4,7 +4,7 @@ A legacy page's bytes often read as more than one language (GB2312 and
 EUC-KR share their byte layout; GBK bytes read as Big5, Shift-JIS or
 windows-1251 text too). Mojibake is made of characters a language rarely
 uses, while real text is mostly made of its few hundred most frequent ones,
-so :mod:`.encoding` weighs a reading by how many of its characters are here.
+so :mod:`.plausibility` weighs a reading by how many of its characters are here.
 
 The lists are rough frequency lists (everyday Chinese news and chat, both
 scripts; everyday Korean), not dictionaries: a character missing here is
