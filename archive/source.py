@@ -1,7 +1,11 @@
 """What a SOURCE argument names: a Telegram channel or a web page to start from.
 
 Accepted forms: ``@name``, ``t.me/name``, ``t.me/s/name``, ``https://t.me/s/name``
-(also ``telegram.me``), and any other ``http(s)://`` URL, loopback included.
+(also ``telegram.me``, ``telegram.dog`` and ``www.`` forms, a post's
+``t.me/name/123``, ``?before=`` and other queries, trailing slashes),
+``tg://resolve?domain=name``, and any other ``http(s)://`` URL, loopback
+included. Schemes and hosts are read case-blind and Telegram usernames
+case-folded as Telegram does (``HTTP://T.ME/S/DUROV_X`` is ``@durov_x``).
 A Telegram channel is crawled through its public preview ``https://t.me/s/name``.
 """
 
@@ -9,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from .errors import BadSource
 
@@ -18,6 +22,8 @@ _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,31}\Z", re.ASCII)
 #: The hosts that are Telegram itself (aliases of t.me).
 TELEGRAM_HOSTS = frozenset({"t.me", "telegram.me", "www.t.me", "www.telegram.me", "telegram.dog"})
 _RESERVED = {"s", "joinchat", "addstickers", "share", "proxy", "socks", "iv", "c", "login"}
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 SOURCE_TELEGRAM = "telegram"
 SOURCE_URL = "url"
@@ -105,7 +111,9 @@ def parse_source(text: str) -> Source:
         return telegram_source(raw[1:])
     candidate = raw
     lowered = raw.lower()
-    if any(lowered.startswith(h + "/") for h in TELEGRAM_HOSTS):
+    if lowered.startswith("tg://"):
+        return _tg_link(raw)
+    if any(lowered.startswith((h + "/", h + "./")) for h in TELEGRAM_HOSTS):
         candidate = "https://" + raw
     if "://" not in candidate:
         raise BadSource(
@@ -116,6 +124,7 @@ def parse_source(text: str) -> Source:
     try:
         parts = urlsplit(candidate)
         host = (parts.hostname or "").lower()
+        host = host[:-1] if host.endswith(".") and host[:-1] in TELEGRAM_HOSTS else host
         port = parts.port
     except ValueError as exc:
         if "port" in str(exc).lower():
@@ -131,17 +140,35 @@ def parse_source(text: str) -> Source:
             f" archive ({parts.scheme}://…@{host})"
         )
     if host in TELEGRAM_HOSTS:
+        if port not in (None, 80, 443):
+            raise BadSource(f"bad port in {raw!r}: Telegram is read at https://t.me")
         segments = [s for s in parts.path.split("/") if s]
-        if segments and segments[0] == "s":
+        if segments and segments[0].lower() == "s":
             segments = segments[1:]
         if not segments:
             raise BadSource(f"no channel name in {raw!r}")
         return telegram_source(segments[0])
     if port == 0:
         raise BadSource(f"bad port in {raw!r}")
+    if port == _DEFAULT_PORTS.get(parts.scheme.lower()):
+        port = None  # http://host:80/ is http://host/
     # One spelling per source: the scheme and the host are case-insensitive.
     netloc = f"{host}:{port}" if port is not None else host
     if ":" in host:
         netloc = f"[{host}]:{port}" if port is not None else f"[{host}]"
     url = urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, ""))
     return Source(SOURCE_URL, url, url)
+
+
+def _tg_link(raw: str) -> Source:
+    """``tg://resolve?domain=name`` (a link the Telegram app opens) as the channel it names."""
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        raise BadSource(f"not a URL: {raw!r}") from None
+    domains = parse_qs(parts.query).get("domain") if parts.netloc.lower() == "resolve" else None
+    if not domains:
+        raise BadSource(
+            f"unknown source {raw!r}: a tg:// link names a channel as tg://resolve?domain=NAME"
+        )
+    return telegram_source(domains[0])

@@ -62,6 +62,65 @@ def channel_page(
     )
 
 
+def scheme_message(data_post: str) -> str:
+    """A message whose every URL is something else than http(s) (one link in its text is)."""
+    msg = message(data_post, "text")
+    msg = msg.replace(
+        f'href="https://t.me/{html.escape(data_post)}"', 'href="javascript:alert(10)"'
+    )
+    extra = (
+        '<div class="tgme_widget_message_forwarded_from">Forwarded from '
+        '<a class="tgme_widget_message_forwarded_from_name" href="javascript:alert(2)">'
+        "<span>src</span></a></div>"
+        '<a class="tgme_widget_message_reply" href="data:text/html,x"><div>reply</div></a>'
+        '<a class="tgme_widget_message_photo_wrap" href="file:///etc/passwd"'
+        " style=\"background-image:url('javascript:alert(3)')\"></a>"
+        '<a class="tgme_widget_message_video_player" href="vbscript:x">'
+        '<i class="tgme_widget_message_video_thumb"'
+        " style=\"background-image:url('data:image/png,x')\"></i>"
+        '<video src="file:///etc/shadow"></video></a>'
+    )
+    text_div = '<div class="tgme_widget_message_text'
+    msg = msg.replace(text_div, extra + text_div)
+    links = (
+        '<a href="javascript:alert(4)">a</a> <a href="data:text/html,x">b</a>'
+        ' <a href="mailto:x@y.example">c</a> <a href="tg://resolve?domain=x">d</a>'
+        ' <a href=" JaVaScRiPt:alert(8)">e</a> <a href="https://ok.example/page">ok</a> '
+    )
+    msg = msg.replace(">text</div>", f">{links}text</div>")
+    preview = (
+        '<a class="tgme_widget_message_link_preview" href="javascript:alert(5)">'
+        '<i class="link_preview_image"'
+        " style=\"background-image:url('javascript:alert(6)')\"></i>"
+        '<div class="link_preview_title">t</div></a>'
+    )
+    footer = '<div class="tgme_widget_message_footer'
+    return msg.replace(footer, preview + footer)
+
+
+def _values_page() -> str:
+    """Dates and counts no real page shows, and one of each that is fine."""
+    views = ["1e309K", "-5", "NaN", "1" + "0" * 30, "inf", "\u22125", "5 views 6", "12 345", "1.2K"]
+    dates = ["1969-12-31T23:59:59+00:00", "2101-01-01T00:00:00Z", "0001-01-01", "garbage",
+             "2026-01-01T09:00:00", "9999-12-31T23:59:59-23:59", "2026-01-02T09:00:00+00:00",
+             "2026-01-03T09:00:00+00:00", "2026-01-04T09:00:00+00:00"]  # fmt: skip
+    reactions = (
+        '<div class="tgme_widget_message_reactions">'
+        '<span class="tgme_reaction"><i class="emoji"><b>👍</b></i>12</span>'
+        '<span class="tgme_reaction"><i class="emoji"><b>🔥</b></i>-5</span>'
+        '<span class="tgme_reaction"><i class="emoji"><b>❤</b></i>1e309K</span>'
+        '<span class="tgme_reaction"><i class="emoji"><b>🎉</b></i>' + "9" * 40 + "</span></div>"
+    )
+    footer = '<div class="tgme_widget_message_footer'
+    messages = [
+        message(f"values_chan/{i}", f"post {i}", views=v, date=d).replace(
+            footer, reactions + footer
+        )
+        for i, (v, d) in enumerate(zip(views, dates, strict=True), start=1)
+    ]
+    return channel_page("values_chan", messages, subscribers="1e309K")
+
+
 def _page(text: str, headers: list[tuple[str, str]] = HTML) -> Case:
     body = text.encode("utf-8")
     return lambda query: (200, headers, body)
@@ -135,6 +194,10 @@ CASES: dict[str, Case] = {
     "slash": _page(channel_page("a/b", [message("a/b/1", "slash")])),
     "no_header_dotdot": _page(channel_page(None, [message("../../nohdr/1", "from data-post")])),
     "script_name": _page(channel_page("x\u202ey<script>", [message("x/1", "weird")])),
+    # URLs that are no http(s) URL, everywhere a message has one.
+    "schemes": _page(channel_page("schemes_chan", [scheme_message("schemes_chan/1")])),
+    # Dates out of 1970-2100, counts no channel shows.
+    "values": _page(_values_page()),
     # Ids and counters.
     "big_id": _page(
         channel_page(

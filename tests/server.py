@@ -18,6 +18,10 @@ killed. Routes (besides the sample site's ``/s/<name>`` and ``/robots.txt``):
   (no ``to``: as it did)
 - ``/_control/aimed?name=X&port=P[&hosts=JSON]``: channel X whose pictures are on
   127.0.0.1:P in every spelling (:func:`tests.hostile.aimed_channel`)
+- ``/_control/embed_error?name=X&text=Too many requests``: X's embeds answer 200 with
+  Telegram's error block saying ``text`` (an empty ``text``: as they should)
+- ``/_control/page?at=/s/x&file=REL[&content_type=CT]``: the path ``at`` (any query)
+  answers the static file ``REL`` (served as ``CT``; an empty ``file`` forgets the path)
 - ``/_control/unreadable?name=X&case=preview_disabled|no_such|no_markup``: X's ``/s/X`` page
   redirects to ``/X`` (a "View in Telegram" or "contact @X" page) or has no channel markup
 - ``/_control/latency?name=X&seconds=S``: every page of channel X answers S seconds late
@@ -180,12 +184,21 @@ class FaultSite(SiteServer):
         self.media = MediaFiles()  # served by _media_route below
         self.embed_redirect: dict[str, tuple[str, bool]] = {}
         self.moved: dict[str, str] = {}
+        #: Paths that answer a static file: path -> (file, content type).
+        self.pages: dict[str, tuple[Path, str | None]] = {}
+        #: Channels whose embeds answer the error block with this text.
+        self.embed_errors: dict[str, str] = {}
 
     def dispatch(self, request: Request) -> Response | object:
         with self.lock:
             target = self.moved.get(request.path)
+            page = self.pages.get(request.path)
         if target is not None:
             return html_page("Moved", "<p>moved</p>", 302, headers=[("Location", target)])
+        if page is not None:
+            path, content_type = page
+            kind = content_type or mimetypes.guess_type(path.name)[0] or "text/html"
+            return Response(body=path.read_bytes(), content_type=kind)
         return super().dispatch(request)
 
     # -- control
@@ -248,6 +261,27 @@ class FaultSite(SiteServer):
                 return {"ok": True}
             if action == "reset_counters":
                 self.counters.clear()
+                return {"ok": True}
+            if action == "page":
+                path, rel = q.get("at", ""), q.get("file", "")
+                if not path.startswith("/"):
+                    raise ControlError(400, "give at=/PATH and file=REL")
+                if not rel:
+                    self.pages.pop(path, None)
+                    return {"ok": True}
+                target = (self.static_dir / rel).resolve()
+                if not target.is_relative_to(self.static_dir) or not target.is_file():
+                    raise ControlError(404, f"no static file {rel!r}")
+                self.pages[path] = (target, q.get("content_type") or None)
+                return {"ok": True}
+            if action == "embed_error":
+                name, text = q.get("name", ""), q.get("text", "")
+                if not name:
+                    raise ControlError(400, "missing parameter 'name'")
+                if text:
+                    self.embed_errors[name] = text
+                else:
+                    self.embed_errors.pop(name, None)
                 return {"ok": True}
             if action == "unreadable":
                 name, case = q.get("name", ""), q.get("case", "")
@@ -334,6 +368,13 @@ class FaultSite(SiteServer):
         parts = request.path.strip("/").split("/")
         with self.lock:
             moved = self.embed_redirect.get(parts[0]) if len(parts) == 2 else None
+            text = self.embed_errors.get(parts[0]) if len(parts) == 2 else None
+        if text is not None and parts[1].isdigit():
+            return html_page(
+                "Telegram",
+                '<div class="tgme_widget_message_wrap js-widget_message_wrap">'
+                f'<div class="tgme_widget_message_error">{html.escape(text)}</div></div>',
+            )
         if moved is None or "embed" not in request.query:
             return super()._tme_route(request)
         target, meta = moved

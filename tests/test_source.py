@@ -43,3 +43,41 @@ def test_url_forms(text):
 def test_bad_sources(text, message):
     with pytest.raises(BadSource, match=message):
         parse_source(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["HTTP://T.ME/S/DUROV_X", "https://t.me/S/Durov_X/", "HTTPS://Telegram.Me/DUROV_X/",
+     "https://telegram.me/s/durov_x", "t.me/durov_x/123", "T.ME/Durov_X", "t.me/s/durov_x/",
+     "https://t.me/s/durov_x?before=50", "https://t.me/durov_x?embed=1",
+     "https://www.t.me/durov_x/5?single", "https://telegram.dog/durov_x", "https://t.me./s/durov_x",
+     "https://t.me:443/s/durov_x", "http://t.me:80/durov_x", "  @DUROV_X  ",
+     "https://www.telegram.me/s/DUROV_X?before=10#frag", "tg://resolve?domain=Durov_X"],
+)  # fmt: skip
+def test_every_spelling_of_a_telegram_channel_is_one_source(text):
+    source = parse_source(text)
+    assert (source.kind, source.key, source.url, source.name) == (
+        SOURCE_TELEGRAM, "@durov_x", "https://t.me/s/durov_x", "durov_x",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [("HTTP://EXAMPLE.COM/Path?q=1", "http://example.com/Path?q=1"),
+     ("http://Example.com:80/a", "http://example.com/a"),
+     ("https://example.com:443/", "https://example.com/"),
+     ("https://example.com:8443/", "https://example.com:8443/")],
+)  # fmt: skip
+def test_web_sources_have_one_spelling(text, key):
+    assert parse_source(text).key == key
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("tg://resolve?phone=123", "tg://resolve"), ("tg://join?invite=x", "tg://resolve"),
+     ("https://t.me:8443/s/durov_x", "bad port"), ("https://t.me/c/123/4", "not a Telegram"),
+     ("https://t.me/+AbCdEf", "not a Telegram"), ("https://t.me/s/", "no channel name")],
+)  # fmt: skip
+def test_odd_telegram_spellings_are_refused_with_a_reason(text, message):
+    with pytest.raises(BadSource, match=message):
+        parse_source(text)

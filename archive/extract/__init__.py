@@ -1,17 +1,24 @@
 """Extraction: a fetched page's bytes in, a :class:`~archive.models.Page` of posts out.
 
 Holds: the HTML and encoding toolkit every parser shares (:mod:`.html`,
-:mod:`.encoding`), the Telegram preview parser (:mod:`.telegram`), mirror
+:mod:`.encoding`, which weighs legacy readings by how they read
+(:mod:`.plausibility`, with the characters each language writes most in
+:mod:`.frequent`)), the Telegram preview parser (:mod:`.telegram`), mirror
 and aggregator pages (:mod:`.web`), dates as pages show them
-(:mod:`.dates`), and one-off fetching for ``chanarchive extract URL``
+(:mod:`.dates`), the checks every value a page gives passes
+(:mod:`.values`), a post's embed and unreadable channels (:mod:`.embed`,
+:mod:`.unreadable`), and one-off fetching for ``chanarchive extract URL``
 (:mod:`.fetch`).
 
 :func:`extract_page` decodes every page the same way (no mojibake, whatever
 it declares), recognises Telegram preview markup wherever it is served from
 and hands it to :mod:`.telegram`; any other page is a web page, split into
-posts by :mod:`.web`. Either way every post leaves with its raw text as
-captured and its clean text (:mod:`archive.clean`); what was removed, and by
-which rule, rides along for ``--explain``.
+posts by :mod:`.web`. Either way its values are checked (:mod:`.values`:
+its own channel's posts only, http(s) URLs, sane dates and counts) and
+every post leaves with its raw text as captured and its clean text
+(:mod:`archive.clean`); what was removed, and by which rule, rides along
+for ``--explain``. A page whose encoding cannot be told is refused
+(:class:`NotAPage`), never stored as mojibake.
 
 May import: :mod:`archive.models`, :mod:`archive.errors`,
 :mod:`archive.times`, :mod:`archive.source`, :mod:`archive.clean`, and
@@ -28,6 +35,7 @@ from ..clean.profiles import load_options
 from ..errors import NotAPage
 from ..models import KIND_WEB, PAGE_GONE, ChannelInfo, Page, Post
 from . import html, telegram
+from .values import check_page
 from .web import parse_web_page, site_channel_name, url_hash_id, url_post_id
 
 #: No page holds more posts than this (t.me/s shows 20; a long mirror listing a few hundred).
@@ -68,7 +76,7 @@ def extract_page(
     if reason:
         raise NotAPage(reason)
     decoded = html.decode(body, content_type)
-    reason = html.not_text(decoded.text)
+    reason = html.not_text(decoded.text) or decoded.problem  # no mojibake is ever stored
     if reason:
         raise NotAPage(reason)
     if telegram.is_telegram_markup(decoded.text):
@@ -81,6 +89,7 @@ def extract_page(
             f"the page holds {len(page.posts)} posts: only the first {MAX_POSTS_PER_PAGE} were kept"
         )
         del page.posts[MAX_POSTS_PER_PAGE:]
+    check_page(page)
     for post in page.posts:
         clean_post(post, options, learned)
     return page
@@ -138,10 +147,12 @@ def gone_page(
     options = options or load_options()
     name = options.channel or site_channel_name(url) or "local"
     post_id = post_id or web_post_id(url, options)
-    return Page(
-        url=url,
-        kind=KIND_WEB,
-        page_type=PAGE_GONE,
-        channel=ChannelInfo(name=name, kind=KIND_WEB),
-        posts=[Post(channel=name, post_id=post_id, url=url, source_url=url)],
+    return check_page(
+        Page(
+            url=url,
+            kind=KIND_WEB,
+            page_type=PAGE_GONE,
+            channel=ChannelInfo(name=name, kind=KIND_WEB),
+            posts=[Post(channel=name, post_id=post_id, url=url, source_url=url)],
+        )
     )

@@ -2,13 +2,20 @@
 
 Evidence, strongest first: a byte-order mark; bytes that are valid UTF-8
 and not plain ASCII (legacy multi-byte text is almost never valid UTF-8 by
-chance), or UTF-8 but for a few broken bytes (a page cut short); a charset declared by HTTP or ``<meta>`` that decodes the bytes
-without error; detection among the CJK encodings (GB18030 — a superset of
-GBK and GB2312 —, Big5, Shift-JIS, EUC-JP, EUC-KR) when nothing declared
-fits; a declared single-byte charset (ISO-8859-1, windows-1252), which
-decodes any bytes and so proves nothing, only last. Labels are read the way
-browsers read them: ``gb2312`` and ``gbk`` decode as GB18030, ``iso-8859-1``
-as windows-1252, ``shift_jis`` as cp932.
+chance), or UTF-8 but for a few broken bytes (a page cut short); a charset
+declared by HTTP or ``<meta>`` that decodes the bytes without error *and*
+reads as its language; else every candidate reading is weighed
+(:data:`CANDIDATES`: GB18030 — a superset of GBK and GB2312 —, Big5,
+Shift-JIS, EUC-JP, EUC-KR, windows-1251, KOI8-R, windows-1252) and the one
+that reads best is taken, if it reads well and clearly better than any
+other. A reading is weighed by how ordinary its characters are in its
+language (:func:`archive.extract.plausibility.plausibility`).
+
+When no reading wins — a short text that reads as two languages, bytes no
+candidate reads well — the page is **undecided** (:attr:`Decoded.problem`
+says why): extraction refuses it rather than store mojibake. Labels are
+read the way browsers read them: ``gb2312`` and ``gbk`` decode as GB18030,
+``iso-8859-1`` as windows-1252, ``shift_jis`` as cp932.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
+
+from .plausibility import plausibility, utf8_plausibility
 
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
@@ -50,9 +59,26 @@ _SUPERSETS = {
     "ascii": "cp1252",
 }
 #: Single-byte encodings: they decode (nearly) any bytes, so decoding proves nothing.
-_WEAK = {"cp1252", "latin_1", "iso8859-15", "cp1251", "koi8-r", "cp1250"}
-#: What detection may choose from when the declared charset does not fit.
-DETECTABLE = ["gb18030", "big5hkscs", "cp932", "euc_jp", "cp949"]
+_WEAK = {
+    "cp1252", "iso8859-1", "iso8859-15", "cp1251", "koi8-r", "koi8-u", "cp1250", "iso8859-2",
+    "iso8859-5", "cp866",
+}  # fmt: skip
+#: The readings weighed when no declared charset fits, in order of preference on a tie.
+CANDIDATES = ["gb18030", "big5hkscs", "cp932", "euc_jp", "cp949", "cp1251", "koi8-r", "cp1252"]
+#: Readings that only rival: KOI8-R is taken only when a page declares it (an all-caps
+#: windows-1251 text reads as lower-case KOI8-R), yet a good KOI8-R reading leaves the
+#: others undecided.
+RIVALS_ONLY = frozenset({"koi8-r"})
+#: A declared charset is taken when its reading weighs at least this much.
+DECLARED_FITS = 0.5
+#: A reading is taken when it weighs at least this much ...
+READS_WELL = 0.6
+#: ... and this much more than any reading that gives another text (more when the winning
+#: reading rests on one or two characters).
+CLEAR_LEAD = 0.15
+_LEAD_FOR_FEW = {1: 0.6, 2: 0.2, 3: 0.2}
+#: How much of a reading's text is compared with another's.
+_SAMPLE_TEXT = 200_000
 
 
 @dataclass
@@ -61,7 +87,9 @@ class Decoded:
 
     text: str
     encoding: str
-    reason: str  # "bom", "utf-8", "declared", "detected", "fallback"
+    reason: str  # "bom", "utf-8", "declared", "detected", "fallback", "undecided"
+    #: Undecided: why no reading of the bytes could be trusted (extraction refuses the page).
+    problem: str | None = None
 
 
 def normalize_label(label: str) -> str | None:
@@ -99,86 +127,54 @@ def _strict(body: bytes, encoding: str) -> str | None:
         return None
 
 
-#: The basic character set of each detectable codec: text in that language stays inside it.
-_BASIC = {
-    "gb18030": "gb2312",
-    "big5hkscs": "big5",
-    "cp932": "shift_jis",
-    "euc_jp": "euc_jp",
-    "cp949": "euc_kr",
-}
+@dataclass
+class _Reading:
+    codec: str
+    text: str
+    score: float
 
 
-def _script(ch: str) -> str:
-    code = ord(ch)
-    if 0x3040 <= code <= 0x30FF:
-        return "kana"
-    if 0xAC00 <= code <= 0xD7A3 or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F:
-        return "hangul"
-    if 0xFF61 <= code <= 0xFF9F or 0xE000 <= code <= 0xF8FF:
-        return "odd"  # half-width katakana, private use: rare in real text
-    return "other"
-
-
-def plausibility(text: str, codec: str) -> float:
-    """How much ``text`` (decoded with ``codec``) reads like that codec's language, 0 to 1.
-
-    The share of its non-ASCII characters inside the codec's basic character
-    set, halved when the scripts do not fit the language (Japanese without
-    kana, Korean without hangul, Chinese full of either).
-    """
-    chars = [ch for ch in text[:20000] if ord(ch) > 127]
-    if not chars:
-        return 0.0
-    basic = _BASIC.get(codec)
-    scripts = {"kana": 0, "hangul": 0, "odd": 0, "other": 0}
-    inside = 0
-    for ch in chars:
-        kind = _script(ch)
-        scripts[kind] += 1
-        if kind == "odd" or basic is None:
-            continue
-        try:
-            # Two bytes at most: Python's euc_kr spells rare hangul as 8-byte
-            # sequences, euc_jp rare kanji (JIS X 0212) as three.
-            inside += len(ch.encode(basic)) <= 2
-        except UnicodeEncodeError:
-            pass
-    share = inside / len(chars)
-    kana, hangul = scripts["kana"] / len(chars), scripts["hangul"] / len(chars)
-    if codec in ("cp932", "euc_jp"):
-        fits = kana >= 0.05
-    elif codec == "cp949":
-        fits = hangul >= 0.2
-    else:
-        fits = kana < 0.05 and hangul < 0.05
-    return share if fits else share / 2
-
-
-def detect(body: bytes) -> str | None:
-    """The CJK codec that reads ``body`` best (strictly, and as a language), or None.
-
-    charset-normalizer ranks the candidates; :func:`plausibility` has the last
-    word, because on short texts the ranking alone confuses Shift-JIS with
-    Korean and GBK with Big5.
-    """
-    from charset_normalizer import from_bytes
-
-    ranked = []
-    for match in from_bytes(body, cp_isolation=DETECTABLE, threshold=0.3):
-        name = normalize_label(match.encoding)
-        if name and name not in ranked:
-            ranked.append(name)
-    ranked += [c for c in DETECTABLE if c not in ranked]
-    scored = []
-    for rank, codec in enumerate(ranked):
+def _readings(body: bytes, codecs_: list[str]) -> list[_Reading]:
+    readings = []
+    for codec in codecs_:
         text = _strict(body, codec)
         if text is not None:
-            scored.append((plausibility(text, codec), -rank, codec))
-    if not scored:
-        return None
-    score, _, codec = max(scored)
-    return codec if score >= 0.5 else None
+            readings.append(_Reading(codec, text, plausibility(text, codec) or 0.0))
+    return readings
+
+
+def _wide_part(text: str) -> str:
+    return "".join(ch for ch in text[:_SAMPLE_TEXT] if ord(ch) > 127)
+
+
+def weigh(body: bytes, declared: list[str] | None = None) -> tuple[_Reading | None, str]:
+    """The reading of ``body`` to take (None: none) and what was weighed, said for people."""
+    declared = declared or []
+    order = list(dict.fromkeys([*declared, *CANDIDATES]))
+    readings = _readings(body, order)
+    if not readings:
+        return None, "no candidate charset reads the bytes"
+    said = ", ".join(f"{r.codec} {r.score:.2f}" for r in sorted(readings, key=lambda r: -r.score))
+    eligible = [r for r in readings if r.codec not in RIVALS_ONLY or r.codec in declared]
+    if not eligible:
+        return None, f"no reading of the bytes reads as text ({said})"
+    best = max(eligible, key=lambda r: (r.score, -order.index(r.codec)))
+    wide = _wide_part(best.text)
+    rivals = [r for r in readings if _wide_part(r.text) != wide]
+    runner = max(rivals, key=lambda r: r.score) if rivals else None
+    if best.score < READS_WELL:
+        return None, f"no reading of the bytes reads as text ({said})"
+    lead = _LEAD_FOR_FEW.get(len(wide), CLEAR_LEAD)
+    if runner is not None and best.score - runner.score < lead - 1e-9:
+        return None, f"the bytes read as {best.codec} or {runner.codec} alike ({said})"
+    return best, said
+
+
+def _few_short_sequences(text: str) -> bool:
+    """Whether a UTF-8 text holds only a few non-ASCII characters, all of two bytes: weak
+    evidence, as legacy bytes form such sequences by chance."""
+    wide = [ch for ch in text if ord(ch) > 127]
+    return len(wide) < 8 and all(ord(ch) < 0x800 for ch in wide)
 
 
 def _nearly_utf8(body: bytes) -> str | None:
@@ -210,24 +206,41 @@ def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
         return Decoded(body.decode("ascii"), "utf-8", "utf-8")
     text = _strict(body, "utf-8")
     if text is not None:
-        return Decoded(text, "utf-8", "utf-8")
+        if not _few_short_sequences(text):
+            return Decoded(text, "utf-8", "utf-8")
+        # A few two-byte characters may be legacy bytes that happen to be UTF-8 ("谢谢" in
+        # GBK is "лл"). Valid UTF-8 is never read otherwise, but it is not trusted either
+        # when it reads badly or another reading reads clearly better.
+        declared = [e for e in declared_charsets(body, content_type) if e != "utf-8"]
+        utf8 = utf8_plausibility(text)
+        rival = max(_readings(body, [*declared, *CANDIDATES]), key=lambda r: r.score, default=None)
+        if rival is None or rival.score < READS_WELL or rival.score - utf8 < CLEAR_LEAD:
+            return Decoded(text, "utf-8", "utf-8")
+        _, said = weigh(body, declared)
+        return Decoded(
+            text, "utf-8", "undecided",
+            problem=f"the page's encoding cannot be told: utf-8 {utf8:.2f}, {said}",
+        )  # fmt: skip
     text = _nearly_utf8(body)
     if text is not None:
         return Decoded(text, "utf-8", "utf-8")
     declared = [e for e in declared_charsets(body, content_type) if e != "utf-8"]
     for encoding in declared:
-        if encoding not in _WEAK:
-            text = _strict(body, encoding)
-            if text is not None:
-                return Decoded(text, encoding, "declared")
-    detected = detect(body)
-    if detected is not None:
-        return Decoded(body.decode(detected), detected, "detected")
-    for encoding in declared:
+        if encoding in _WEAK:
+            continue
         text = _strict(body, encoding)
-        if text is not None:
+        if text is None:
+            continue
+        score = plausibility(text, encoding)
+        if score is None or score >= DECLARED_FITS:  # a codec we cannot weigh is believed
             return Decoded(text, encoding, "declared")
-    fallback = _strict(body, "cp1252")
-    if fallback is not None and not declared:
-        return Decoded(fallback, "cp1252", "fallback")
-    return Decoded(body.decode("utf-8", errors="replace"), "utf-8", "fallback")
+    reading, said = weigh(body, declared)
+    if reading is not None:
+        reason = "declared" if reading.codec in declared else "detected"
+        return Decoded(reading.text, reading.codec, reason)
+    return Decoded(
+        body.decode("utf-8", errors="replace"),
+        "utf-8",
+        "undecided",
+        problem=f"the page's encoding cannot be told: {said}",
+    )

@@ -30,8 +30,9 @@ from ..models import KIND_TELEGRAM, PAGE_CHANNEL, ChannelInfo, Page, Post
 from ..source import is_channel_name
 from ..times import to_datetime
 from . import html as dom
+from .values import MAX_COUNT, count
 
-__all__ = ["is_telegram_markup", "parse_telegram_page", "parse_views"]
+__all__ = ["MAX_COUNT", "is_telegram_markup", "parse_telegram_page", "parse_views"]
 
 _TME = "https://t.me/"
 _MSG = "tgme_widget_message"
@@ -39,13 +40,14 @@ _NO_MESSAGES = "tme_no_messages_found"
 _MSG_CLASS_RE = re.compile(rb"""class\s*=\s*["'][^"']*(?<![\w-])tgme_widget_message(?![\w-])""")
 _WS_RE = re.compile(r"[ \t\n\r\f\v]+")
 _BG_URL_RE = re.compile(r"""background-image\s*:\s*url\(\s*(['"]?)(.*?)\1\s*\)""", re.I | re.S)
-_COUNT_RE = re.compile(r"(\d[\d \u00a0\u202f,]*(?:\.\d+)?)\s*([kmbg])?(?![a-z])", re.I)
+#: A counter as Telegram shows it: the number first, maybe a K/M/B, maybe a label after a space.
+_COUNT_RE = re.compile(
+    r"\s*(\d[\d \u00a0\u202f,]*(?:\.\d+)?)\s*([kmbg])?(?:\s+[^\W\d_][^\d]*)?\s*\Z", re.I
+)
 _GENERIC_OG_RE = re.compile(r"You can (?:view and join|contact) @\w+ right away\.?$")
 _SCALE = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000, "g": 1_000_000_000}
 #: A message id: ASCII digits, no leading zero, and small enough for SQLite (< 2**63).
 _POST_ID_RE = re.compile(r"^[1-9][0-9]{0,17}\Z", re.ASCII)
-#: Counters above this are not a count Telegram shows (views, subscribers, voters).
-MAX_COUNT = 2**53
 _DATA_POST_RE = re.compile(r"\sdata-post\s*=", re.I)
 #: Parts of a message that are not the message's own content.
 _FOREIGN = frozenset(
@@ -155,8 +157,12 @@ def is_telegram_markup(html: str | bytes) -> bool:
 
 
 def parse_views(text: str) -> int | None:
-    """Read a Telegram counter: "14.9K" -> 14900, "1.2M" -> 1200000, "12 345" -> 12345."""
-    m = _COUNT_RE.search(text or "")
+    """Read a Telegram counter: "14.9K" -> 14900, "1.2M" -> 1200000, "12 345" -> 12345.
+
+    The counter is the whole text (a label may follow: "1.5K subscribers"); anything
+    else ("-5", "1e309K", "NaN", a count no channel reaches) is None.
+    """
+    m = _COUNT_RE.match(text or "")
     if not m:
         return None
     number = re.sub(r"[ \u00a0\u202f]", "", m.group(1)).rstrip(",")
@@ -170,7 +176,7 @@ def parse_views(text: str) -> int | None:
         value = int(Decimal(number) * _SCALE.get(suffix, 1))
     except InvalidOperation:
         return None
-    return value if value < MAX_COUNT else None
+    return count(value)
 
 
 def parse_telegram_page(
@@ -187,9 +193,9 @@ def parse_telegram_page(
     ``content_type`` the HTTP header when there is one). ``channel`` is the
     channel the crawl asked for: a page lists only its own channel's
     messages, so a message of another channel (or one whose id or markup
-    cannot be read) is left out and said in ``page.errors``. Without it the
-    page's header (else its first message, else ``/s/NAME`` in the URL) names
-    the channel.
+    cannot be read) is left out and said in ``page.errors``. Without it, a
+    page asked for at ``/s/NAME`` (any host) is NAME's; any other page's
+    header (else its first message) names the channel.
     """
     page = Page(url=url, kind=KIND_TELEGRAM, page_type=PAGE_CHANNEL, before=before)
     if isinstance(html, bytes | bytearray):
@@ -208,6 +214,7 @@ def parse_telegram_page(
     messages = _MESSAGES(root)
     header = _by_class(_HEADER_PARTS(root), _HEADER_CLASSES)
     name = _channel_name(header, messages, url, telegram=is_telegram_markup(text), page=page)
+    channel = channel if channel is not None else asked_channel(url)
     if channel is not None:
         if name is not None and name != channel.lower():
             page.errors.append(f"the page is channel @{name}'s, not @{channel.lower()}'s")
@@ -235,6 +242,20 @@ def parse_telegram_page(
             f"{marked - len(messages)} of {marked} messages on the page could not be read"
         )
     return page
+
+
+_PREVIEW_PATH = re.compile(r"^/s/([A-Za-z][A-Za-z0-9_]*)/?\Z")
+
+
+def asked_channel(url: str) -> str | None:
+    """The channel a preview URL asks for (``/s/NAME`` on any host, NAME a Telegram
+    username, lower case), else None."""
+    try:
+        path = urlsplit(url or "").path
+    except ValueError:
+        return None
+    m = _PREVIEW_PATH.match(path)
+    return m.group(1).lower() if m and is_channel_name(m.group(1)) else None
 
 
 class BadMessage(ValueError):

@@ -21,11 +21,9 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from ..source import is_channel_name
 from . import html as dom
-from .telegram import is_telegram_markup
+from .telegram import asked_channel, is_telegram_markup
 
-_PREVIEW_PATH = re.compile(r"^/s/([A-Za-z][A-Za-z0-9_]*)/?\Z")
 _TAGS = re.compile(r"<[^>]*>")
 _CONTACT = re.compile(r"you can contact\s*@\w+", re.I)
 #: A channel's own preview shows one of these, even when it has no message to show.
@@ -38,12 +36,7 @@ NOT_A_CHANNEL_PAGE = "not a channel page"
 
 def preview_channel(url: str) -> str | None:
     """The channel name when ``url`` is a channel's preview page (``/s/NAME``), else None."""
-    try:
-        path = urlsplit(url).path
-    except ValueError:
-        return None
-    m = _PREVIEW_PATH.match(path)
-    return m.group(1).lower() if m and is_channel_name(m.group(1)) else None
+    return asked_channel(url)
 
 
 def unreadable_reason(requested_url: str, url: str, status: int, body: bytes) -> str | None:

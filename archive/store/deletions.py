@@ -21,7 +21,16 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from ..models import CHECK_ALIVE, CHECK_DELETED, CHECK_OUTCOMES, ERROR_INGEST, PAGE_EMBED, Capture
+from ..extract.embed import is_embed_of, read_embed
+from ..models import (
+    CHECK_ALIVE,
+    CHECK_DELETED,
+    CHECK_FAILED,
+    CHECK_OUTCOMES,
+    ERROR_INGEST,
+    PAGE_EMBED,
+    Capture,
+)
 from ..source import origin_of
 from .bodies import keep_capture, pack_capture
 from .crawls import insert_errors
@@ -53,6 +62,21 @@ def delete_posts(db: sqlite_utils.Database, post_pks: list[int], now: str) -> in
         )
         db.execute("INSERT INTO post_deletions (post, deleted_at) VALUES (?, ?)", [post_pk, now])
     return len(post_pks)
+
+
+def confirmed_outcome(
+    channel: str, post_id: str, outcome: str, reason: str | None, capture: Capture | None
+) -> tuple[str, str | None]:
+    """A look's outcome as its evidence bears it out: ``deleted`` stays only when the answer
+    kept with it (when there is one) is the post's own embed saying "Post not found"."""
+    if outcome != CHECK_DELETED or capture is None:
+        return outcome, reason
+    if not is_embed_of(capture.url, channel, post_id):
+        return CHECK_FAILED, f"the answer is not the embed of {channel}/{post_id}: nothing decided"
+    answer = read_embed(capture.status, capture.body, channel, post_id)
+    if answer.outcome != CHECK_DELETED:
+        return CHECK_FAILED, answer.reason
+    return outcome, reason
 
 
 def live_post_nums(db: sqlite_utils.Database, channel: str, lo: int, hi: int) -> list[int]:
@@ -111,11 +135,14 @@ def record_deletion_check(
     from the listing; ``failed`` leaves it undecided. Only the host a
     channel is archived from may speak for its posts (as for its pages): a
     look from elsewhere, or at a post the archive does not hold, is not
-    kept. ``capture``, the answer as fetched, is kept with the look.
-    Returns whether it was kept.
+    kept. ``capture``, the answer as fetched, is kept with the look, and it
+    must say so for a deletion to count: a ``deleted`` look whose answer is
+    not that post's embed saying "Post not found" is kept as ``failed``
+    (:func:`confirmed_outcome`). Returns whether it was kept.
     """
     if outcome not in CHECK_OUTCOMES:
         raise ValueError(f"unknown deletion check outcome {outcome!r}")
+    outcome, reason = confirmed_outcome(channel, post_id, outcome, reason, capture)
     packed = pack_capture(capture) if capture is not None else None  # before the lock
     with write_transaction(db):
         row = db.execute(

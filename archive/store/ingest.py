@@ -30,6 +30,7 @@ from .. import clean
 from ..clean import Learned
 from ..clean.options import ExtractOptions
 from ..clean.profiles import load_options
+from ..extract.values import crawled_from
 from ..models import (
     ERROR_INGEST,
     ERROR_PARSE,
@@ -70,6 +71,10 @@ class PageResult:
     body_stored: bool = False
     #: Why some of the page was not written (a foreign channel, a post that failed).
     refused: list[str] = field(default_factory=list)
+    #: None of the page's posts was written: it names no channel it may write (none,
+    #: another origin's, another kind's). Its capture is kept; a crawl plans nothing from
+    #: it (no media, no deletion checks, no next page).
+    refused_page: bool = False
 
 
 def ingest_page(
@@ -100,7 +105,7 @@ def ingest_page(
         refused: list[str] = []
         channel_id = None
         if page is not None and page.channel is not None:
-            channel_id = _owned_channel(db, page, origin_of(capture.url), now, refused)
+            channel_id = _owned_channel(db, page, capture.url, now, refused)
         if crawl_id is not None and channel_id is not None:
             db.execute(
                 "UPDATE crawls SET channel_id = ? WHERE id = ? AND channel_id IS NULL",
@@ -111,8 +116,9 @@ def ingest_page(
             page_type=page.page_type if page else None, posts=len(page.posts) if page else 0,
         )  # fmt: skip
         result = PageResult(
-            snapshot_id=snapshot_id, channel_id=channel_id, body_stored=body_stored, refused=refused
-        )
+            snapshot_id=snapshot_id, channel_id=channel_id, body_stored=body_stored, refused=refused,
+            refused_page=page is not None and channel_id is None,
+        )  # fmt: skip
         if page is not None and channel_id is not None:
             if page.page_type == PAGE_GONE:
                 result.deleted += _mark_gone(db, channel_id, page, now)
@@ -160,10 +166,12 @@ def ingest_page(
 
 
 def _owned_channel(
-    db: sqlite_utils.Database, page: Page, origin: str, now: str, refused: list[str]
+    db: sqlite_utils.Database, page: Page, url: str, now: str, refused: list[str]
 ) -> int | None:
-    """The page's channel, created or updated, if the page may write it; else None (refused)."""
+    """The page's channel, created or updated, if the page (fetched from ``url``) may write
+    it; else None (refused)."""
     info = page.channel
+    origin = origin_of(url)
     row = db.execute("SELECT kind, origin FROM channels WHERE name = ?", [info.name]).fetchone()
     if row is not None:
         kind, owner = row
@@ -178,17 +186,21 @@ def _owned_channel(
                 f" which is archived from {owner}: not written"
             )
             return None
-    return _upsert_channel(db, info, origin, now)
+    return _upsert_channel(db, info, origin, now, crawled_from(info.kind, info.name, url))
 
 
-def _upsert_channel(db: sqlite_utils.Database, info: ChannelInfo, origin: str, now: str) -> int:
+def _upsert_channel(
+    db: sqlite_utils.Database, info: ChannelInfo, origin: str, now: str, source_url: str | None
+) -> int:
+    """The channel row, made or brought up to date; ``source_url`` is where it was really
+    fetched from (what the page says of itself is not asked)."""
     row = db.execute("SELECT id FROM channels WHERE name = ?", [info.name]).fetchone()
     fields = {
         "title": info.title,
         "description": info.description,
         "subscribers": info.subscribers,
         "image": info.image,
-        "source_url": info.source_url,
+        "source_url": source_url,
     }
     present = {k: v for k, v in fields.items() if v is not None}
     if row is None:
@@ -264,8 +276,12 @@ def _ingest_post_alone(
     observed: list[tuple[int, str]],
     page: Page,
 ) -> None:
-    """:func:`_ingest_post` in a savepoint: a post that cannot be written is refused alone."""
-    if page.kind == KIND_TELEGRAM and post.channel != page.channel.name:
+    """:func:`_ingest_post` in a savepoint: a post that cannot be written is refused alone.
+
+    A page writes only its own channel's posts: a post of another is refused (the
+    last line behind extraction's check, for pages that come from elsewhere).
+    """
+    if post.channel != page.channel.name:
         result.refused.append(
             f"post {post.channel}/{post.post_id} is not channel {page.channel.name}'s: not written"
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive.extract.embed import embed_url, read_embed
+from archive.extract.embed import embed_url, is_embed_of, read_embed
 from archive.extract.unreadable import preview_channel, unreadable_reason
 from chanarchive.demo.site import (
     SampleChannel,
@@ -103,3 +103,44 @@ def test_a_channel_page_is_readable_even_empty_or_throttled():
     empty = render_channel_page(SampleChannel("news_cn", "城市新闻", "", 3, [])).encode()
     for body in (full, throttled, empty):
         assert unreadable_reason(s, s + "?before=9", 200, body) is None
+
+
+def error_block(text: str) -> bytes:
+    return NOT_FOUND.replace(b"Post not found", text.encode())
+
+
+@pytest.mark.parametrize(
+    "text", ["Post not found", "post not found", "  Post  not found. ", "POST NOT FOUND"]
+)
+def test_only_the_post_not_found_wording_confirms(text):
+    assert read_embed(200, error_block(text), "news_cn", 5) == ("deleted", "Post not found")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Too many requests", "Channel not found", "Post not found, try again later",
+     "Please wait", "", "Not found", "Post is not available in your country"],
+)  # fmt: skip
+def test_any_other_error_block_decides_nothing(text):
+    answer = read_embed(200, error_block(text), "news_cn", 5)
+    assert answer.outcome == "failed" and "not 'Post not found'" in answer.reason
+
+
+def test_an_embed_showing_the_post_and_an_error_decides_nothing():
+    both = render_embed(channel(), 2).replace(
+        "</body>", '<div class="tgme_widget_message_error">Post not found</div></body>'
+    )
+    assert read_embed(200, both.encode(), "news_cn", 2).outcome == "failed"
+    many = NOT_FOUND.replace(
+        b"</div></div>",
+        b'</div><div class="tgme_widget_message_error">Too many requests</div></div>',
+    )
+    assert read_embed(200, many, "news_cn", 5).outcome == "failed"
+
+
+def test_an_answer_is_the_embed_of_its_post_only():
+    assert is_embed_of("https://t.me/news_cn/5?embed=1", "news_cn", "5")
+    assert is_embed_of("http://127.0.0.1:1/NEWS_CN/5/?embed=1", "news_cn", 5)
+    assert not is_embed_of("https://t.me/news_cn/6?embed=1", "news_cn", "5")
+    assert not is_embed_of("https://t.me/other/5?embed=1", "news_cn", "5")
+    assert not is_embed_of("http://[::1/", "news_cn", "5")

@@ -6,6 +6,8 @@ import codecs
 
 import pytest
 
+from archive.errors import NotAPage
+from archive.extract import extract_page
 from archive.extract.encoding import declared_charsets, decode_html, normalize_label
 
 ZH = "【美食】冬季限定：老城区几家糖水铺开始供应桂圆红枣炖蛋，暖胃又暖心。"
@@ -69,3 +71,93 @@ def test_utf8_cut_short_stays_utf8_and_legacy_bytes_are_not_taken_for_it():
     assert decoded.encoding == "utf-8" and ZH[:-1] in decoded.text
     legacy = page(ZH).encode("gbk")
     assert decode_html(legacy).encoding == "gb18030"
+
+
+# --------------------------------------------------------------------------- wrong or no charset
+
+#: Short and long texts in the legacy encodings mirror pages use.
+LEGACY = [
+    ("中文内容，编码测试", ["gbk", "gb18030"]),
+    ("你好", ["gbk", "gb18030"]),
+    ("谢谢", ["gbk", "gb18030"]),
+    ("测试", ["gbk", "gb18030"]),
+    ("今天天气很好，我们去公园散步吧。", ["gbk", "gb18030"]),
+    (ZH, ["gbk", "gb18030"]),
+    ("地铁二号线每四分钟一班。📢", ["gb18030"]),
+    ("中文內容，編碼測試", ["big5"]),
+    ("臺灣", ["big5"]),
+    (TW, ["big5"]),
+    ("こんにちは", ["shift_jis"]),
+    ("日本語のテキスト", ["shift_jis", "euc_jp"]),
+    (JA, ["shift_jis", "euc_jp"]),
+    ("Тест", ["cp1251"]),
+    ("Привет, мир", ["cp1251"]),
+    ("Новости дня: курс рубля вырос", ["cp1251"]),
+    ("СРОЧНО: новости", ["cp1251"]),
+    (KO, ["euc_kr"]),
+    ("Café crème brûlée, naïve façade", ["cp1252"]),
+]
+DECLARED = [
+    (None, ""),
+    ("text/html", ""),
+    ("text/html; charset=utf-8", ""),
+    (None, '<meta charset="utf-8">'),
+    ("text/html; charset=ISO-8859-1", ""),
+    (None, '<meta http-equiv="Content-Type" content="text/html; charset=latin-1">'),
+]
+
+
+@pytest.mark.parametrize(("text", "codecs_"), LEGACY, ids=[t[:6] for t, _ in LEGACY])
+@pytest.mark.parametrize(("content_type", "head"), DECLARED)
+def test_wrongly_declared_legacy_text_is_read_right_or_refused_never_mojibake(
+    text, codecs_, content_type, head
+):
+    for codec in codecs_:
+        decoded = decode_html(page(text, head).encode(codec), content_type)
+        if decoded.reason == "undecided":
+            assert decoded.problem and "cannot be told" in decoded.problem
+            continue
+        assert text in decoded.text, (codec, decoded.encoding, decoded.text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["中文内容，编码测试", "今天天气很好，我们去公园散步吧。", ZH, TW, JA, KO,
+     "Новости дня: курс рубля вырос", "Café crème brûlée, naïve façade"],
+)  # fmt: skip
+def test_ordinary_texts_are_read_not_refused(text):
+    codec = {ZH: "gbk", TW: "big5", JA: "shift_jis", KO: "euc_kr"}.get(text)
+    codec = codec or ("cp1251" if "курс" in text else "cp1252" if "Café" in text else "gbk")
+    for content_type, head in DECLARED:
+        decoded = decode_html(page(text, head).encode(codec), content_type)
+        assert decoded.reason in ("declared", "detected") and text in decoded.text
+
+
+def test_the_issue_example_is_stored_right():
+    """``中文内容，编码测试`` on a GBK page said to be UTF-8 became ``櫓匡코휭…`` (cp949)."""
+    body = page("中文内容，编码测试", '<meta charset="utf-8">').encode("gbk")
+    decoded = decode_html(body, "text/html; charset=utf-8")
+    assert "中文内容，编码测试" in decoded.text and decoded.encoding == "gb18030"
+
+
+def test_legacy_bytes_that_happen_to_be_utf8_are_not_taken_for_it():
+    """ "谢谢" in GBK is the valid UTF-8 "лл", "预约" is "ԤԼ": refused, never stored as that."""
+    for text in ("谢谢", "预约"):
+        body = page(text).encode("gbk")
+        body.decode("utf-8")  # valid UTF-8 indeed
+        decoded = decode_html(body)
+        assert decoded.reason == "undecided" or text in decoded.text
+
+
+@pytest.mark.parametrize(
+    "text", ["да", "Café", "±5%", "¼ cup", "naïve", "שלום", "Γειά", "µs", "Ёлка", "³"]
+)
+def test_short_utf8_stays_utf8(text):
+    decoded = decode_html(page(text).encode())
+    assert decoded.encoding == "utf-8" and decoded.reason == "utf-8" and text in decoded.text
+
+
+def test_a_page_whose_encoding_cannot_be_told_is_refused_with_the_reason():
+    body = page("#展").encode("gbk")  # one character: GB18030, windows-1251 and UTF-8 alike
+    with pytest.raises(NotAPage, match="encoding cannot be told"):
+        extract_page(body, "http://127.0.0.1:1/post/1")

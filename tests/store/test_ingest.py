@@ -383,3 +383,72 @@ def test_deletions_and_restorations_are_kept_for_exports_as_of_a_time(db):
     assert ids("2026-11-06T00:00:00Z") == ["1", "2", "3", "4", "5"]
     assert deleted("2026-11-06T00:00:00Z") is None
     assert rows(db, "SELECT deleted_at FROM posts WHERE post_id = '3'") == [(None,)]
+
+
+# --------------------------------------------------------------------------- a page's claims
+
+
+def embed_capture(post_id, text, *, when="2026-11-27T10:00:00+00:00", channel="news_cn"):
+    body = (
+        '<html><body><div class="tgme_widget_message_wrap">'
+        f'<div class="tgme_widget_message_error">{text}</div></div></body></html>'
+    ).encode()
+    return Capture(url=f"https://t.me/{channel}/{post_id}?embed=1", fetched_at=when, status=200,
+                   body=body)  # fmt: skip
+
+
+def test_only_post_not_found_in_the_kept_answer_confirms_a_deletion(db):
+    crawl = store.begin_crawl(db, "@news_cn")
+    store.ingest_page(db, crawl, capture(), tg_page(range(1, 11)))
+    store.ingest_page(db, crawl, capture(when="2026-11-27T09:00:00+00:00"), tg_page([1, 10]))
+    t = "2026-11-27T10:00:0{}+00:00"
+    # A look said "deleted" of an answer that says something else: kept as undecided.
+    confirm(db, 2, "deleted", t.format(1), crawl, capture=embed_capture(2, "Too many requests"))
+    confirm(db, 3, "deleted", t.format(2), crawl, capture=embed_capture(9, "Post not found"))
+    confirm(db, 4, "deleted", t.format(3), crawl, capture=embed_capture(4, "Post not found"))
+    assert rows(db, "SELECT p.post_id, d.outcome, d.reason FROM deletion_checks d"
+                    " JOIN posts p ON p.id = d.post ORDER BY d.id") == [
+        ("2", "failed", "the embed shows an error that is not 'Post not found': Too many requests"),
+        ("3", "failed", "the answer is not the embed of news_cn/3: nothing decided"),
+        ("4", "deleted", None),
+    ]  # fmt: skip
+    assert rows(db, "SELECT post_id FROM posts WHERE deleted_at IS NOT NULL") == [("4",)]
+    assert store.pending_deletion_checks(db, "news_cn") == [2, 3, 5, 6, 7, 8, 9]
+
+
+def test_a_page_writes_only_its_own_channels_posts_whatever_its_kind(db):
+    page = Page(
+        url="https://m.example/list", kind="web", page_type="listing",
+        channel=ChannelInfo(name="m.example", kind="web"),
+        posts=[Post(channel="m.example", post_id="1", url="https://m.example/1",
+                    source_url="https://m.example/list", raw_text="own", excerpt=True),
+               Post(channel="news_cn", post_id="2", url="https://m.example/2",
+                    source_url="https://m.example/list", raw_text="POISON", excerpt=True)],
+    )  # fmt: skip
+    listing = Capture(url="https://m.example/list", fetched_at="2026-11-26T10:00:00+00:00",
+                      status=200, body=b"<html>list</html>")  # fmt: skip
+    result = store.ingest_page(db, None, listing, page)
+    assert result.new == 1 and not result.refused_page
+    assert result.refused == ["post news_cn/2 is not channel m.example's: not written"]
+    assert rows(db, "SELECT COUNT(*) FROM posts") == [(1,)]
+
+
+def test_a_channel_is_said_to_come_from_where_it_was_fetched(db):
+    local = tg_page(range(1, 3))
+    local.channel.source_url = "https://t.me/s/somebody_else"  # what the page claims
+    fetched = Capture(url="http://127.0.0.1:8000/s/news_cn?before=3",
+                      fetched_at="2026-11-26T10:00:00+00:00", status=200, body=b"x")  # fmt: skip
+    store.ingest_page(db, None, fetched, local)
+    assert rows(db, "SELECT source_url, origin FROM channels") == [
+        ("http://127.0.0.1:8000/s/news_cn", "127.0.0.1:8000")
+    ]
+
+
+def test_a_page_refused_whole_says_so(db):
+    store.ingest_page(db, None, capture(), tg_page(range(1, 4)))
+    claim = Capture(url="http://evil.example/hostile/claim", fetched_at="2026-11-27T10:00:00+00:00",
+                    status=200, body=b"x")  # fmt: skip
+    result = store.ingest_page(db, None, claim, tg_page([2, 3, 4], texts={2: "POISON"}))
+    assert result.refused_page and result.channel_id is None and result.new == 0
+    assert "archived from t.me" in result.refused[0]
+    assert not store.ingest_page(db, None, capture(), tg_page([5])).refused_page
