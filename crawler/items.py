@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from archive.errors import BadRecord
+from archive.extract.values import check_page
 from archive.models import (
+    CHECK_DELETED,
     CHECK_OUTCOMES,
     ERROR_KINDS,
     Capture,
@@ -54,6 +56,15 @@ class PageItem(_Record):
     #: Telegram: the walk proved that no message of the channel is older than the page's
     #: ``before`` (the archive then remembers the start was reached).
     start: bool = False
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> PageItem:
+        """The item, and its page's values held to what a parsed page's may be (a record from
+        another process is not trusted to have been parsed here)."""
+        item = super().from_record(data)
+        if item.page is not None:
+            check_page(item.page)
+        return item
 
 
 @dataclass
@@ -103,6 +114,8 @@ class CheckItem(_Record):
     def __post_init__(self) -> None:
         if self.outcome not in CHECK_OUTCOMES:
             raise BadRecord(f"check item: unknown outcome {self.outcome!r}"[:200])
+        if self.outcome == CHECK_DELETED and self.capture is None:
+            raise BadRecord("check item: a deletion without its evidence (the answer fetched)")
 
 
 Item = PageItem | ErrorItem | MediaItem | CheckItem

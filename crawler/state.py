@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from archive.clean.options import ExtractOptions
 from archive.clean.profiles import load_options
+from archive.extract.unreadable import preview_channel
 from archive.models import WebKnown
 from archive.source import SOURCE_TELEGRAM, Source
 
@@ -157,13 +158,17 @@ class CrawlState:
         #: Whether a ``--full`` walk may ask for several pages at a time (a host that allows it).
         self.backfill = backfill
         self.requested: dict[str, int] = {}
+        #: Sources a page of which the archive refused whole: they ask for nothing more.
+        self.halted: set[str] = set()
         self.telegram_walks: dict[str, TelegramWalk | ConcurrentWalk] = {}
         self.web_walks: dict[str, WebWalk] = {}
         self.web_known: dict[str, WebKnown] = {}
         #: The Telegram channel each source's pages must list (a @name source knows it).
-        self.channel_names: dict[str, str] = {
-            s.key: s.name for s in self.sources.values() if s.kind == SOURCE_TELEGRAM and s.name
-        }
+        self.channel_names: dict[str, str] = {}
+        for s in self.sources.values():
+            name = s.name if s.kind == SOURCE_TELEGRAM else preview_channel(s.url)
+            if name:  # a /s/NAME page anywhere lists NAME's messages, whatever it redirects to
+                self.channel_names[s.key] = name
 
     def crawl_id(self, source: str) -> int | None:
         return self.crawl_ids.get(source)
@@ -172,7 +177,7 @@ class CrawlState:
         """Whether ``source`` may ask for one more page (its budget, its run still open)."""
         if self.page_budget is not None and self.requested.get(source, 0) >= self.page_budget:
             return False
-        return self.runs.is_open(source)
+        return source not in self.halted and self.runs.is_open(source)
 
     def known(self, channel: str) -> WebKnown:
         """A web channel's live posts, as they stood when this crawl first asked."""

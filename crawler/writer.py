@@ -21,7 +21,10 @@ It holds, once:
   no longer shows (:class:`~crawler.plans.checks.DeletionChecks`), planned
   from what the archive holds once the page is in it. They are returned as
   Scrapy requests without callbacks (:func:`side_callbacks` names them):
-  the local pipeline hands them to its engine, the ingester queues them.
+  the local pipeline hands them to its engine, the ingester queues them;
+- a page the archive refuses whole (another channel's, another origin's)
+  leads nowhere: no side request, and its crawl is *halted* (:attr:`ArchiveWriter.halted`:
+  the local pipeline drops the source's other requests, the ingester ends the crawl).
 
 What a crawl asks beside its pages follows its options, read from its
 ``crawls`` row (the one record every way of crawling writes).
@@ -104,6 +107,9 @@ class ArchiveWriter:
         self.stats: Stats = stats if stats is not None else Counts()
         self.view = SqliteView(db)
         self._crawls: dict[int, CrawlSides] = {}
+        #: Crawls a page of which the archive refused whole (another channel's, another
+        #: origin's): they ask for nothing more (callers stop their requests).
+        self.halted: set[int] = set()
 
     # -- crawls -----------------------------------------------------------------
 
@@ -128,6 +134,7 @@ class ArchiveWriter:
     def forget(self, crawl_id: int) -> None:
         """Crawl ``crawl_id`` is over: nothing more of it is written."""
         self._crawls.pop(crawl_id, None)
+        self.halted.discard(crawl_id)
 
     # -- items ------------------------------------------------------------------
 
@@ -177,6 +184,11 @@ class ArchiveWriter:
             store.record_error(
                 self.db, crawl_id, item.capture.url, ERROR_THROTTLED, THROTTLED_MESSAGE
             )
+        if result.refused_page:  # kept as a capture only: it leads nowhere
+            if crawl_id is not None:
+                self.halted.add(crawl_id)
+            self.stats.inc_value("chanarchive/pages_refused")
+            return []
         if sides is None:
             return []
         requests = sides.media.plan(

@@ -117,7 +117,7 @@ def ingest_page(
         )  # fmt: skip
         result = PageResult(
             snapshot_id=snapshot_id, channel_id=channel_id, body_stored=body_stored, refused=refused,
-            refused_page=page is not None and channel_id is None,
+            refused_page=page is not None and page.channel is not None and channel_id is None,
         )  # fmt: skip
         if page is not None and channel_id is not None:
             if page.page_type == PAGE_GONE:

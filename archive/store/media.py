@@ -128,6 +128,8 @@ def ingest_media(
         failed = fetch is not None and not fetch.ok
         reason = fetch.reason if failed else None
         crawl_channel = _crawl_channel(db, crawl_id)
+        if crawl_id is not None and crawl_channel is None:
+            refs = []  # a crawl that owns no channel yet links no post's media
         for ref in refs:
             post = db.execute(
                 "SELECT p.id, p.current_version, p.channel_id FROM posts p"

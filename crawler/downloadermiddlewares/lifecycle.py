@@ -84,6 +84,8 @@ class SourceLifecycle:
         runs = self.runs
         if not runs.is_open(source):
             raise IgnoreRequest(f"{source}: its crawl is over")
+        if source in self.crawler.spider.state.halted:
+            raise IgnoreRequest(f"{source}: a page of it was refused: it asks for nothing more")
         now = time.monotonic()
         if runs.start(source, now):
             self._started(source)

@@ -95,6 +95,8 @@ class ArchivePipeline:
         source = item.source
         try:
             requests = await self._in_writer(self._write_if_open, state, item)
+            if state.crawl_id(source) in self.writer.halted:
+                state.halted.add(source)  # its queued requests are dropped (lifecycle)
             spider = self.crawler.spider
             for request in requests:
                 if not state.runs.is_open(source):

@@ -305,8 +305,8 @@ class ChannelSpider(scrapy.Spider):
     def _error(self, state: CrawlState, source: str, failure):
         request = failure.request
         kind, message = describe_failure(failure)
-        if not state.runs.is_open(source):
-            return  # cut off at its time limit: the reason is kept with its crawl already
+        if not state.runs.is_open(source) or source in state.halted:
+            return  # cut off (time limit, a refused page): the reason is kept with its crawl
         response = getattr(failure.value, "response", None)
         if response is not None and source in state.sources:
             unreadable = self._unreadable(state, source, response)
@@ -323,15 +323,18 @@ class ChannelSpider(scrapy.Spider):
         return self._handle(response.request, lambda state, source: [media.media_item(response)])
 
     def media_failed(self, failure):
-        return self._handle(
-            failure.request, lambda state, source: [media.failed_media_item(failure)]
-        )
+        def produce(state: CrawlState, source: str):
+            return [] if source in state.halted else [media.failed_media_item(failure)]
+
+        return self._handle(failure.request, produce)
 
     def parse_check(self, response):
         return self._handle(response.request, lambda state, source: [checks.check_item(response)])
 
     def check_failed(self, failure):
         def produce(state: CrawlState, source: str):
-            return [checks.failed_check_item(failure)] if state.runs.is_open(source) else []
+            if not state.runs.is_open(source) or source in state.halted:
+                return []
+            return [checks.failed_check_item(failure)]
 
         return self._handle(failure.request, produce)

@@ -54,7 +54,13 @@ def test_every_item_comes_back_from_its_record_as_it_was():
             200,
             "Post not found",
             "2026-12-07T00:00:00+00:00",
-        ),  # fmt: skip
+            Capture(
+                "http://127.0.0.1:9/items/4?embed=1",
+                "2026-12-07T00:00:00+00:00",
+                200,
+                b"<div class='tgme_widget_message_error'>Post not found</div>",
+            ),
+        ),
     ]
     for item in items:
         assert item_from_record(wire(item)) == item
@@ -93,6 +99,9 @@ def test_values_an_item_cannot_take_are_refused():
     check = wire(CheckItem(URL, "c", "1", URL, "alive", 200, "", "2026-12-07T00:00:00+00:00"))
     check["outcome"] = "maybe"
     with pytest.raises(BadRecord, match="unknown outcome 'maybe'"):
+        item_from_record(check)
+    check["outcome"] = "deleted"  # a deletion must come with the answer that shows it
+    with pytest.raises(BadRecord, match="a deletion without its evidence"):
         item_from_record(check)
 
 

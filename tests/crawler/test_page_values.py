@@ -338,12 +338,6 @@ def hostile_site(tmp_path_factory):
     server.stop()
 
 
-@pytest.mark.xfail(
-    reason="crawler/writer.py plans media (and deletion checks) from a page the store refused"
-    " whole, and archive/store/media.py links them when the crawl has no channel yet; the"
-    " writer must plan nothing when PageResult.refused_page (see the issue 19 report)",
-    strict=False,
-)
 def test_a_page_refused_whole_asks_for_nothing(archive, hostile_site):
     before = query(archive, "SELECT post, slot, url FROM post_media ORDER BY post, slot")
     hostile_site.reset_stats()
