@@ -18,6 +18,9 @@ as numbers):
   ``=``, ``+``, ``-`` or ``@`` — or their full-width forms ``＝ ＋ － ＠``,
   which East Asian input turns into them — is marked: some spreadsheets
   trim leading spaces on import, so ``  =1+1`` counts;
+- but a cell that is a plain decimal number (``-5``, ``+1.5``, ``-2e3``:
+  nothing before or after it) is not: a spreadsheet reads it as that
+  number, and there is no formula in it;
 - a cell beginning with an apostrophe is marked when what follows it would
   be marked (or is such a cell itself), so that a mark can always be told
   apart from an apostrophe of the text.
@@ -35,6 +38,7 @@ surprises the programs that read CSV.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 #: What a formula may begin with, after any leading white space.
@@ -52,9 +56,15 @@ def _skippable(char: str) -> bool:
     return char.isspace() or unicodedata.category(char) == "Cf"
 
 
+#: A plain decimal number, which a spreadsheet reads as a number, never as a formula.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _formula_like(text: str) -> bool:
     if text.startswith(CONTROL_STARTS):
         return True
+    if _NUMBER.fullmatch(text):
+        return False
     for char in text:
         if not _skippable(char):
             return char in FORMULA_STARTS

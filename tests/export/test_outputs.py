@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import resource
 import signal
 import sqlite3
@@ -58,13 +59,25 @@ FORMULAS = [
     "''@x",
     "- a list item",
 ]
-SAFE = ["今天晴，气温十八度。", "a = b", "'quoted'", "email me: a@b.example", "", "3 - 2"]
+SAFE = [
+    "今天晴，气温十八度。",
+    "a = b",
+    "'quoted'",
+    "email me: a@b.example",
+    "",
+    "3 - 2",
+    "-5",
+    "+1.5",
+]
 
 
 def _is_formula(cell: str) -> bool:
-    """What a spreadsheet may run: a tab or CR first, or a formula start after white space."""
+    """What a spreadsheet may run: a tab or CR first, or a formula start after white space
+    (a plain number, ``-5``, is a number)."""
     if cell.startswith(("\t", "\r")):
         return True
+    if re.fullmatch(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", cell):
+        return False
     stripped = "".join(c for c in cell if not (c.isspace() or c in "\u200b\u200c\u200d\ufeff"))
     return stripped[:1] in FORMULA_STARTS
 

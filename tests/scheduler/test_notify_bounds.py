@@ -57,6 +57,53 @@ def test_plain_text_has_no_mention_and_no_control_codes(text):
     assert out.replace(ZERO_WIDTH_SPACE, "") == visible
 
 
+_MENTIONY = st.text(st.sampled_from("@<>!&#everyonhr123 \n\t\x1b/:.")) | st.text()
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["new", "edited", "deleted", "undeleted"]),
+            _MENTIONY,  # post id
+            _MENTIONY,  # text before
+            _MENTIONY,  # text after
+            st.none() | _MENTIONY,  # title
+            st.none() | _MENTIONY,  # url
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    _MENTIONY,
+)
+def test_any_message_composed_mentions_nobody(events, source):
+    from archive.query.changes import Change
+    from archive.query.history import word_segments
+    from scheduler.notify.messages import compose
+
+    changes = [
+        Change(
+            kind=kind,
+            at="2026-11-27T10:00:00+00:00",
+            channel="chan",
+            post_id=post_id,
+            url=url,
+            version=2,
+            text=after,
+            title=title,
+            segments=tuple(word_segments(before, after)) if kind == "edited" else (),
+        )
+        for kind, post_id, before, after, title, url in events
+    ]
+    title, body = compose(source, changes)
+    for text in (title, body):
+        assert not MENTION.search(text)
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)
+    # Every line a message has is one compose wrote: no quoted text starts a line of its own.
+    for line in body.splitlines():
+        assert not line or line.startswith(("- ", "  ", "… and ")) or line.endswith("):")
+
+
 def _rewind(db: Path) -> None:
     """Tell the targets they have heard nothing yet: the sample's changes are all news."""
     conn = sqlite3.connect(db)

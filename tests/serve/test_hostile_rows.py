@@ -247,3 +247,23 @@ def test_chromium_never_renders_a_media_file_as_a_page(served, hostile, tab):  #
             assert download.value.suggested_filename == media[stored]
         assert tab.title() != "ran", stored
         assert "ran" not in tab.evaluate("document.body ? document.body.innerText : ''"), stored
+
+
+def test_datasette_csv_downloads_are_neutralised_for_spreadsheets(served):
+    base, _ = served
+    sql = "SELECT '=HYPERLINK(\"http://evil.example\")' AS a, '-2+3' AS b, -7 AS c, ' @x' AS d"
+    for path in (
+        "/archive.csv?" + urllib.parse.urlencode({"sql": sql}),
+        "/archive.csv?" + urllib.parse.urlencode({"sql": sql, "_dl": "1"}),
+    ):
+        status, headers, body = get(base, path)
+        assert status == 200, path
+        assert (
+            body.decode()
+            == 'a,b,c,d\r\n"\'=HYPERLINK(""http://evil.example"")",\'-2+3,-7,\' @x\r\n'
+        )
+    status, _, body = get(base, "/archive/posts.csv?_size=max")
+    text = assert_whole(status, body, "posts.csv")
+    assert "THE END" in text  # the whole values, one mark at most in front of each
+    status, _, body = get(base, "/archive/posts.json?_shape=array&_size=1")
+    assert status == 200  # the exact values, as JSON

@@ -6,7 +6,8 @@ Holds: the hooks Datasette calls (here), what each page shows
 
 May import: :mod:`archive.query` (the SQL guard, channels, changes, a
 post's history), :mod:`archive.store` (its read-only connection, media
-files), :mod:`archive.times`, and Datasette. Writes nothing.
+files), :mod:`archive.export.cells` (CSV cells a spreadsheet cannot run),
+:mod:`archive.times`, and Datasette. Writes nothing.
 
 Registered as a ``datasette`` entry point (``pyproject.toml``), so that
 ``chanarchive serve`` and bare ``datasette archive.db`` both have it:
@@ -26,7 +27,9 @@ Registered as a ``datasette`` entry point (``pyproject.toml``), so that
   picture, video or audio type of :data:`INLINE_MEDIA` (then as that type,
   spelled by us), as a download (``application/octet-stream``) otherwise,
   always with ``nosniff`` and a sandboxing CSP: never run by the browser;
-- an unknown channel or post gets a plain "not found" page (HTTP 404).
+- an unknown channel or post gets a plain "not found" page (HTTP 404);
+- Datasette's own CSV downloads get their cells neutralised for
+  spreadsheets, as ``export --format csv`` does (:mod:`.downloads`).
 
 A page's URL carries the channel name and post id escaped
 (:func:`.pages.channel_path`, :func:`.pages.post_path`: a web channel's
@@ -59,6 +62,7 @@ from datasette import Response, hookimpl
 from ...query.guard import Authorizer, limit_connection
 from ...store import connect_readonly, media_file
 from . import pages
+from .downloads import neutralise_csv
 from .limits import limit_per_statement, shorten_rows, trusted
 
 logger = logging.getLogger(__name__)
@@ -267,6 +271,12 @@ async def media_route(datasette: Any, request: Any) -> Response:
             headers["Content-Disposition"] = f'attachment; filename="{sha256}"'
         return Response(bytes(body), status=200, headers=headers, content_type=kind)
     return await not_found(datasette, request, f"There is no media file {sha256} here.")
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Callable[[Any], Any]:
+    """Datasette's own CSV downloads, their cells neutralised for spreadsheets."""
+    return neutralise_csv
 
 
 @hookimpl
