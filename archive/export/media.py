@@ -13,6 +13,7 @@ import io
 import os
 import re
 import sqlite3
+import stat
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,7 @@ from ..errors import BadInput
 from ..store.media import media_file
 from ..times import warc_date
 from .digest import payload_digest
+from .output import OutputFailed
 from .records import archived_files
 from .scope import ExportScope, has_media_tables
 
@@ -172,39 +174,79 @@ def check_media_dir(folder: str | os.PathLike[str]) -> Path:
     return path
 
 
+class MediaWriteFailed(OutputFailed):
+    """Writing the media files stopped part way: what was written is said."""
+
+    def __init__(self, message: str, written: int, total: int) -> None:
+        super().__init__(message)
+        self.written = written
+        self.total = total
+
+
 def write_media_dir(
     conn: sqlite3.Connection, records: Iterable[dict[str, Any]], folder: str | os.PathLike[str]
 ) -> int:
     """Write the archived files of ``records``' media into ``folder`` as ``SHA256.ext``.
 
-    A file already there under its name is left as it is (the name is its
-    content); a new one is written to a temporary name and renamed, so a
+    A file already there under its name (and of its size) is left as it is
+    (the name is its content); a new one is written to a temporary name and renamed, so a
     reader never sees half a file. Returns the number of files written.
+    When one cannot be written (a full disk, a name taken by a folder, no
+    permission), :class:`MediaWriteFailed` says which, and how many were
+    written before it; no temporary file is left behind.
     """
     path = check_media_dir(folder)
-    path.mkdir(exist_ok=True)
-    written = 0
-    seen: set[str] = set()
+    wanted: dict[str, tuple[Path, Any]] = {}
     for record in records:
         for item in archived_files(record):
             sha = item["sha256"]
-            if sha in seen:
-                continue
-            seen.add(sha)
-            target = path / file_name(sha, item.get("content_type"))
-            if target.exists():
-                continue
-            body = file_bytes(conn, sha)
-            if body is None:
-                continue
+            if sha not in wanted:
+                wanted[sha] = (path / file_name(sha, item.get("content_type")), item.get("size"))
+    written = 0
+
+    def failed(target: Path, exc: OSError | str) -> MediaWriteFailed:
+        reason = exc if isinstance(exc, str) else exc.strerror or str(exc)
+        return MediaWriteFailed(
+            f"cannot write the media file {target}: {reason}; {written} of"
+            f" {len(wanted)} media files were written into {path} before it (each whole,"
+            " named by its content)",
+            written,
+            len(wanted),
+        )
+
+    try:
+        path.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise failed(path, exc) from None
+    for sha, (target, size) in wanted.items():
+        try:
+            there = os.lstat(target)
+        except FileNotFoundError:
+            there = None
+        except OSError as exc:
+            raise failed(target, exc) from None
+        if there is not None:
+            if not stat.S_ISREG(there.st_mode):
+                raise failed(target, "something that is not a file is in its place")
+            if size is None or there.st_size == size:
+                continue  # already there: its name is its content
+        body = file_bytes(conn, sha)
+        if body is None:
+            continue
+        temp = None
+        try:
             fd, temp = tempfile.mkstemp(dir=path, prefix=".partial-")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(body)
-                os.chmod(temp, 0o644)  # mkstemp makes it private; it is an export like -o
-                os.replace(temp, target)
-            except BaseException:
+            with os.fdopen(fd, "wb") as out:
+                out.write(body)
+            os.chmod(temp, 0o644)  # mkstemp makes it private; it is an export like -o
+            os.replace(temp, target)
+        except OSError as exc:
+            if temp is not None:
                 Path(temp).unlink(missing_ok=True)
-                raise
-            written += 1
+            raise failed(target, exc) from None
+        except BaseException:
+            if temp is not None:
+                Path(temp).unlink(missing_ok=True)
+            raise
+        written += 1
     return written

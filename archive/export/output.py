@@ -3,9 +3,11 @@
 An export to a file is written to a temporary file in the target's folder
 and renamed into place only when it is complete, so a failure (a full disk,
 an interrupted run, a bad record) leaves the previous file as it was and no
-half export. The target is checked first: the archive being exported, any
-of its side files (``-wal``, ``-shm``, ``-journal``), through a symlink or a
-hard link, and any other chanarchive archive are refused. A target that is
+half export. The target is checked first (:func:`check_target`): the
+archive being exported and its side files (through a symlink or a hard link
+too), any file named like a side file of any database (``-wal``, ``-shm``,
+``-journal``), and any file that is an SQLite database or one of SQLite's
+side files by its first bytes are refused. A target that is
 not a regular file (``/dev/stdout``, a pipe, ``/dev/full``) is written
 directly: it cannot be renamed over.
 
@@ -20,6 +22,7 @@ import contextlib
 import os
 import sqlite3
 import stat
+import struct
 import tempfile
 import urllib.parse
 from collections.abc import Iterator
@@ -27,12 +30,20 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import BadInput, ChanarchiveError
-from ..store.connection import archive_files
+from ..store.connection import SIDE_SUFFIXES, archive_files
 from ..store.migrations import MIGRATIONS_TABLE
 
 
 class OutputFailed(ChanarchiveError):
     """The export could not be written (a full disk, a closed pipe): the work failed."""
+
+
+#: How SQLite's own files begin: a database, a write-ahead log, a rollback journal,
+#: and the WAL index (``-shm``, whose first word is its version in native byte order).
+SQLITE_HEADER = b"SQLite format 3\x00"
+WAL_MAGIC = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")
+JOURNAL_MAGIC = b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7"
+SHM_MAGIC = struct.pack("=I", 3007000)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -43,7 +54,15 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def check_target(target: str | os.PathLike[str], archive: str | os.PathLike[str]) -> None:
-    """Refuse (:class:`BadInput`) an export target that is an archive or one of its files."""
+    """Refuse (:class:`BadInput`) an export target that is any SQLite file or side file.
+
+    Refused, before anything is written: the archive and its side files (by
+    name, through a symlink or a hard link); any file named like a side file
+    of some database (``…-wal``, ``…-shm``, ``…-journal``, in any case, also
+    where a symlink points); and any existing file that begins as an SQLite
+    database, write-ahead log, rollback journal or WAL index does (another
+    archive, another application's database, or a link to one of their files).
+    """
     target = Path(target)
     for path in archive_files(archive):
         if _same_file(target, path) or target.resolve() == path.resolve():
@@ -51,12 +70,42 @@ def check_target(target: str | os.PathLike[str], archive: str | os.PathLike[str]
                 f"-o {target} is the archive's own file ({path.name}): exporting over it"
                 " would destroy it; give another file name"
             )
-    if target.is_file() and _is_archive(target):
-        raise BadInput(f"-o {target} is a chanarchive archive: give another file name")
+    for name in (target.name, target.resolve().name):
+        suffix = next((s for s in SIDE_SUFFIXES if name.lower().endswith(s)), None)
+        if suffix is not None:
+            raise BadInput(
+                f"-o {target} is named like an SQLite {suffix} file: writing it could destroy"
+                " a database's data; give another file name"
+            )
+    kind = sqlite_file_kind(target)
+    if kind is not None:
+        raise BadInput(
+            f"-o {target} is {kind}: exporting over it would destroy it; give another file name"
+        )
+
+
+def sqlite_file_kind(path: Path) -> str | None:
+    """What SQLite file ``path`` is, from its first bytes (None: not one, or not a regular file)."""
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return None  # a pipe or a device: never read here
+        with open(path, "rb") as file:
+            head = file.read(len(SQLITE_HEADER))
+    except OSError:
+        return None
+    if head.startswith(SQLITE_HEADER):
+        return "a chanarchive archive" if _is_archive(path) else "an SQLite database"
+    if head[:4] in WAL_MAGIC:
+        return "an SQLite write-ahead log (-wal)"
+    if head.startswith(JOURNAL_MAGIC):
+        return "an SQLite rollback journal (-journal)"
+    if head[:4] == SHM_MAGIC:
+        return "an SQLite WAL index (-shm)"
+    return None
 
 
 def _is_archive(path: Path) -> bool:
-    """Whether ``path`` is an SQLite file holding chanarchive's migrations table."""
+    """Whether the SQLite file ``path`` holds chanarchive's migrations table (read, not written)."""
     uri = "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro"
     if not Path(f"{path}-wal").exists():
         uri += "&immutable=1"  # nothing to miss, and no side file left behind

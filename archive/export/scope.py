@@ -75,7 +75,8 @@ def connection(db: sqlite_utils.Database | sqlite3.Connection) -> sqlite3.Connec
 #: Per record, the archived files of its media slots: for each slot, the file linked to the
 #: latest version up to the record's own (a file arrives once and serves the later versions).
 MEDIA_FILES_SQL = (
-    "(SELECT json_group_array(json_array(pm.slot, pm.sha256, f.size, f.content_type))"
+    "(SELECT json_group_array(json_array(CAST(pm.slot AS TEXT), CAST(pm.sha256 AS TEXT),"
+    " CASE WHEN typeof(f.size) = 'integer' THEN f.size END, CAST(f.content_type AS TEXT)))"
     " FROM post_media pm JOIN media_files f ON f.sha256 = pm.sha256"
     " WHERE pm.post = p.id AND pm.version = (SELECT MAX(pm2.version) FROM post_media pm2"
     " WHERE pm2.post = p.id AND pm2.slot = pm.slot AND pm2.version <= v.version"

@@ -18,6 +18,7 @@ import difflib
 import json
 import re
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -243,6 +244,13 @@ def tokens(text: str) -> list[str]:
 EQUAL, REMOVED, ADDED = "equal", "removed", "added"
 
 
+#: The most work one word diff may do: the pairs of equal units difflib would compare
+#: (about a second of it). An edited post is far below it; a hostile pair of texts (a
+#: megabyte of one repeated character) is not, and takes the shortcut of
+#: :func:`word_segments`, so that no page, feed or notification waits on it.
+DIFF_BUDGET = 1_000_000
+
+
 def word_segments(old: str, new: str) -> list[tuple[str, str]]:
     """The word diff of ``old`` → ``new`` as runs ``(kind, text)``, kind ``equal``/``removed``/``added``.
 
@@ -250,8 +258,38 @@ def word_segments(old: str, new: str) -> list[tuple[str, str]]:
     a replaced run gives its removed run, then its added run. Every
     renderer of a word diff (terminal marks, HTML ``<del>``/``<ins>``,
     change events) starts from these runs.
+
+    Bounded in time: when marking every word would cost more than
+    :data:`DIFF_BUDGET`, the start and end the texts share are kept equal
+    and only what lies between is diffed word by word — or, when that is
+    still too costly, given as removed and added whole.
     """
     a, b = tokens(old), tokens(new)
+    if _diff_cost(a, b) <= DIFF_BUDGET:
+        return _merged(_segments(a, b))
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    middle_a, middle_b = a[head : len(a) - tail], b[head : len(b) - tail]
+    runs = [(EQUAL, "".join(a[:head]))]
+    if _diff_cost(middle_a, middle_b) <= DIFF_BUDGET:
+        runs += _segments(middle_a, middle_b)
+    else:
+        runs += [(REMOVED, "".join(middle_a)), (ADDED, "".join(middle_b))]
+    runs.append((EQUAL, "".join(a[len(a) - tail :])))
+    return _merged(runs)
+
+
+def _diff_cost(a: list[str], b: list[str]) -> int:
+    """The pairs of equal units in ``a`` and ``b``: what difflib's first pass looks at."""
+    counts = Counter(b)
+    return sum(counts[unit] for unit in a)
+
+
+def _segments(a: list[str], b: list[str]) -> list[tuple[str, str]]:
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     runs: list[tuple[str, str]] = []
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -263,6 +301,19 @@ def word_segments(old: str, new: str) -> list[tuple[str, str]]:
         if op in ("insert", "replace"):
             runs.append((ADDED, "".join(b[j1:j2])))
     return runs
+
+
+def _merged(runs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``runs`` without empty ones, neighbours of one kind joined."""
+    out: list[tuple[str, str]] = []
+    for kind, text in runs:
+        if not text:
+            continue
+        if out and out[-1][0] == kind:
+            out[-1] = (kind, out[-1][1] + text)
+        else:
+            out.append((kind, text))
+    return out
 
 
 def word_diff(

@@ -7,6 +7,7 @@ what Datasette shows about an archive: descriptions, search, facets,
 canned queries (:mod:`.metadata`).
 
 May import: :mod:`archive.query` (the SQL guard, and what the pages show),
-:mod:`archive.store` (its read-only connection), :mod:`archive.times`,
+:mod:`archive.store` (its read-only connection), :mod:`archive.export.cells`
+(CSV cells a spreadsheet cannot run), :mod:`archive.times`,
 ``archive.__version__``, and Datasette. Writes nothing.
 """

@@ -5,7 +5,8 @@ for writing (creating and migrating it when asked); writers use short
 ``BEGIN IMMEDIATE`` transactions (:mod:`.transaction`), and a busy
 timeout lets a second process wait for the lock instead of failing at
 once. :func:`connect_readonly` opens it with ``mode=ro`` for the commands
-that only read (query, search, history, export, serve).
+that only read (query, search, history, export, serve); they read text that
+is not UTF-8 with U+FFFD in place of its bad bytes (:func:`decoded`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlite3
 import stat
 import time
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
@@ -50,10 +52,14 @@ def check_archive_file(path: str | os.PathLike[str], *, create: bool, write: boo
     """Whether ``path`` may be used as an archive; True when it is new (absent or empty).
 
     A command writes only into a new file or a chanarchive archive: a missing
-    file (when ``create``), an empty file, or an SQLite file without any
-    table is new; an SQLite file with tables but no ``_chanarchive_migrations``
-    is someone else's database and is refused, as is anything that is not a
-    regular file or not SQLite. With ``write``, a file (or folder) that cannot
+    file (when ``create``), an empty file, or an SQLite file with nothing in
+    its schema and no mark of another application (``application_id`` and
+    ``user_version`` both 0) is new; an SQLite file with anything in its
+    schema but no ``_chanarchive_migrations``, or one another application
+    has marked as its own, is someone else's database and is refused, as is
+    anything that is not a regular file or not SQLite. The decision is made
+    from a read-only (immutable) look, before anything is written: a refused
+    file is left byte for byte, and no ``-wal`` or ``-shm`` appears beside it. With ``write``, a file (or folder) that cannot
     be written is refused too, before anything is attempted. Raises
     :class:`ArchiveError` with a one-line reason; reads the file only.
     """
@@ -89,18 +95,41 @@ def check_archive_file(path: str | os.PathLike[str], *, create: bool, write: boo
             )
     # SQLite reads the file itself: a plain open() and close() here would drop
     # the POSIX locks of this process's own connections to it (SQLite's FAQ).
-    names = _schema_names(path)
-    if not names:
-        return True
-    if MIGRATIONS_TABLE not in names:
+    found = _schema(path)
+    if MIGRATIONS_TABLE in found.names:
+        return False
+    if found.names:
         raise ArchiveError(
             f"{path} is an SQLite database but not a chanarchive archive: refusing to touch it"
         )
-    return False
+    if found.application_id or found.user_version:
+        # Empty, but another application has made it its own: not ours to fill.
+        marks = [
+            f"{name} {value}"
+            for name, value in (
+                ("application_id", found.application_id),
+                ("user_version", found.user_version),
+            )
+            if value
+        ]
+        raise ArchiveError(
+            f"{path} is an SQLite database of another application ({', '.join(marks)}),"
+            " not a chanarchive archive: refusing to touch it"
+        )
+    return True
 
 
-def _schema_names(path: Path) -> set[str]:
-    """The names in the schema of the SQLite file ``path``, read without writing."""
+@dataclass(frozen=True)
+class _Schema:
+    """What an SQLite file says about itself before anything is written to it."""
+
+    names: frozenset[str]  # every name in its schema (tables, indexes, views, triggers)
+    application_id: int
+    user_version: int
+
+
+def _schema(path: Path) -> _Schema:
+    """The schema names and header marks of the SQLite file ``path``, read without writing."""
     conn = None
     # With no -wal beside it there is no WAL content to miss, and an immutable
     # read leaves no side file behind.
@@ -109,7 +138,10 @@ def _schema_names(path: Path) -> set[str]:
         uri = _readonly_uri(path) + ("&immutable=1" if immutable else "")
         conn = sqlite3.connect(uri, uri=True, isolation_level=None)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        names = frozenset(row[0] for row in conn.execute("SELECT name FROM sqlite_master"))
+        application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        user_version = conn.execute("PRAGMA user_version").fetchone()[0]
+        return _Schema(names, application_id, user_version)
     except sqlite3.DatabaseError as exc:
         detail = "not SQLite, so not an archive" if "not a database" in str(exc) else ""
         raise ArchiveError(
@@ -205,9 +237,19 @@ def connect_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
         raise ArchiveError(f"cannot open archive {path}: {exc}") from exc
 
 
+def decoded(data: bytes) -> str:
+    """Text as a reader gets it: UTF-8, a byte that is not read as U+FFFD.
+
+    SQLite keeps whatever bytes a TEXT column was given; a shared archive may
+    hold some that are not UTF-8, and one such value must not stop a reader.
+    """
+    return data.decode("utf-8", "replace")
+
+
 def _open_readonly(file: Path, *, immutable: bool = False) -> sqlite3.Connection:
     uri = _readonly_uri(file) + ("&immutable=1" if immutable else "")
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    conn.text_factory = decoded
     register_functions(conn)  # so that a refused write says "readonly", not "no such function"
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

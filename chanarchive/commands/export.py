@@ -10,7 +10,7 @@ import click
 
 from archive.export import ExportScope, iter_scope, write_csv, write_jsonl
 from archive.export.atom import channel_info, write_atom
-from archive.export.media import check_media_dir, write_media_dir
+from archive.export.media import MediaWriteFailed, check_media_dir, write_media_dir
 from archive.export.output import OutputFailed, atomic_output, check_target, file_in
 from archive.export.records import archived_files
 from archive.export.warc import write_warc
@@ -41,6 +41,26 @@ class _Progress:
     def done(self, count: int) -> None:
         if self.shown:
             click.echo(f"\rexported {count:,} {self.noun}", err=True)
+
+
+def csv_flags(what: str):
+    """``--raw-csv`` and ``--excel``: the CSV for programs, or for Excel (default: neutralised)."""
+
+    def decorate(fn):
+        fn = click.option(
+            "--excel",
+            is_flag=True,
+            help=f"{what}: start with a UTF-8 byte-order mark, so that Excel shows Chinese "
+            "and other non-Latin text right.",
+        )(fn)
+        return click.option(
+            "--raw-csv",
+            is_flag=True,
+            help=f"{what}: the exact text, for programs: cells a spreadsheet would run as "
+            "formulas are not neutralised (by default they get an apostrophe in front).",
+        )(fn)
+
+    return decorate
 
 
 def _atom_channels(conn, channel: str | None) -> list[str]:
@@ -88,9 +108,12 @@ def _atom_channels(conn, channel: str | None) -> list[str]:
     help="Also write the archived media files of the exported posts into DIR, each named "
     "by its sha256 (e.g. --media-dir media/ gives media/3f2a…9c.jpg).",
 )
+@csv_flags("csv")
 @click.pass_context
 @translate_errors
-def export(ctx, fmt, channel, since, until, as_of, all_versions, live, output, media_dir):
+def export(
+    ctx, fmt, channel, since, until, as_of, all_versions, live, output, media_dir, raw_csv, excel
+):
     """Stream posts out of the archive.
 
     By default the current version of each post, deleted posts included (with
@@ -103,11 +126,24 @@ def export(ctx, fmt, channel, since, until, as_of, all_versions, live, output, m
     identical to an earlier one); atom one feed per channel of its new and
     edited posts. Progress shows on stderr when it is a terminal.
 
+    csv is for spreadsheets: a text cell a spreadsheet would run as a formula
+    (one starting with =, +, -, @, a tab or a carriage return, also after
+    leading spaces) gets an apostrophe in front, which the spreadsheet does
+    not show. The exact text is in --format jsonl, or in csv with --raw-csv
+    (for programs: never open it in a spreadsheet). --excel adds a UTF-8
+    byte-order mark so that Excel shows Chinese and other non-Latin text
+    right.
+
+    With --media-dir the media files are written first: if one cannot be
+    written, the export says how many were and writes no export (exit 1).
+
     Example:
 
         chanarchive export --format jsonl -o archive.jsonl
 
         chanarchive export --format csv --channel durov --all-versions -o durov.csv
+
+        chanarchive export --format csv --excel -o for-excel.csv
 
         chanarchive export --format jsonl --as-of 2026-11-01T00:00:00Z
 
@@ -126,6 +162,7 @@ def export(ctx, fmt, channel, since, until, as_of, all_versions, live, output, m
         live=live,
     ).normalized()  # bad times are refused here, before any output is opened
     archive = db_path(ctx)
+    check_csv_flags(fmt, raw_csv, excel)
     if output is not None:
         _check_output(Path(output), fmt)
         check_target(output, archive)
@@ -134,16 +171,21 @@ def export(ctx, fmt, channel, since, until, as_of, all_versions, live, output, m
         if output is not None and Path(media_dir).resolve() == Path(output).resolve():
             raise BadUsage("--media-dir and -o name the same path")
     conn = connect_readonly(archive)
-    archived: dict[str, dict] = {}  # sha256 -> a media item of the export holding that file
     progress = _Progress("captures" if fmt == "warc" else "records")
     # On a terminal only, and not over the export itself when that goes to the same screen.
     shown = is_terminal() and (output is not None or not is_terminal(sys.stdout))
     report = progress if shown else None
     try:
+        # One snapshot for the media files and the export, so that they agree
+        # while a crawl writes.
+        conn.execute("BEGIN")
         if scope.channel is not None:
             channel_info(conn, scope.channel)  # an unknown channel is bad input: exit 2
+        if media_dir is not None:
+            # First: when a file cannot be written, no export claims it is there.
+            _export_media(conn, scope, media_dir)
         if fmt == "atom":
-            count = _export_atom(conn, scope, output, report)
+            count = _export_atom(conn, scope, output, report, archive)
         elif fmt == "warc":
             gzip = not (output and output.endswith(".warc"))
             if output:
@@ -157,23 +199,22 @@ def export(ctx, fmt, channel, since, until, as_of, all_versions, live, output, m
                 ).records
                 sys.stdout.buffer.flush()
         else:
-            writer = write_jsonl if fmt == "jsonl" else write_csv
             records = iter_scope(conn, scope)
-            if media_dir is not None:  # the files the records name, noted as they stream by
-                records = _noting_files(records, archived)
+
+            def write(out) -> int:
+                if fmt == "jsonl":
+                    return write_jsonl(records, out, report)
+                return write_csv(records, out, report, raw=raw_csv, excel=excel)
+
             if output:
                 with atomic_output(output) as out:
-                    count = writer(records, out, report)
+                    count = write(out)
             else:
-                count = writer(records, sys.stdout, report)
+                count = write(sys.stdout)
                 sys.stdout.flush()
-        if media_dir is not None:
-            if fmt not in ("jsonl", "csv"):  # their records were not read: read them now
-                for _record in _noting_files(iter_scope(conn, scope), archived):
-                    pass
-            write_media_dir(conn, [{"media": list(archived.values())}], media_dir)
     except OutputFailed as exc:
-        raise WorkFailed(str(exc)) from None
+        done = " (the media files were written)" if media_dir is not None else ""
+        raise WorkFailed(f"{exc}{done}") from None
     except OSError as exc:  # stdout itself failed (a full disk behind a redirect)
         if isinstance(exc, BrokenPipeError):
             raise
@@ -184,6 +225,29 @@ def export(ctx, fmt, channel, since, until, as_of, all_versions, live, output, m
         progress.done(count)
 
 
+def check_csv_flags(fmt: str, raw_csv: bool, excel: bool) -> None:
+    if (raw_csv or excel) and fmt != "csv":
+        flag = "--raw-csv" if raw_csv else "--excel"
+        raise BadUsage(f"{flag} is for --format csv only")
+    if raw_csv and excel:
+        raise BadUsage(
+            "--raw-csv keeps formulas a spreadsheet would run, --excel is for a spreadsheet:"
+            " give one of them"
+        )
+
+
+def _export_media(conn, scope: ExportScope, media_dir: str) -> int:
+    """Write the archived media files of the export's records into ``media_dir``."""
+    archived: dict[str, dict] = {}  # sha256 -> a media item of the export holding that file
+    for record in iter_scope(conn, scope):
+        for item in archived_files(record):
+            archived.setdefault(item["sha256"], item)
+    try:
+        return write_media_dir(conn, [{"media": list(archived.values())}], media_dir)
+    except MediaWriteFailed as exc:
+        raise WorkFailed(f"{exc}; the export was not written") from None
+
+
 def _check_output(path: Path, fmt: str) -> None:
     if path.is_dir() and fmt != "atom":
         raise BadUsage(f"-o {path} is a folder: give a file name (only atom writes a folder)")
@@ -191,7 +255,7 @@ def _check_output(path: Path, fmt: str) -> None:
         raise BadUsage(f"cannot write {path}: folder {path.parent} does not exist")
 
 
-def _export_atom(conn, scope: ExportScope, output: str | None, report) -> int:
+def _export_atom(conn, scope: ExportScope, output: str | None, report, archive: str) -> int:
     channels = _atom_channels(conn, scope.channel)
     folder = output is not None and Path(output).is_dir()
     if len(channels) != 1 and not folder:
@@ -202,6 +266,9 @@ def _export_atom(conn, scope: ExportScope, output: str | None, report) -> int:
         )
     # Every file is named and checked before the first is written: all or nothing.
     targets = [file_in(output, f"{name}.atom") if folder else output for name in channels]
+    if folder:
+        for target in targets:
+            check_target(target, archive)
     count = 0
     for name, target in zip(channels, targets, strict=True):
         one = ExportScope(**{**vars(scope), "channel": name})
@@ -211,11 +278,3 @@ def _export_atom(conn, scope: ExportScope, output: str | None, report) -> int:
         else:
             count += write_atom(conn, sys.stdout, one, progress=report)
     return count
-
-
-def _noting_files(records, archived: dict[str, dict]):
-    """``records`` unchanged, each archived media item noted in ``archived`` by sha256."""
-    for record in records:
-        for item in archived_files(record):
-            archived.setdefault(item["sha256"], item)
-        yield record

@@ -46,5 +46,6 @@ def serve(ctx, host, port, print_metadata):
     if print_metadata:
         click.echo(json.dumps(metadata(path, archive_tables(path)), ensure_ascii=False, indent=2))
         return
+    archive_tables(path)  # a file that is not an archive: one line, before anything is said
     click.echo(f"Serving {path} read-only at http://{host}:{port}/ (Ctrl-C stops)", err=True)
     run(path, host=host, port=port)

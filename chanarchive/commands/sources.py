@@ -33,6 +33,7 @@ from ..clitools import (
     translate_errors,
 )
 from ..tables import render_table
+from .export import check_csv_flags, csv_flags
 
 
 @click.group()
@@ -242,13 +243,20 @@ def _read_input(file: str) -> bytes:
     help="csv keeps every schedule and option; txt is one source a line; opml for feed readers.",
 )
 @click.option("-o", "--output", metavar="PATH", help="Write to PATH (default: stdout).")
+@csv_flags("csv")
 @click.pass_context
 @translate_errors
-def export_(ctx, fmt, output):
+def export_(ctx, fmt, output, raw_csv, excel):
     """Write the scheduled sources out, in a format `sources import` reads back.
 
     The csv format keeps each source's schedule, crawl options and paused
     state: importing it into another archive (or this one) restores them.
+    Its cells are made safe for spreadsheets (a cell a spreadsheet would
+    run as a formula gets an apostrophe in front, which `sources import`
+    takes off again); --raw-csv writes them exactly, --excel adds a UTF-8
+    byte-order mark for Excel. Notification targets (--notify URLs) are
+    never written: their URLs may hold passwords or tokens. Those left out
+    are named on stderr, masked, to be added again with `sources add`.
 
     Example:
 
@@ -259,13 +267,15 @@ def export_(ctx, fmt, output):
         chanarchive sources export --format txt
     """
     archive = db_path(ctx)
+    check_csv_flags(fmt, raw_csv, excel)
     if output is not None:
         _check_output(Path(output), Path(archive))
     conn = connect_readonly(archive)  # exporting never writes the archive
     try:
         db = sqlite_utils.Database(conn)
-        sources = iter_sources(db) if "sources" in db.table_names() else iter(())
-        pieces = write_sources(sources, fmt)
+        found = list(iter_sources(db)) if "sources" in db.table_names() else []
+        left_out = [(source.key, t.shown) for source in found for t in targets(db, source.key)]
+        pieces = write_sources(found, fmt, raw=raw_csv, excel=excel)
         if output is None:
             for piece in pieces:
                 click.echo(piece, nl=False)
@@ -276,6 +286,14 @@ def export_(ctx, fmt, output):
         raise WorkFailed(str(exc)) from None
     finally:
         conn.close()
+    if left_out:
+        named = ", ".join(f"{key} {shown}" for key, shown in left_out)
+        noun = "target" if len(left_out) == 1 else "targets"
+        click.echo(
+            f"{len(left_out)} notification {noun} not exported: {named} (URLs may hold"
+            " passwords or tokens; add them again with `sources add SOURCE --notify URL`)",
+            err=True,
+        )
 
 
 def _check_output(path: Path, archive: Path) -> None:

@@ -13,11 +13,24 @@ reason, recorded (``notifications``, ``notify_targets.last_error``), and
 its changes go out with the next run's. (A process killed between sending
 and recording sends that message once more.) A notification never fails
 the crawl: :func:`notify_after_crawl` logs its own errors and never raises.
+
+Bounded in time: each message is sent from a daemon thread of its own and
+waited for at most :func:`send_timeout` seconds (default
+:data:`SEND_TIMEOUT`, ``CHANARCHIVE_NOTIFY_TIMEOUT`` overrides it); a
+target that does not answer in time is a failed message, retried with the
+next run, and gets no second message while the first may still be on its
+way. The scheduler's stop event ends the wait at once: a stopping scheduler
+sends nothing more, records nothing for the message it gave up on, and
+leaves its changes to the next run. (A message given up on may still
+arrive: then the next run tells those changes once more.)
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +39,7 @@ import sqlite_utils
 
 from archive.query.changes import ChangeScope, iter_changes
 from archive.store import open_archive
+from archive.store.connection import decoded
 from archive.store.notifications import FAILED, SENT, move_watermark, record_notification
 from archive.times import to_datetime, utcnow
 
@@ -48,12 +62,87 @@ class Delivery:
     error: str | None = None
 
 
+#: Seconds one message may take to go out, whatever the service does.
+SEND_TIMEOUT = 30.0
+#: The environment variable that overrides :data:`SEND_TIMEOUT` (seconds).
+TIMEOUT_VARIABLE = "CHANARCHIVE_NOTIFY_TIMEOUT"
+
+
+def send_timeout() -> float:
+    """:data:`SEND_TIMEOUT`, or the seconds ``CHANARCHIVE_NOTIFY_TIMEOUT`` says (when positive)."""
+    try:
+        value = float(os.environ.get(TIMEOUT_VARIABLE, ""))
+    except ValueError:
+        return SEND_TIMEOUT
+    return value if 0 < value <= 24 * 3600 else SEND_TIMEOUT
+
+
+class Stopped(Exception):
+    """The scheduler is stopping: the message was given up on (its changes wait)."""
+
+
+#: Messages given up on that may still be on their way, by target URL.
+_on_their_way: dict[str, threading.Thread] = {}
+_on_their_way_lock = threading.Lock()
+
+
+def send_bounded(
+    send: Sender,
+    url: str,
+    title: str,
+    body: str,
+    *,
+    timeout: float,
+    stop: threading.Event | None = None,
+) -> str | None:
+    """``send(url, title, body)`` from a daemon thread, waited for at most ``timeout`` seconds.
+
+    Returns what ``send`` returned (None: it went out), or why it did not: it
+    raised, it took too long, or an earlier message to ``url`` is still on its
+    way. Raises :class:`Stopped` when ``stop`` is set while it waits.
+    """
+    with _on_their_way_lock:
+        earlier = _on_their_way.get(url)
+        if earlier is not None and earlier.is_alive():
+            return "an earlier message to this target is still on its way: not sent meanwhile"
+        _on_their_way.pop(url, None)
+    result: list[str | None] = []
+
+    def run() -> None:
+        try:
+            result.append(send(url, title, body))
+        except Exception as exc:  # a sender must not take the scheduler down
+            result.append(f"{exc.__class__.__name__}: {exc}")
+
+    thread = threading.Thread(target=run, name="chanarchive-notify", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while thread.is_alive():
+        if stop is not None and stop.is_set():
+            with _on_their_way_lock:
+                _on_their_way[url] = thread
+            raise Stopped
+        left = deadline - time.monotonic()
+        if left <= 0:
+            with _on_their_way_lock:
+                _on_their_way[url] = thread
+            return f"no answer within {timeout:g}s (the message was given up on)"
+        thread.join(min(left, 0.1))
+    return result[0] if result else "the sender ended without saying"
+
+
 def apprise_sender(url: str, title: str, body: str) -> str | None:
-    """Send one message with apprise; None when it went out, else apprise's reason."""
+    """Send one message with apprise; None when it went out, else apprise's reason.
+
+    The service is called here, in the calling thread (:func:`send_bounded`'s
+    daemon thread), not through ``Apprise.notify``, whose worker pool a
+    process waits for at exit: a target that never answers must not keep
+    ``scheduler run`` from ending.
+    """
     import apprise
 
-    service = apprise.Apprise()
-    if not service.add(url):
+    service = apprise.Apprise.instantiate(url)
+    if service is None:
         return "apprise cannot use this URL"
     with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as log:
         sent = service.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
@@ -106,10 +195,23 @@ def _just_before(stamp: str) -> str:
 
 
 def notify_source(
-    db: sqlite_utils.Database, key: str, *, send: Sender = apprise_sender
+    db: sqlite_utils.Database,
+    key: str,
+    *,
+    send: Sender = apprise_sender,
+    stop: threading.Event | None = None,
+    timeout: float | None = None,
 ) -> list[Delivery]:
-    """Tell each target of source ``key`` the changes it has not been told yet."""
+    """Tell each target of source ``key`` the changes it has not been told yet.
+
+    Each message is waited for at most ``timeout`` seconds (default:
+    :func:`send_timeout`); once ``stop`` is set nothing more is sent.
+    """
+    timeout = send_timeout() if timeout is None else timeout
     deliveries = []
+    if stop is not None and stop.is_set():
+        logger.info("%s: stopping: its notifications wait for the next run", key)
+        return deliveries
     found = targets(db, key)
     if not found:
         return deliveries
@@ -127,9 +229,14 @@ def notify_source(
             continue
         title, body = compose(key, changes)
         try:
-            error = send(target.url, title, body)
-        except Exception as exc:  # a sender must not take the scheduler down
-            error = f"{exc.__class__.__name__}: {exc}"
+            error = send_bounded(send, target.url, title, body, timeout=timeout, stop=stop)
+        except Stopped:
+            logger.info(
+                "%s: stopping: the message to %s was given up on; its %d changes wait for"
+                " the next run",
+                key, target.shown, len(changes),
+            )  # fmt: skip
+            break
         record_notification(
             db, source=target.source, url=target.url, shown=target.shown, attempted_at=now,
             after=target.notified_until, until=until, changes=len(changes), title=title,
@@ -146,16 +253,21 @@ def notify_source(
     return deliveries
 
 
-def notify_after_crawl(db_path: str, key: str) -> list[Delivery]:
+def notify_after_crawl(
+    db_path: str, key: str, *, stop: threading.Event | None = None
+) -> list[Delivery]:
     """After a scheduled crawl of ``key`` has finished its crawl rows: notify its targets.
 
     Never raises: a notification must not fail the crawl. Whatever goes
-    wrong is logged, and the changes wait for the next run.
+    wrong is logged, and the changes wait for the next run. Bounded in
+    time (:func:`send_timeout` a message), and over at once when ``stop``
+    (the scheduler's stop event) is set.
     """
     try:
         db = open_archive(db_path, create=False)
+        db.conn.text_factory = decoded  # a stored text that is not UTF-8 stops no message
         try:
-            return notify_source(db, key)
+            return notify_source(db, key, stop=stop)
         finally:
             db.close()
     except Exception:

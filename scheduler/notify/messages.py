@@ -3,9 +3,20 @@
 New posts, edits with their removed and added words, deletions, posts that
 came back (the change events of :mod:`archive.query.changes`), newest
 first, at most :data:`MAX_LISTED` of each kind spelled out; plain text.
+
+What a message quotes was written by the channels' authors, and chat
+services act on some text: ``@everyone``, ``@here``, ``@name``, Discord's
+``<@123>``, ``<@&role>`` and ``<#channel>``, Slack's ``<!channel>`` ping
+people. :func:`plain` makes every such mention inert — a zero-width space
+after each ``@`` and after each ``<`` that opens one, which no service
+reads as a mention and a reader does not see — and drops control
+characters; :func:`compose` passes title and body through it. A link keeps
+working: its ``@`` is written ``%40``.
 """
 
 from __future__ import annotations
+
+import re
 
 from archive.query.changes import DELETED, EDITED, NEW, UNDELETED, Change
 
@@ -18,6 +29,26 @@ CONTEXT = 15
 
 #: The sections of a message, in order, with their headings.
 SECTIONS = ((EDITED, "Edited"), (DELETED, "Deleted"), (UNDELETED, "Back"), (NEW, "New"))
+
+
+#: Written after an ``@`` or a ``<`` so that no chat service reads a mention there.
+ZERO_WIDTH_SPACE = "\u200b"
+_AT = re.compile("@(?!\u200b)")
+_OPENS_MENTION = re.compile("<(?=[@#!&])")
+#: Control characters (C0 and C1), but the line feed and the tab.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: str) -> str:
+    """``text`` as a message may say it: no mention any chat service acts on, no control codes."""
+    text = _CONTROL.sub("", text)
+    text = _OPENS_MENTION.sub("<" + ZERO_WIDTH_SPACE, text)
+    return _AT.sub("@" + ZERO_WIDTH_SPACE, text)
+
+
+def link(url: str) -> str:
+    """A URL a message may carry: an ``@`` in it percent-encoded (the same address, no mention)."""
+    return "".join(url.split()).replace("@", "%40")
 
 
 def _line(text: str, width: int = QUOTE_WIDTH) -> str:
@@ -37,7 +68,10 @@ def counts(changes: list[Change]) -> str:
 
 
 def compose(source: str, changes: list[Change]) -> tuple[str, str]:
-    """The title and body of the message telling of ``changes`` (newest first) in ``source``."""
+    """The title and body of the message telling of ``changes`` (newest first) in ``source``.
+
+    Plain text, every mention made inert (:func:`plain`).
+    """
     title = f"chanarchive: {source}: {counts(changes)}"
     lines: list[str] = []
     for kind, heading in SECTIONS:
@@ -48,7 +82,8 @@ def compose(source: str, changes: list[Change]) -> tuple[str, str]:
             lines.append("")
         lines.append(f"{heading} ({len(of_kind)}):")
         for change in of_kind[:MAX_LISTED]:
-            lines.append(f"- {change.name}" + (f"  {change.url}" if change.url else ""))
+            named = _line(change.name, QUOTE_WIDTH)
+            lines.append(f"- {named}" + (f"  {link(change.url)}" if change.url else ""))
             if kind == EDITED:
                 if change.removed:
                     lines.append("  removed: " + _line(" · ".join(change.removed)))
@@ -64,4 +99,4 @@ def compose(source: str, changes: list[Change]) -> tuple[str, str]:
                     lines.append(f"  {quoted}")
         if len(of_kind) > MAX_LISTED:
             lines.append(f"… and {len(of_kind) - MAX_LISTED} more")
-    return title, "\n".join(lines) + "\n"
+    return plain(title), plain("\n".join(lines)) + "\n"

@@ -9,7 +9,11 @@ Three formats, told apart by the file's name or its first lines:
   ``paused``, ``settings`` …) are each line's own options, over the command
   line's; columns not known here are ignored. ``sources export`` writes
   this format, every column filled in: importing it back gives the same
-  schedule.
+  schedule. Its cells are neutralised for spreadsheets as the export's are
+  (:mod:`archive.export.cells`: a cell a spreadsheet would run as a formula
+  gets an apostrophe in front), and reading takes that mark off again; a
+  UTF-8 byte-order mark in front (``--excel``, or a file saved by Excel) is
+  read as nothing.
 - **OPML** (a feed reader's export): every ``<outline>`` with a link is a
   source — its ``source`` attribute, else its ``htmlUrl``, else its
   ``xmlUrl`` (an RSSHub ``…/telegram/channel/NAME`` feed is ``@NAME``);
@@ -31,6 +35,7 @@ from pathlib import PurePath
 from lxml import etree
 
 from archive.errors import BadInput
+from archive.export.cells import BOM, neutralise, restore
 from crawler.options import SCHEDULED
 
 from .scheduled import ScheduledSource
@@ -131,7 +136,7 @@ def _read_csv(name: str, text: str) -> list[SourceLine]:
                 raise BadLine(
                     f"{name} line {number}: {len(row)} cells, the header has {len(header)}"
                 )
-            cells = dict(zip(header, row, strict=False))
+            cells = dict(zip(header, (restore(cell) for cell in row), strict=False))
             source = (cells.pop(column, "") or "").strip()
             if not source:
                 raise BadLine(f"{name} line {number}: no source in the {column!r} column")
@@ -189,10 +194,18 @@ def source_fields(source: ScheduledSource) -> dict[str, str]:
     }
 
 
-def write_sources(sources: list[ScheduledSource], fmt: str = "csv") -> Iterator[str]:
-    """``sources`` as a file ``sources import`` reads, in pieces to write one after another."""
+def write_sources(
+    sources: list[ScheduledSource], fmt: str = "csv", *, raw: bool = False, excel: bool = False
+) -> Iterator[str]:
+    """``sources`` as a file ``sources import`` reads, in pieces to write one after another.
+
+    csv: cells neutralised for spreadsheets unless ``raw``; ``excel``: a UTF-8
+    byte-order mark first.
+    """
     if fmt == "csv":
-        yield from _write_csv(sources)
+        if excel:
+            yield BOM
+        yield from _write_csv(sources, raw=raw)
     elif fmt == "opml":
         yield from _write_opml(sources)
     else:
@@ -201,12 +214,18 @@ def write_sources(sources: list[ScheduledSource], fmt: str = "csv") -> Iterator[
             yield source.key + "\n"
 
 
-def _write_csv(sources: list[ScheduledSource]) -> Iterator[str]:
+def _write_csv(sources: list[ScheduledSource], *, raw: bool = False) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    # CRLF, as RFC 4180 has it: a cell holding a lone carriage return is quoted too.
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for source in sources:
-        writer.writerow(source_fields(source))
+        fields = source_fields(source)
+        writer.writerow(
+            fields
+            if raw
+            else {k: neutralise(v) if isinstance(v, str) else v for k, v in fields.items()}
+        )
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

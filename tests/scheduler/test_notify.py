@@ -220,7 +220,8 @@ def test_a_message_names_each_kind_and_counts_what_it_leaves_out(tmp_path):
     changes = list(iter_changes(conn))
     conn.close()
     title, body = compose("@news_cn", changes)
-    assert title == "chanarchive: @news_cn: 1 edited, 1 deleted, 8 new"
+    # The source's @ too is kept from mentioning anyone (a zero-width space after it).
+    assert title == "chanarchive: @\u200bnews_cn: 1 edited, 1 deleted, 8 new"
     sections = [line for line in body.splitlines() if line and not line.startswith((" ", "-"))]
     assert sections[:3] == ["Edited (1):", "Deleted (1):", "New (8):"]
     assert "  removed: 地铁 · 底" in body and "  added: 轻轨 · 明 · 春节" in body

@@ -5,27 +5,35 @@ Each page reads the archive through Datasette's own read-only connection
 plugin's ``prepare_connection`` puts on it), calling the same library
 functions as the command line: :mod:`archive.query.changes` for what
 changed, :mod:`archive.query.channels` for a channel at a glance,
-:mod:`archive.query.history` for a post's versions. Templates escape
-every value (Jinja autoescape); the charts escape their own text
-(:mod:`.charts`); links are made only of http(s) URLs.
+:mod:`archive.query.history` for a post and its word diffs. A post's
+versions, views and reactions are read here, each value of a bounded size.
+
+Every value from the archive reaches a template through :mod:`.values`, so
+that no one row can break a page: long text is shortened (the whole value
+a click away, on Datasette's row page), a count that is not a number and a
+time that does not parse (or lies outside 1970–2100) are shown as absent.
+Templates escape every value (Jinja autoescape); the charts escape their
+own text (:mod:`.charts`); links are made only of http(s) URLs.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
-from ...query.changes import EDITED, Change, ChangeScope, iter_changes
-from ...query.channels import channel_crawls, channel_summaries, channel_summary, daily_activity
-from ...query.history import (
-    get_post,
-    reactions_over_time,
-    versions,
-    views_over_time,
-    word_segments,
+from ...query.changes import EDITED, Change, ChangeScope, change_from_row, change_query
+from ...query.channels import (
+    DayActivity,
+    channel_crawls,
+    channel_summaries,
+    channel_summary,
+    daily_activity,
 )
-from ...times import readable
+from ...query.history import get_post, word_segments
+from . import values
 from .charts import activity_chart, line_chart
 
 #: Tables that make a Datasette database a chanarchive archive.
@@ -37,11 +45,19 @@ CHANNEL_CHANGES = 30
 CHANNEL_CRAWLS = 20
 #: Reactions drawn on a post's chart: the most given ones.
 REACTION_LINES = 6
+#: Characters of each text an edit's excerpt is drawn from (the excerpt shows a few dozen).
+CHANGE_TEXT = 20_000
+#: The largest JSON value (a version's media list, a reactions object) read to be shown.
+MAX_JSON = 256 * 1024
+#: Versions a post page shows (the newest); a post edited more often says so.
+MAX_VERSIONS = 200
+#: Counts over time drawn on a post's chart (the latest).
+MAX_POINTS = 2000
 
 
-def safe_href(url: str | None) -> str | None:
+def safe_href(url: Any) -> str | None:
     """``url`` when it is an http(s) URL a page may link to; None otherwise (``javascript:`` …)."""
-    if not url:
+    if not isinstance(url, str) or not url or len(url) > 8192:
         return None
     try:
         scheme = urlsplit(url.strip()).scheme.lower()
@@ -51,26 +67,59 @@ def safe_href(url: str | None) -> str | None:
 
 
 def channel_path(name: str) -> str:
+    """The page of channel ``name``: every character but letters, digits and ``_.-~`` escaped."""
     return "/-/channel/" + quote(name, safe="")
 
 
 def post_path(channel: str, post_id: str) -> str:
-    return f"/-/post/{quote(channel, safe='')}/{quote(post_id, safe='/')}"
+    """The page of a post; its id escaped whole (``/`` too), so a browser never rewrites it."""
+    return f"/-/post/{quote(channel, safe='')}/{quote(post_id, safe='')}"
 
 
-def short(text: str | None, width: int = 140) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+def from_path(part: str) -> str:
+    """A channel name or post id as a page's URL carries it (:func:`channel_path`, :func:`post_path`)."""
+    return unquote(part)
 
 
-def when(stamp: str | None) -> str:
-    """An archive time as a page shows it: ``2026-11-27 10:00:05 UTC``."""
-    if not stamp:
-        return ""
-    return readable(stamp) + " UTC" if "T" in stamp else stamp[:19]
+def short(text: Any, width: int = 140) -> str:
+    return values.text(text, width)
+
+
+def when(stamp: Any) -> str:
+    """An archive time as a page shows it: ``2026-11-27 10:00:05 UTC`` ("" when it is not one)."""
+    return values.moment(stamp)
 
 
 # ------------------------------------------------------------------ changes
+
+
+def _change_text(value: Any) -> str:
+    return values.shown(value, CHANGE_TEXT).text
+
+
+def bounded_changes(conn: sqlite3.Connection, scope: ChangeScope) -> list[Change]:
+    """The change events of ``scope``, each text cut to :data:`CHANGE_TEXT` before its diff."""
+    sql, params = change_query(scope)
+    found = []
+    for row in conn.execute(sql, params):
+        kind, at, channel, post_id, url, version, text, title, prev_text, prev_title = row
+        found.append(
+            change_from_row(
+                (
+                    values.text(kind, 20),
+                    at if isinstance(at, str) else None,
+                    values.exact(channel),
+                    values.exact(post_id),
+                    url if isinstance(url, str) else None,
+                    values.count(version),
+                    _change_text(text),
+                    values.optional(title, 500),
+                    _change_text(prev_text),
+                    values.optional(prev_title, 500),
+                )
+            )
+        )
+    return found
 
 
 def change_view(change: Change) -> dict[str, Any]:
@@ -78,11 +127,13 @@ def change_view(change: Change) -> dict[str, Any]:
     return {
         "kind": change.kind,
         "at": when(change.at),
-        "name": change.name,
+        "name": values.text(change.name, 300),
         "channel": change.channel,
         "href": post_path(change.channel, change.post_id),
         "version": change.version,
-        "segments": [{"kind": kind, "text": text} for kind, text in change.excerpt(24)]
+        "segments": [
+            {"kind": kind, "text": values.text(text, 400)} for kind, text in change.excerpt(24)
+        ]
         if change.kind == EDITED
         else [],
         "text": short(change.title or change.text),
@@ -98,22 +149,39 @@ def home_data(conn: sqlite3.Connection) -> dict[str, Any]:
     for c in channel_summaries(conn):
         channels.append(
             {
-                "name": c.name,
-                "href": channel_path(c.name),
-                "title": c.title,
-                "kind": c.kind,
-                "posts": c.posts,
-                "edits": c.edits,
-                "deletions": c.deletions,
-                "last_crawl": when(c.last_crawl_at or c.last_crawled),
-                "last_status": c.last_crawl_status,
+                "name": values.text(c.name, 300),
+                "href": channel_path(values.exact(c.name)),
+                "title": values.optional(c.title),
+                "kind": values.text(c.kind, 20),
+                "posts": values.number(c.posts),
+                "edits": values.number(c.edits),
+                "deletions": values.number(c.deletions),
+                "last_crawl": when(c.last_crawl_at) or when(c.last_crawled),
+                "last_status": values.optional(c.last_crawl_status, 20),
             }
         )
-    changes = [change_view(c) for c in iter_changes(conn, ChangeScope(limit=HOME_CHANGES))]
+    changes = [change_view(c) for c in bounded_changes(conn, ChangeScope(limit=HOME_CHANGES))]
     return {"channels": channels, "changes": changes}
 
 
 # ------------------------------------------------------------------ channel
+
+
+def activity_days(days: list[DayActivity]) -> list[DayActivity]:
+    """The days that can be drawn: a date from 1970 to 2100, with counts."""
+    kept = []
+    for d in days:
+        if values.day(d.day) is None:
+            continue
+        kept.append(
+            DayActivity(
+                values.day(d.day).isoformat(),
+                values.number(d.posts),
+                values.number(d.edits),
+                values.number(d.deletions),
+            )
+        )
+    return kept
 
 
 def channel_data(conn: sqlite3.Connection, name: str) -> dict[str, Any] | None:
@@ -121,47 +189,58 @@ def channel_data(conn: sqlite3.Connection, name: str) -> dict[str, Any] | None:
     summary = channel_summary(conn, name)
     if summary is None:
         return None
+    key = values.exact(summary.name)
     latest = [
         change_view(c)
-        for c in iter_changes(conn, ChangeScope(channels=(summary.name,), limit=CHANNEL_CHANGES))
+        for c in bounded_changes(conn, ChangeScope(channels=(key,), limit=CHANNEL_CHANGES))
     ]
     crawls = [
         {
-            "id": r.id,
-            "trigger": r.trigger,
-            "status": r.status,
+            "id": values.count(r.id),
+            "trigger": values.optional(r.trigger, 40),
+            "status": values.text(r.status, 20),
             "started_at": when(r.started_at),
             "finished_at": when(r.finished_at),
-            "pages": r.pages,
-            "new": r.posts_new,
-            "changed": r.posts_changed,
-            "deleted": r.posts_deleted,
-            "errors": r.errors,
-            "reason": r.reason,
+            "pages": values.count(r.pages),
+            "new": values.count(r.posts_new),
+            "changed": values.count(r.posts_changed),
+            "deleted": values.count(r.posts_deleted),
+            "errors": values.number(r.errors),
+            "reason": values.optional(r.reason, 2000),
             "error_list": [
-                {"at": when(e.at), "kind": e.kind, "url": e.url, "message": e.message}
+                {
+                    "at": when(e.at),
+                    "kind": values.text(e.kind, 40),
+                    "url": values.optional(e.url, 500),
+                    "message": values.text(e.message, 2000),
+                }
                 for e in r.error_list
             ],
         }
-        for r in channel_crawls(conn, summary.name, limit=CHANNEL_CRAWLS)
+        for r in channel_crawls(conn, key, limit=CHANNEL_CRAWLS)
     ]
+    days = activity_days(daily_activity(conn, key))
+    # Posts whose date does not parse, or lies outside 1970–2100, are not drawn: said.
+    undated = max(0, values.number(summary.posts) - sum(d.posts for d in days))
+    source_text = values.optional(summary.source_url, 500)
     return {
         "channel": {
-            "name": summary.name,
-            "title": summary.title,
-            "kind": summary.kind,
-            "description": summary.description,
+            "name": values.text(key, 300),
+            "title": values.optional(summary.title, 500),
+            "kind": values.text(summary.kind, 20),
+            "description": values.optional(summary.description, 5000),
             "source_url": safe_href(summary.source_url),
-            "source_text": summary.source_url,
-            "subscribers": summary.subscribers,
+            "source_text": source_text,
+            "subscribers": values.count(summary.subscribers),
             "first_seen": when(summary.first_seen),
             "last_crawled": when(summary.last_crawled),
-            "posts": summary.posts,
-            "deleted": summary.deleted,
-            "edits": summary.edits,
-            "deletions": summary.deletions,
+            "posts": values.number(summary.posts),
+            "deleted": values.number(summary.deleted),
+            "edits": values.number(summary.edits),
+            "deletions": values.number(summary.deletions),
         },
-        "activity_svg": activity_chart(daily_activity(conn, summary.name)),
+        "activity_svg": activity_chart(days),
+        "undated_posts": undated,
         "changes": latest,
         "crawls": crawls,
     }
@@ -170,97 +249,205 @@ def channel_data(conn: sqlite3.Connection, name: str) -> dict[str, Any] | None:
 # ------------------------------------------------------------------ post
 
 
+@dataclass
+class _Version:
+    """One version of a post, its text read to :data:`values.LONG` characters at most."""
+
+    row_id: int | None
+    version: int
+    captured_at: Any
+    title: str | None
+    text: values.Shown
+    raw_text: values.Shown
+    source_url: Any
+    media: list[dict[str, Any]]
+
+
+def _versions(conn: sqlite3.Connection, post: int) -> tuple[list[_Version], int]:
+    """A post's versions, oldest first (the newest :data:`MAX_VERSIONS`), and how many in all."""
+    total = conn.execute("SELECT COUNT(*) FROM post_versions WHERE post = ?", [post]).fetchone()[0]
+    rows = conn.execute(
+        "SELECT * FROM (SELECT id, version, captured_at, substr(title, 1, 2000),"
+        " substr(text, 1, :n), length(text), substr(raw_text, 1, :n), length(raw_text),"
+        " source_url, CASE WHEN length(media) <= :json THEN media END"
+        " FROM post_versions WHERE post = :post ORDER BY version DESC, id DESC LIMIT :many)"
+        " ORDER BY version, id",
+        {"n": values.LONG + 1, "json": MAX_JSON, "post": post, "many": MAX_VERSIONS},
+    ).fetchall()
+    found = []
+    for row_id, version, at, title, text, text_len, raw, raw_len, source, media in rows:
+        found.append(
+            _Version(
+                values.count(row_id),
+                values.number(version),
+                at,
+                values.optional(title, 1000),
+                values.shown(text, values.LONG, length=text_len),
+                values.shown(raw, values.LONG, length=raw_len),
+                source,
+                _media_items(media),
+            )
+        )
+    return found, values.number(total)
+
+
+def _media_items(value: Any) -> list[dict[str, Any]]:
+    try:
+        items = json.loads(value) if isinstance(value, str) else []
+    except (ValueError, RecursionError):
+        return []
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _views(conn: sqlite3.Connection, post: int) -> list[tuple[str, int]]:
+    """The post's view counts over time: the points that are a time and a count."""
+    points = []
+    for at, n in conn.execute(
+        "SELECT * FROM (SELECT observed_at, views FROM post_views WHERE post = ?"
+        " ORDER BY observed_at DESC LIMIT ?) ORDER BY observed_at",
+        [post, MAX_POINTS],
+    ):
+        stamp, views = values.timestamp(at), values.count(n)
+        if stamp is not None and views is not None:
+            points.append((stamp, views))
+    return points
+
+
+def _reactions(conn: sqlite3.Connection, post: int) -> list[tuple[str, dict[str, int]]] | None:
+    """The post's reactions over time (None when the archive keeps none), bad points left out."""
+    kept = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = 'post_reactions'"
+    ).fetchone()
+    if not kept:
+        return None
+    series = []
+    for at, value in conn.execute(
+        "SELECT * FROM (SELECT observed_at, CASE WHEN length(reactions) <= ? THEN reactions END"
+        " FROM post_reactions WHERE post = ? ORDER BY observed_at DESC LIMIT ?)"
+        " ORDER BY observed_at",
+        [MAX_JSON, post, MAX_POINTS],
+    ):
+        stamp = values.timestamp(at)
+        try:
+            counts = json.loads(value) if isinstance(value, str) else None
+        except (ValueError, RecursionError):
+            counts = None
+        if stamp is None or not isinstance(counts, dict):
+            continue
+        clean = {
+            values.text(emoji, 40): n
+            for emoji, n in ((k, values.count(v)) for k, v in counts.items())
+            if n is not None
+        }
+        series.append((stamp, clean))
+    return series
+
+
+def _reactions_chart(reactions: list[tuple[str, dict[str, int]]]) -> str | None:
+    totals: dict[str, int] = {}
+    for _at, counts in reactions:
+        for emoji, n in counts.items():
+            totals[emoji] = max(totals.get(emoji, 0), n)
+    if not totals:
+        return None
+    top = sorted(totals, key=lambda e: -totals[e])[:REACTION_LINES]
+    lines = {emoji: [(at, c[emoji]) for at, c in reactions if emoji in c] for emoji in top}
+    return line_chart(lines, label="Reactions over time", css_class="reactions")
+
+
 def post_data(conn: sqlite3.Connection, channel: str, post_id: str) -> dict[str, Any] | None:
     """Everything ``/-/post/NAME/ID`` shows, or None when there is no such post."""
     ref = get_post(conn, channel, post_id)
     if ref is None:
         return None
-    found = versions(conn, ref)
+    channel_name = values.exact(ref.channel)
+    the_id = values.exact(ref.post_id)
+    found, total = _versions(conn, ref.id)
     shown = []
-    previous = None
+    previous: _Version | None = None
     media: dict[str, dict[str, Any]] = {}
     files = archived_media(conn, ref.id)
     for v in found:
         segments = []
         if previous is not None:
             segments = [
-                {"kind": kind, "text": text} for kind, text in word_segments(previous.text, v.text)
+                {"kind": kind, "text": text}
+                for kind, text in word_segments(previous.text.text, v.text.text)
             ]
         shown.append(
             {
                 "version": v.version,
+                "row_id": v.row_id,
                 "captured_at": when(v.captured_at),
                 "title": v.title,
                 "title_before": previous.title if previous and previous.title != v.title else None,
-                "text": v.text,
-                "raw_differs": v.raw_text.strip() != v.text.strip(),
-                "raw_text": v.raw_text,
+                "text": v.text.text,
+                "shortened": v.text.shortened,
+                "length": v.text.length,
+                "raw_differs": v.raw_text.text.strip() != v.text.text.strip(),
+                "raw_text": v.raw_text.text,
+                "raw_shortened": v.raw_text.shortened,
+                "raw_length": v.raw_text.length,
                 "source_href": safe_href(v.source_url),
-                "source_text": v.source_url,
+                "source_text": values.optional(v.source_url, 500),
                 "segments": segments,
-                "changed": bool(previous is not None and previous.text != v.text),
+                "changed": bool(previous is not None and previous.text.text != v.text.text),
             }
         )
         previous = v
-        for index, item in enumerate(v.media):
-            url = str(item.get("url") or "")
+        for index, item in enumerate(v.media[:100]):
+            url = values.text(item.get("url"), 2000)
             archived = _file_for(files, str(index), v.version)
             entry = media.setdefault(
                 url or f"#{len(media)}",
                 {
-                    "type": item.get("type") or "media",
-                    "href": safe_href(url),
+                    "type": values.text(item.get("type") or "media", 40),
+                    "href": safe_href(item.get("url")),
                     "url": url,
-                    "sha256": item.get("sha256"),
-                    "size": item.get("size"),
-                    "content_type": item.get("content_type"),
+                    "sha256": values.sha256(item.get("sha256")),
+                    "size": values.count(item.get("size")),
+                    "content_type": values.optional(item.get("content_type"), 100),
                     "versions": [],
                 },
             )
             if archived is not None and not entry["sha256"]:
                 entry.update(archived)
             entry["versions"].append(v.version)
-    views = views_over_time(conn, ref)
-    reactions = reactions_over_time(conn, ref)
-    reactions_svg = None
-    if reactions is not None:
-        totals: dict[str, int] = {}
-        for _at, counts in reactions:
-            for emoji, n in counts.items():
-                totals[emoji] = max(totals.get(emoji, 0), n)
-        top = sorted(totals, key=lambda e: -totals[e])[:REACTION_LINES]
-        lines = {emoji: [(at, c[emoji]) for at, c in reactions if emoji in c] for emoji in top}
-        reactions_svg = line_chart(lines, label="Reactions over time", css_class="reactions")
+    views = _views(conn, ref.id)
+    reactions = _reactions(conn, ref.id)
     published_at, first_seen = conn.execute(
         "SELECT published_at, first_seen FROM posts WHERE id = ?", [ref.id]
     ).fetchone()
     deletions = [
         {"deleted_at": when(d), "restored_at": when(r)}
         for d, r in conn.execute(
-            "SELECT deleted_at, restored_at FROM post_deletions WHERE post = ? ORDER BY deleted_at",
+            "SELECT deleted_at, restored_at FROM post_deletions WHERE post = ?"
+            " ORDER BY deleted_at LIMIT 100",
             [ref.id],
         )
     ]
     return {
         "post": {
-            "channel": ref.channel,
-            "channel_href": channel_path(ref.channel),
-            "post_id": ref.post_id,
-            "name": ref.name,
+            "channel": channel_name,
+            "channel_href": channel_path(channel_name),
+            "post_id": the_id,
+            "row": values.count(ref.id),
+            "name": f"{channel_name}/{the_id}",
             "href": safe_href(ref.url),
-            "url": ref.url,
+            "url": values.optional(ref.url, 2000),
             "deleted_at": when(ref.deleted_at),
-            "current_version": ref.current_version,
-            "published_at": (published_at or "").replace("T", " "),
+            "current_version": values.count(ref.current_version),
+            "published_at": when(published_at),
             "first_seen": when(first_seen),
         },
         "versions": shown,
-        "edits": max(0, len(found) - 1),
+        "versions_total": total,
+        "edits": max(0, total - 1),
         "deletions": deletions,
         "views": [{"at": when(at), "views": n} for at, n in views],
         "views_svg": line_chart({"views": views}, label="Views over time") if views else None,
         "reactions_kept": reactions is not None,
-        "reactions_svg": reactions_svg if reactions else None,
+        "reactions_svg": _reactions_chart(reactions) if reactions else None,
         "media": list(media.values()),
         "pictures": pictures(files),
     }
@@ -275,12 +462,21 @@ def archived_media(conn: sqlite3.Connection, post: int) -> dict[str, list[tuple[
         return {}
     files: dict[str, list[tuple[int, dict]]] = {}
     for version, slot, sha, size, kind in conn.execute(
-        "SELECT pm.version, pm.slot, f.sha256, f.size, f.content_type FROM post_media pm"
-        " JOIN media_files f ON f.sha256 = pm.sha256 WHERE pm.post = ? ORDER BY pm.version",
+        "SELECT pm.version, pm.slot, f.sha256, f.size, substr(f.content_type, 1, 200)"
+        " FROM post_media pm JOIN media_files f ON f.sha256 = pm.sha256 WHERE pm.post = ?"
+        " ORDER BY pm.version LIMIT 1000",
         [post],
     ):
-        item = {"sha256": sha, "size": size, "content_type": kind, "src": media_path(sha)}
-        files.setdefault(slot, []).append((version, item))
+        sha = values.sha256(sha)
+        if sha is None:
+            continue
+        item = {
+            "sha256": sha,
+            "size": values.count(size),
+            "content_type": values.optional(kind, 100),
+            "src": media_path(sha),
+        }
+        files.setdefault(values.text(slot, 40), []).append((values.number(version), item))
     return files
 
 
