@@ -46,6 +46,8 @@ from .tunables import check_setting
 
 #: The largest ``--max-pages``, ``--depth`` and ``--deletion-checks`` taken.
 MAX_PAGES, MAX_DEPTH, MAX_CHECKS = 10**9, 1000, 100_000
+#: A profile as a crawl queued in Redis may name it: a name, never a path.
+QUEUED_PROFILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", re.ASCII)
 
 _TRUE = {"yes", "y", "true", "1", "on"}
 _FALSE = {"no", "n", "false", "0", "off", ""}
@@ -344,6 +346,23 @@ class CrawlOptions:
             raise BadOption(f"unknown crawl option {unknown[0]!r}")
         given = {name: value for name, value in record.items() if value is not None}
         return cls(**given)
+
+    @classmethod
+    def from_queue(cls, record: Mapping[str, Any] | None) -> CrawlOptions:
+        """The options of a crawl queued in Redis (a job, a queued request's crawl), as
+        :meth:`from_record`; and its profile only by name, never a file: a path would be
+        read on whichever machine takes the crawl, named by whoever wrote to Redis."""
+        profile = record.get("profile") if isinstance(record, Mapping) else None
+        if profile is not None and not (
+            isinstance(profile, str)
+            and QUEUED_PROFILE.fullmatch(profile)
+            and not profile.lower().endswith(".toml")
+        ):
+            raise BadOption(
+                f"a queued crawl names its profile, not a file: {profile!r} (put the file in"
+                " the profiles folder of the machines that run it)"[:300]
+            )
+        return cls.from_record(record)
 
     def changed(self, **values: Any) -> CrawlOptions:
         """A copy with ``values`` replaced (checked again)."""

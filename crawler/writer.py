@@ -12,6 +12,12 @@ It holds, once:
   crawl goes on; a fault of the archive itself (locked past the busy
   timeout, disk full, read-only, I/O error, a damaged file) is no item's
   fault and is raised for the caller to stop or retry on;
+- what a crawl may write at all, whichever way it crawls: items of its own
+  source only, pages fetched from its source's origin only (the spider
+  archives nothing a redirect took elsewhere), and looks at posts' embeds on
+  that origin, a deletion only with its evidence
+  (:func:`~crawler.plans.checks.check_problem`); each refusal is one log
+  line and an ``ingest`` error of the crawl;
 - the counts, under Scrapy-style stats keys (``chanarchive/pages``,
   ``chanarchive/posts_new``, ``chanarchive/media/fetched``,
   ``chanarchive/deletion_checks/deleted``, ``chanarchive/errors/<kind>`` …);
@@ -44,7 +50,9 @@ import sqlite_utils
 
 from archive import store
 from archive.clean.options import ExtractOptions
+from archive.errors import BadInput, BadRecord
 from archive.models import ERROR_INGEST, ERROR_THROTTLED
+from archive.source import origin_of, parse_source
 
 from .items import CheckItem, ErrorItem, Item, MediaItem, PageItem
 from .options import CrawlOptions
@@ -70,6 +78,11 @@ def archive_fault(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, _ITEM_FAULTS)
 
 
+class Refused(BadRecord):
+    """An item its crawl may not write (another source's, from another origin, a look at a
+    post without its evidence): refused alone, its reason kept with the crawl."""
+
+
 class Stats(Protocol):
     """Where the writer counts (Scrapy's stats collector is one)."""
 
@@ -92,6 +105,14 @@ class CrawlSides:
     extract: ExtractOptions
     media: MediaPlan
     checks: DeletionChecks
+
+    @property
+    def source_url(self) -> str:
+        """Where the crawl's source is crawled from ("" when its row names none)."""
+        try:
+            return parse_source(self.source).url
+        except BadInput:
+            return ""
 
 
 def side_callbacks(request: scrapy.Request) -> tuple[str, str]:
@@ -140,6 +161,10 @@ class ArchiveWriter:
 
     def write(self, crawl_id: int | None, item: Item) -> list[scrapy.Request]:
         """Write ``item`` of crawl ``crawl_id``; returns the side requests it leads to."""
+        problem = self._not_its(crawl_id, item)
+        if problem is not None:
+            self._refused(crawl_id, getattr(item, "url", None), "write", Refused(problem))
+            return []
         if isinstance(item, PageItem):
             return self._page(crawl_id, item)
         if isinstance(item, ErrorItem):
@@ -154,14 +179,34 @@ class ArchiveWriter:
             raise TypeError(f"not an item: {type(item).__name__}")
         return []
 
+    def _not_its(self, crawl_id: int | None, item: Item) -> str | None:
+        """Why crawl ``crawl_id`` may not write ``item`` at all, or None."""
+        if crawl_id is None:
+            return None
+        sides = self.crawl(crawl_id)
+        if item.source != sides.source:
+            return f"an item of source {item.source[:200]!r}, not of this crawl's {sides.source!r}"
+        if isinstance(item, PageItem):
+            got, wanted = origin_of(item.capture.url), origin_of(sides.source_url)
+            if got != wanted:
+                return f"a page from {got or item.capture.url[:200]}, not from {wanted}"
+        if isinstance(item, CheckItem):
+            return checks.check_problem(item, sides.source_url)
+        return None
+
     def _refused(self, crawl_id: int | None, url: str | None, what: str, exc: Exception) -> None:
         """An item that could not be written: its reason kept with its crawl; the crawl goes on."""
         if archive_fault(exc):
             raise exc
-        logger.exception("Could not %s %s", what, url)
+        if isinstance(exc, BadInput):  # a named refusal: one line says it all
+            logger.warning("Could not %s %s: %s", what, url, exc)
+            reason = str(exc)
+        else:
+            logger.exception("Could not %s %s", what, url)
+            reason = repr(exc)
         self.stats.inc_value("chanarchive/errors/ingest")
         if crawl_id is not None:
-            store.record_error(self.db, crawl_id, url, ERROR_INGEST, repr(exc))
+            store.record_error(self.db, crawl_id, url, ERROR_INGEST, reason)
 
     def _page(self, crawl_id: int | None, item: PageItem) -> list[scrapy.Request]:
         sides = self.crawl(crawl_id) if crawl_id is not None else None

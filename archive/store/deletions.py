@@ -134,11 +134,13 @@ def record_deletion_check(
     row, the crawl's ``posts_deleted``); ``alive`` keeps the post, missing
     from the listing; ``failed`` leaves it undecided. Only the host a
     channel is archived from may speak for its posts (as for its pages): a
-    look from elsewhere, or at a post the archive does not hold, is not
-    kept. ``capture``, the answer as fetched, is kept with the look, and it
-    must say so for a deletion to count: a ``deleted`` look whose answer is
-    not that post's embed saying "Post not found" is kept as ``failed``
-    (:func:`confirmed_outcome`). Returns whether it was kept.
+    look from elsewhere, at a post the archive does not hold, or at one it
+    holds as neither missing nor deleted (nothing asks to look at a post the
+    listings still show) is not kept, and the crawl says why. ``capture``,
+    the answer as fetched, is kept with the look, and it must say so for a
+    deletion to count: a ``deleted`` look whose answer is not that post's
+    embed saying "Post not found" is kept as ``failed`` (:func:`confirmed_outcome`).
+    Returns whether it was kept.
     """
     if outcome not in CHECK_OUTCOMES:
         raise ValueError(f"unknown deletion check outcome {outcome!r}")
@@ -151,6 +153,12 @@ def record_deletion_check(
             [channel, post_id],
         ).fetchone()
         if row is None:
+            if crawl_id is not None:
+                insert_errors(
+                    db, crawl_id, url, ERROR_INGEST,
+                    [f"a check of post {channel}/{post_id}, which the archive does not hold:"
+                     " not kept"],
+                )  # fmt: skip
             return False
         post_pk, deleted_at, missing_since, owner, channel_id = row
         if owner is not None and owner != origin_of(url):
@@ -159,6 +167,13 @@ def record_deletion_check(
                     db, crawl_id, url, ERROR_INGEST,
                     [f"a check from {origin_of(url) or 'nowhere'} of post {channel}/{post_id},"
                      f" which is archived from {owner}: not kept"],
+                )  # fmt: skip
+            return False
+        if missing_since is None and deleted_at is None:
+            if crawl_id is not None:
+                insert_errors(
+                    db, crawl_id, url, ERROR_INGEST,
+                    [f"a check of post {channel}/{post_id}, which is not missing: not kept"],
                 )  # fmt: skip
             return False
         snapshot_id = None
@@ -177,7 +192,4 @@ def record_deletion_check(
                 db.execute(
                     "UPDATE crawls SET posts_deleted = posts_deleted + 1 WHERE id = ?", [crawl_id]
                 )
-        elif outcome == CHECK_ALIVE and deleted_at is None and missing_since is None:
-            # Looked at before its listing page was written: it is missing all the same.
-            db.execute("UPDATE posts SET missing_since = ? WHERE id = ?", [checked_at, post_pk])
     return True

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from ..models import MediaFetch, MediaRef
+from ..models import ERROR_INGEST, MediaFetch, MediaRef
 from ..times import utcnow
 from .bodies import unpack
+from .crawls import insert_errors
 from .transaction import write_transaction
 
 #: A failed URL (or a post's media slot) is tried at most this many times.
@@ -114,8 +115,9 @@ def ingest_media(
     """Keep what fetching ``url`` gave (``fetch``; None: only link) and link it to ``refs``.
 
     Returns the file's sha256 when ``url`` is archived. A ref is linked to its
-    post's current version; a post of another channel than the crawl's is left
-    alone (a page decides no other channel's posts).
+    post's current version; a post of another channel than the crawl's (or of
+    any, before the crawl archived a page of its channel) is left alone (a
+    page decides no other channel's posts), and the crawl says so.
     """
     now = utcnow()
     # Hashing and compressing a file are the slow part: done before the write lock is taken.
@@ -128,17 +130,17 @@ def ingest_media(
         failed = fetch is not None and not fetch.ok
         reason = fetch.reason if failed else None
         crawl_channel = _crawl_channel(db, crawl_id)
-        if crawl_id is not None and crawl_channel is None:
-            refs = []  # a crawl that owns no channel yet links no post's media
+        foreign = []
         for ref in refs:
+            if crawl_id is not None and ref.channel != crawl_channel:
+                foreign.append(f"{ref.channel}/{ref.post_id}")
+                continue
             post = db.execute(
-                "SELECT p.id, p.current_version, p.channel_id FROM posts p"
+                "SELECT p.id, p.current_version FROM posts p"
                 " JOIN channels ch ON ch.id = p.channel_id WHERE ch.name = ? AND p.post_id = ?",
                 [ref.channel, ref.post_id],
             ).fetchone()
             if post is None or post[1] is None:
-                continue
-            if crawl_channel is not None and post[2] != crawl_channel:
                 continue
             db.execute(
                 "INSERT INTO post_media (post, version, slot, url, sha256, attempts, reason)"
@@ -149,6 +151,12 @@ def ingest_media(
                 " reason = COALESCE(excluded.reason, post_media.reason)",
                 [post[0], post[1], ref.slot, url, sha256, int(failed), reason],
             )
+        if foreign and crawl_id is not None:
+            insert_errors(
+                db, crawl_id, url, ERROR_INGEST,
+                [f"media of post {', '.join(foreign[:5])}, not of this crawl's channel:"
+                 " not linked"],
+            )  # fmt: skip
         if sha256 is not None:
             # Versions that showed this URL before its file arrived get it now.
             db.execute(
@@ -157,10 +165,14 @@ def ingest_media(
     return sha256
 
 
-def _crawl_channel(db: sqlite_utils.Database, crawl_id: int | None) -> int | None:
+def _crawl_channel(db: sqlite_utils.Database, crawl_id: int | None) -> str | None:
+    """The name of the channel crawl ``crawl_id`` archives (None: no crawl, or none yet)."""
     if crawl_id is None:
         return None
-    row = db.execute("SELECT channel_id FROM crawls WHERE id = ?", [crawl_id]).fetchone()
+    row = db.execute(
+        "SELECT ch.name FROM crawls c JOIN channels ch ON ch.id = c.channel_id WHERE c.id = ?",
+        [crawl_id],
+    ).fetchone()
     return row[0] if row else None
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
+from ..errors import BadRecord
 from ..models import RUNNING
 from ..times import utcnow
 from .crawls import finish_crawl
@@ -34,11 +35,22 @@ def begin_queued_crawl(
 
     The row's ``worker`` names the queue (``queue@…``), not a process: a
     local crawl that looks for crawls left running by dead processes leaves
-    it alone, and the ingester finishes it.
+    it alone, and the ingester finishes it. A token already naming a crawl
+    of another source or queue is :class:`~archive.errors.BadRecord`: a job
+    handed over again is the same job.
     """
     with write_transaction(db):
-        row = db.execute("SELECT crawl_id FROM queued_crawls WHERE token = ?", [token]).fetchone()
+        row = db.execute(
+            "SELECT q.crawl_id, q.queue, c.source FROM queued_crawls q"
+            " JOIN crawls c ON c.id = q.crawl_id WHERE q.token = ?",
+            [token],
+        ).fetchone()
         if row is not None:
+            if (row[1], row[2]) != (queue, source):
+                raise BadRecord(
+                    f"job {token} names crawl {row[0]} of {row[2]} on queue {row[1]},"
+                    f" not of {source} on {queue}"[:300]
+                )
             return row[0], False
         crawl_id = db.execute(
             "INSERT INTO crawls (source, started_at, status, trigger, options, worker)"
@@ -99,6 +111,21 @@ def forget_deliveries(db: sqlite_utils.Database, crawl_id: int) -> None:
 def crawl_status(db: sqlite_utils.Database, crawl_id: int) -> str | None:
     row = db.execute("SELECT status FROM crawls WHERE id = ?", [crawl_id]).fetchone()
     return row[0] if row else None
+
+
+def queued_crawl_status(db: sqlite_utils.Database, crawl_id: int, queue: str) -> str | None:
+    """The status of crawl ``crawl_id`` if it is a crawl of ``queue``, else None."""
+    row = db.execute(
+        "SELECT c.status FROM queued_crawls q JOIN crawls c ON c.id = q.crawl_id"
+        " WHERE q.crawl_id = ? AND q.queue = ?",
+        [crawl_id, queue],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def token_known(db: sqlite_utils.Database, token: str) -> bool:
+    """Whether job ``token`` began a crawl (of any queue)."""
+    return db.execute("SELECT 1 FROM queued_crawls WHERE token = ?", [token]).fetchone() is not None
 
 
 def running_queued_crawls(db: sqlite_utils.Database, queue: str) -> list[tuple[str, int]]:

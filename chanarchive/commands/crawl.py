@@ -134,7 +134,9 @@ def _queued_crawl(redis_url, sources, options, trigger, *, wait: bool) -> list[d
         wait_for_crawls,
         withdraw_crawls,
     )
+    from crawler.options import CrawlOptions
 
+    CrawlOptions.from_queue(options.to_record())  # what the ingester takes: a profile by name
     if options.settings:
         click.echo(
             "note: -s settings apply to the workers (`chanarchive worker -s ...`), "

@@ -19,7 +19,8 @@ def redis_option(
 
 
 def queue_error(exc: Exception) -> click.ClickException:
-    """A bad --redis URL is bad usage (2); a Redis that cannot be used fails the work (1)."""
+    """A bad --redis URL, or one whose password the Redis refuses, is bad usage (2); a Redis
+    that cannot be used fails the work (1). Neither message shows the password."""
     from crawler.distributed.frontier import BadQueueUrl
 
     if isinstance(exc, BadQueueUrl):

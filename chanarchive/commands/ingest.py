@@ -37,11 +37,11 @@ def ingest(ctx, redis_url, verbose):
         check_url(redis_url)  # bad usage writes nothing: before the archive is made
     except QueueUnavailable as exc:
         raise queue_error(exc) from exc
-    open_db(ctx, create=True).close()  # an unusable archive is a one-line error
     try:
-        ingester = Ingester(db_path(ctx), redis_url)
+        ingester = Ingester(db_path(ctx), redis_url)  # a refused login writes nothing either
     except QueueUnavailable as exc:
         raise queue_error(exc) from exc
+    open_db(ctx, create=True).close()  # an unusable archive is a one-line error
     log_to_stderr(verbose, "crawler")
 
     def stop(signum, frame):

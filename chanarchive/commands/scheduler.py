@@ -108,12 +108,7 @@ def run(ctx, once, concurrency, batch_size, time_limit, misfire_grace, stop_grac
     if limit < 1:
         raise BadUsage("--time-limit must be at least 1s")
     if redis_url:
-        from crawler.distributed.frontier import BadQueueUrl, check_url
-
-        try:
-            check_url(redis_url)
-        except BadQueueUrl as exc:
-            raise BadUsage(str(exc)) from exc
+        _check_redis(redis_url)
     options = ServiceOptions(
         redis=redis_url,
         once=once,
@@ -132,3 +127,17 @@ def run(ctx, once, concurrency, batch_size, time_limit, misfire_grace, stop_grac
     report = Service(db_path(ctx), options).run()
     if once and report.all_failed:
         raise WorkFailed(f"every run failed ({report.runs} runs)")
+
+
+def _check_redis(redis_url: str) -> None:
+    """A bad --redis URL, or one whose password the Redis refuses, is bad usage; a Redis that
+    does not answer yet is only said (each due crawl fails until it does)."""
+    from crawler.distributed.frontier import BadQueueUrl, QueueUnavailable, check_url, connect
+
+    try:
+        check_url(redis_url)
+        connect(redis_url).close()
+    except BadQueueUrl as exc:
+        raise BadUsage(str(exc)) from exc
+    except QueueUnavailable as exc:
+        click.echo(f"warning: {exc} (due crawls fail until it answers)", err=True)

@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis
 from w3lib.url import canonicalize_url
@@ -55,23 +56,36 @@ class BadQueueUrl(QueueUnavailable):
     """The ``--redis`` value is not a Redis URL."""
 
 
+class QueueLoginRefused(BadQueueUrl):
+    """The Redis refused the URL's user name and password (wrong, or missing): like a bad URL,
+    the command line's to fix, and no retry mends it."""
+
+
 def check_url(url: str) -> str:
     """``url`` if it is a Redis URL (``redis://``, ``rediss://``, ``unix://``); else BadQueueUrl."""
-    scheme = urlsplit(url).scheme
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        scheme = ""
     if scheme not in ("redis", "rediss", "unix"):
         raise BadQueueUrl(
-            f"--redis takes a Redis URL such as redis://127.0.0.1:6379/0, not {url!r}"
+            f"--redis takes a Redis URL such as redis://127.0.0.1:6379/0, not {safe_url(url)!r}"
         )
     return url
 
 
 def connect(url: str, **params) -> redis.Redis:
-    """A client for the Redis at ``url``, checked to answer and to be new enough."""
+    """A client for the Redis at ``url``, checked to answer, to let us in and to be new enough."""
     check_url(url)
     params = {"socket_connect_timeout": 10, "socket_timeout": 60, **params}
     try:
         server = redis.Redis.from_url(url, **params)
         version = server.info("server").get("redis_version", "0")
+    except redis.AuthenticationError as exc:
+        raise QueueLoginRefused(
+            f"Redis at {safe_url(url)} refused the login: a wrong or missing password"
+            " (give it as redis://:PASSWORD@host:port/db)"
+        ) from exc
     except (redis.RedisError, OSError, ValueError) as exc:
         raise QueueUnavailable(f"cannot use Redis at {safe_url(url)}: {exc}") from exc
     check_version(version, url)
@@ -87,18 +101,31 @@ def check_version(version: str, url: str) -> None:
 
 
 def safe_url(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return parts._replace(netloc=user + netloc).geturl()
+    """The URL without its password (in the address or a ``password=`` query), for messages
+    and logs."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "(a URL that cannot be read)"
+    if password is not None or "@" in parts.netloc:
+        netloc = parts.netloc.rsplit("@", 1)[1]
+        user = f"{parts.username}:***@" if parts.username and password is not None else ":***@"
+        parts = parts._replace(netloc=user + netloc)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(name.lower() == "password" for name, _ in query):
+        masked = [(n, "***" if n.lower() == "password" else v) for n, v in query]
+        parts = parts._replace(query=urlencode(masked, safe="*"))
+    return parts.geturl()
 
 
 def queue_key(prefix: str = PREFIX) -> str:
     """The sorted set of queued requests (scrapy-redis's ``SCHEDULER_QUEUE_KEY``)."""
     return f"{prefix}:requests"
+
+
+#: What :func:`request_key` gives: 24 hex digits.
+RKEY = re.compile(r"[0-9a-f]{24}", re.ASCII)
 
 
 def request_key(method: str, url: str) -> str:
@@ -180,8 +207,11 @@ for _, wid in ipairs(dead) do
   for i = 2, #leases, 2 do
     local v = leases[i]
     local nl = string.find(v, '\\n', 1, true)
-    redis.call('ZADD', KEYS[2], tonumber(string.sub(v, 1, nl - 1)), string.sub(v, nl + 1))
-    n = n + 1
+    local score = nl and tonumber(string.sub(v, 1, nl - 1))
+    if score then  -- a lease as POP wrote it; anything else is dropped
+      redis.call('ZADD', KEYS[2], score, string.sub(v, nl + 1))
+      n = n + 1
+    end
   end
   redis.call('DEL', inflight)
   local held = ARGV[1] .. ':polite:held:' .. wid
@@ -202,7 +232,7 @@ ACQUIRE = (
     _NOW
     + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return '-1' end
-local nxt = tonumber(redis.call('GET', KEYS[2]) or '0')
+local nxt = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
 if now < nxt then return tostring(nxt - now) end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SADD', KEYS[3], KEYS[1])
@@ -218,7 +248,7 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[3], KEYS[1])
 local delay = tonumber(ARGV[2])
-local nxt = math.max(tonumber(redis.call('GET', KEYS[2]) or '0'), now + delay)
+local nxt = math.max(tonumber(redis.call('GET', KEYS[2]) or '0') or 0, now + delay)
 redis.call('SET', KEYS[2], tostring(nxt), 'PX', math.ceil((nxt - now) * 1000) + 60000)
 return 1
 """
@@ -229,7 +259,7 @@ PUSH_BACK = (
     _NOW
     + """
 local want = now + tonumber(ARGV[1])
-local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
 if want > nxt then
   redis.call('SET', KEYS[1], tostring(want), 'PX', math.ceil(tonumber(ARGV[1]) * 1000) + 60000)
 end
@@ -322,14 +352,24 @@ class Frontier:
         keys = [self.side_seen(crawl), self.pending(crawl), self.requests]
         return bool(self._enqueue(keys=keys, args=[0, child.rkey, child.score, child.member]))
 
-    def pop(self, wid: str, ttl: float) -> tuple[int, str] | None:
-        """Lease the best queued request to worker ``wid``: (lease token, serialized request)."""
+    def pop(self, wid: str, ttl: float) -> tuple[int, str | bytes] | None:
+        """Lease the best queued request to worker ``wid``: (lease token, serialized request;
+        left as bytes when it is not even UTF-8, for the reader to refuse)."""
         found = self._pop(keys=[self.requests, self.inflight(wid), self.workers, self.lease_seq],
                           args=[wid, ttl])  # fmt: skip
         if not found:
             return None
         token, member = found
-        return int(token), member.decode("utf-8") if isinstance(member, bytes) else member
+        if isinstance(member, bytes):
+            try:
+                member = member.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        return int(token), member
+
+    def drop(self, wid: str, token: int) -> bool:
+        """End a lease without a delivery (its request could not be read): nothing comes back."""
+        return bool(self.server.hdel(self.inflight(wid), token))
 
     def continue_(self, wid: str, token: int, score: float, member: str) -> bool:
         """Give a lease back with the request to fetch instead (a retry, a redirect)."""

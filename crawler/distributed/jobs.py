@@ -4,24 +4,35 @@ A :class:`Job` names one source and how to crawl it (its
 :class:`~crawler.options.CrawlOptions`); the ingester turns it into a
 ``crawls`` row and publishes that row again, finished, under the job's
 token. Submitting needs no archive file: the finished rows come back
-through Redis. :func:`read_job` is the one way a job's record is read back,
-checked.
+through Redis.
+
+What comes back from Redis is checked before it is used, whoever wrote it:
+:func:`read_job` is the one way a job's record is read (known keys only, a
+token of a few safe characters, a source of bounded length, options as
+:meth:`~crawler.options.CrawlOptions.from_queue` takes them), and
+:func:`read_result` the one way a finished row is. A job that cannot be read
+but names its token gets a failed row of its own (:func:`refused_result`),
+so whoever waits for it is told rather than left waiting.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from archive.errors import BadRecord
+from archive.errors import BadInput, BadRecord
+from archive.models import FAILED, OK, PARTIAL
 from archive.source import Source, parse_source
+from archive.times import utcnow
 
 from ..options import CrawlOptions
 from .frontier import Frontier
+from .serialize import read_json
 
 #: Seconds between looks at Redis while waiting.
 POLL = 0.25
@@ -29,6 +40,17 @@ POLL = 0.25
 JOB_VERSION = 1
 #: What may start a crawl (``crawls.trigger``).
 TRIGGERS = ("manual", "scheduled")
+#: The keys of a job record.
+JOB_KEYS = frozenset({"v", "token", "source", "options", "trigger"})
+#: A job's token: it names the job's result key in Redis (``new_tokens`` makes 32 hex digits).
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
+#: The longest job record read, and the longest source it names.
+MAX_JOB, MAX_SOURCE = 64 * 1024, 4096
+#: The longest finished row read back.
+MAX_RESULT = 256 * 1024
+#: The counts of a finished row, as ``crawl --redis`` and the scheduler read them.
+RESULT_COUNTS = ("pages", "posts_new", "posts_changed", "posts_unchanged", "posts_deleted",
+                 "errors")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -54,14 +76,67 @@ def read_job(record: Any) -> Job:
     """A job's record, checked; :class:`BadRecord` (or another BadInput) says what is wrong."""
     if not isinstance(record, dict) or record.get("v") != JOB_VERSION:
         raise BadRecord("not a job record of version 1")
+    unknown = sorted(str(key) for key in record if key not in JOB_KEYS)
+    if unknown:
+        raise BadRecord(f"a job with an unknown key {unknown[0]!r}"[:200])
     token, source, trigger = record.get("token"), record.get("source"), record.get("trigger")
-    if not isinstance(token, str) or not 1 <= len(token) <= 64 or not isinstance(source, str):
-        raise BadRecord("a job without its token or source")
-    if trigger not in TRIGGERS:
+    if token_of(record) is None:
+        raise BadRecord("a job without its token (1 to 64 letters, digits, - or _)")
+    if not isinstance(source, str) or not 1 <= len(source) <= MAX_SOURCE:
+        raise BadRecord(f"a job without its source (text of at most {MAX_SOURCE} characters)")
+    if not isinstance(trigger, str) or trigger not in TRIGGERS:
         raise BadRecord(f"a job of unknown trigger {trigger!r}"[:200])
-    return Job(
-        token, parse_source(source), CrawlOptions.from_record(record.get("options")), trigger
-    )
+    return Job(token, parse_source(source), CrawlOptions.from_queue(record.get("options")), trigger)
+
+
+def job_from_raw(raw: Any) -> Job:
+    """A job as Redis holds it (JSON text), read and checked; BadInput says what is wrong."""
+    return read_job(read_json(raw, "a job", limit=MAX_JOB))
+
+
+def token_of(record: Any) -> str | None:
+    """The token a job record names, if it names a usable one."""
+    token = record.get("token") if isinstance(record, dict) else None
+    return token if isinstance(token, str) and TOKEN.fullmatch(token) else None
+
+
+def refused_result(record: Any, reason: str) -> dict[str, Any]:
+    """The finished row of a job that was refused: failed, with why; no archive row has it."""
+    source = record.get("source") if isinstance(record, dict) else None
+    now = utcnow()
+    row: dict[str, Any] = {
+        "id": None,
+        "source": source if isinstance(source, str) and len(source) <= MAX_SOURCE else "?",
+        "status": FAILED,
+        "reason": f"refused by the ingester: {reason}"[:1000],
+        "started_at": now,
+        "finished_at": now,
+    }
+    row.update(dict.fromkeys(RESULT_COUNTS, 0))
+    return row
+
+
+def read_result(raw: Any) -> dict[str, Any]:
+    """A finished crawl's row as the ingester published it, checked; :class:`BadRecord` when
+    it is not one (the fields ``crawl --redis`` and the scheduler read, of their types)."""
+    row = read_json(raw, "a finished crawl's row", limit=MAX_RESULT)
+    if not isinstance(row, dict):
+        raise BadRecord("a finished crawl's row must be an object")
+    crawl_id, source, status = row.get("id"), row.get("source"), row.get("status")
+    if crawl_id is not None and (isinstance(crawl_id, bool) or not isinstance(crawl_id, int)):
+        raise BadRecord(f"a finished row of crawl {crawl_id!r}"[:200])
+    if not isinstance(source, str) or not isinstance(status, str):
+        raise BadRecord("a finished row without its source or status")
+    if status not in (OK, PARTIAL, FAILED):
+        raise BadRecord(f"a finished row of status {status!r}"[:200])
+    for name in ("reason", "started_at", "finished_at"):
+        if not isinstance(row.get(name), str | None):
+            raise BadRecord(f"a finished row whose {name} is not text")
+    for name in RESULT_COUNTS:
+        value = row.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+            raise BadRecord(f"a finished row whose {name} is not a count")
+    return row
 
 
 def submit_crawls(
@@ -94,11 +169,9 @@ def new_tokens(count: int) -> list[str]:
 def _token_of(raw: bytes | str) -> str | None:
     """The token of a queued job's record (None when it is not a job record)."""
     try:
-        record = json.loads(raw)
-    except ValueError:
+        return token_of(read_json(raw, "a job", limit=MAX_JOB))
+    except BadInput:
         return None
-    token = record.get("token") if isinstance(record, dict) else None
-    return token if isinstance(token, str) else None
 
 
 def queued_jobs(frontier: Frontier, tokens: list[str]) -> int:
@@ -134,13 +207,21 @@ def wait_for_crawls(
     rows: dict[str, dict[str, Any]] = {}
     started = time.monotonic()
     noticed = notice is None
+    unread: set[str] = set()
     while len(rows) < len(tokens):
         for token in tokens:
             if token in rows:
                 continue
             raw = frontier.server.get(frontier.result(token))
-            if raw is not None:
-                rows[token] = json.loads(raw)
+            if raw is None:
+                continue
+            try:
+                rows[token] = read_result(raw)
+            except BadInput as exc:
+                # Not the ingester's: it writes the real row over it when the crawl ends.
+                if notice is not None and token not in unread:
+                    notice(f"the finished row of job {token} in Redis cannot be read ({exc})")
+                unread.add(token)
         if len(rows) == len(tokens):
             break
         if not noticed and time.monotonic() - started >= notice_after:

@@ -12,7 +12,10 @@ judged on that it does not show, and on the crawl's first page the posts
 earlier crawls left undecided. Each look goes out as an ordinary request
 (same downloader, same per-host delay) counted in the source's run like its
 pages, so a source's crawl row closes only after its checks are written;
-its answer comes back as a :class:`~crawler.items.CheckItem`.
+its answer comes back as a :class:`~crawler.items.CheckItem`, kept only
+when :func:`check_problem` finds nothing wrong with it: a look at the post's
+own embed on the host the source is crawled from, and a confirmed deletion
+with its evidence (the answer as fetched, which must itself say so).
 
 Budget: at most ``budget`` looks per source and crawl (``crawl
 --deletion-checks N``); the posts left over stay missing and are looked at
@@ -27,7 +30,8 @@ from typing import Protocol
 import scrapy
 
 from archive.extract.embed import embed_url, read_embed
-from archive.models import CHECK_FAILED, KIND_TELEGRAM, Page, post_number
+from archive.models import CHECK_DELETED, CHECK_FAILED, KIND_TELEGRAM, Page, post_number
+from archive.source import origin_of
 from archive.times import utcnow
 
 from ..items import CheckItem
@@ -97,6 +101,33 @@ def check_request(source: str, page_url: str, channel: str, post_num: int) -> sc
         dont_filter=True,
         priority=CHECK_PRIORITY,
     )
+
+
+def check_problem(item: CheckItem, source_url: str) -> str | None:
+    """Why the look ``item`` cannot be kept for a crawl of the source at ``source_url``, or None.
+
+    It must be a look at its post's own embed (:func:`check_request`'s URL) on
+    the host the source is crawled from; a ``deleted`` one must carry its
+    evidence, the answer as fetched from that URL, which itself says the post
+    is gone (:func:`~archive.extract.embed.read_embed`).
+    """
+    if post_number(item.post_id) is None:
+        return f"a check of {item.channel}/{item.post_id[:40]}, which is no post number"
+    if origin_of(item.url) != origin_of(source_url) or item.url != embed_url(
+        item.url, item.channel, item.post_id
+    ):
+        return f"a check at {item.url[:200]}, not the embed of {item.channel}/{item.post_id}"
+    if item.outcome != CHECK_DELETED:
+        return None
+    capture = item.capture
+    if capture is None:
+        return f"a deletion of {item.channel}/{item.post_id} without the answer that said so"
+    if capture.url != item.url:
+        return f"a deletion of {item.channel}/{item.post_id} with the answer of {capture.url[:200]}"
+    said = read_embed(capture.status, capture.body, item.channel, item.post_id)
+    if said.outcome != CHECK_DELETED:
+        return f"a deletion of {item.channel}/{item.post_id} whose answer says: {said.reason}"
+    return None
 
 
 def check_item(response) -> CheckItem:

@@ -9,7 +9,7 @@ crawled by a child process (:mod:`.local`, :mod:`.processes`); and the
 Redis runner, each batch queued for the workers (:mod:`.remote`). The
 scheduler service picks the runner once, when it starts.
 
-May import: :mod:`scheduler.sources`, :mod:`archive.models`,
+May import: :mod:`scheduler.sources`, :mod:`archive.errors`, :mod:`archive.models`,
 :mod:`archive.source`, :mod:`archive.store`, :mod:`archive.times`,
 :mod:`crawler.options`, :mod:`crawler.distributed.frontier`,
 :mod:`crawler.distributed.jobs`.

@@ -8,16 +8,19 @@ notifications, adaptive intervals and the log line follow as for a local
 batch. A source's time limit, or the scheduler stopping, takes back a job no
 ingester has begun (its run is recorded as failed with the reason) and ends
 the row of one that has begun (the ingester then writes no more of it).
+A row read back from Redis is checked first
+(:func:`~crawler.distributed.jobs.read_result`); a job the ingester refused
+comes back as a failed row without a crawl, recorded here with its reason.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from typing import Any
 
+from archive.errors import BadInput
 from archive.models import FAILED, PARTIAL
 from archive.source import parse_source
 from archive.store import begin_crawl, crawl_row, finish_crawl, open_archive
@@ -61,10 +64,12 @@ class RedisRunner:
         started = time.monotonic()
         while waiting:
             for token, source in list(waiting.items()):
-                raw = frontier.server.get(frontier.result(token))
-                if raw is not None:
+                row = _result(frontier, token)
+                if row is not None:
                     del waiting[token]
-                    finished(source, json.loads(raw), None)
+                    if row["id"] is None:  # the ingester refused the job: no row has it yet
+                        row = _end(self.db_path, source.key, token, row["reason"], True)
+                    finished(source, row, None)
                     continue
                 limit = batch.time_limits[source.key]
                 if stop.is_set():
@@ -81,6 +86,21 @@ class RedisRunner:
 
     def close(self) -> None:
         pass
+
+
+def _result(frontier, token: str) -> dict[str, Any] | None:
+    """The finished row the ingester published for ``token``, if it did (one that cannot be
+    read is not the ingester's: logged, and waited past)."""
+    from crawler.distributed.jobs import read_result
+
+    raw = frontier.server.get(frontier.result(token))
+    if raw is None:
+        return None
+    try:
+        return read_result(raw)
+    except BadInput as exc:
+        logger.warning("the finished row of job %s in Redis cannot be read: %s", token, exc)
+        return None
 
 
 def _end(db_path: str, key: str, token: str, why: str, taken_back: bool) -> dict[str, Any]:

@@ -219,7 +219,8 @@ def test_a_check_from_another_host_or_of_an_unknown_post_is_not_kept(db):
     assert not confirm(db, 99, "deleted", "2026-11-27T10:00:00+00:00", crawl)
     assert rows(db, "SELECT COUNT(*) FROM deletion_checks") == [(0,)]
     assert rows(db, "SELECT COUNT(*) FROM posts WHERE deleted_at IS NOT NULL") == [(0,)]
-    assert rows(db, "SELECT kind FROM crawl_errors") == [("ingest",)]
+    assert rows(db, "SELECT kind FROM crawl_errors") == [("ingest",), ("ingest",)]
+    assert "which the archive does not hold" in rows(db, "SELECT message FROM crawl_errors")[1][0]
     with pytest.raises(ValueError):
         confirm(db, 2, "maybe", "2026-11-27T10:00:00+00:00")
 

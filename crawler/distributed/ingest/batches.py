@@ -7,7 +7,11 @@ SQLite transaction through the crawl's one writer
 crawl: :func:`archive.store.queued.claim_delivery`), and only after the
 commit acknowledged: removed from the processing list and from the crawl's
 pending requests. A delivery handed over again after a crash is skipped;
-one that cannot be read is kept as an error of its crawl and dropped.
+one that cannot be read, or that answers nothing its crawl asked for
+(:mod:`.asked`), is dropped with one log line, counted, and kept as an error
+of its crawl when that is a running crawl of this queue. A request a worker
+could not read comes back as a *refused* delivery: its reason is kept the
+same way, and the request is done.
 
 Between the commit and the acknowledgement, what workers need to crawl
 incrementally is published (:mod:`..published`) and the side requests the
@@ -18,10 +22,10 @@ count in no page budget.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
+import redis
 import sqlite_utils
 
 from archive import store
@@ -31,13 +35,18 @@ from archive.store import queued
 
 from ...items import PageItem
 from ...writer import ArchiveWriter, archive_fault
-from ..deliveries import crawl_of, read_delivery
+from ..deliveries import crawl_of, read_delivery, rkey_of
 from ..frontier import Child, Frontier
 from ..published import publish
 from ..requests import side_child
+from ..serialize import read_json
+from .asked import check_asked
 from .crawls import QueuedCrawls
 
 logger = logging.getLogger(__name__)
+
+#: The longest delivery read (Redis holds no longer string).
+MAX_DELIVERY = 512 * 1024 * 1024
 
 
 class DeliveryBatches:
@@ -92,10 +101,10 @@ class DeliveryBatches:
         records = []
         for raw in batch:
             try:
-                records.append((raw, json.loads(raw)))
-            except ValueError:
+                records.append((raw, read_json(raw, "a delivery", limit=MAX_DELIVERY)))
+            except BadInput as exc:
                 self.stats.dropped += 1
-                logger.error("dropped a delivery that is not JSON: %r", raw[:200])
+                logger.error("dropped a delivery that cannot be read (%s): %r", exc, raw[:200])
                 self.server.lrem(self.frontier.items_processing, 1, raw)
         return records
 
@@ -112,23 +121,36 @@ class DeliveryBatches:
                 except Exception as exc:
                     if archive_fault(exc):
                         raise  # the archive is busy or broken: the whole batch is tried again
-                    logger.warning("could not write a delivery (%s): %r", exc, str(record)[:200])
+                    logger.warning(
+                        "dropped a delivery of crawl %s (%s): %r",
+                        crawl_of(record), exc if isinstance(exc, BadInput) else repr(exc),
+                        str(record)[:200],
+                    )  # fmt: skip
                     self._refuse(record, exc)
         publish(self.frontier, self.db, channels)
         for crawl_id, child in sides:
-            self.frontier.enqueue_side(crawl_id, child)
+            try:
+                self.frontier.enqueue_side(crawl_id, child)
+            except redis.ResponseError as exc:  # the crawl's keys are of another type
+                logger.error("crawl %d: could not queue a side request: %s", crawl_id, exc)
 
     def _write_one(
         self, record: Any, channels: set[tuple[str, str]], sides: list[tuple[int, Child]]
     ) -> None:
         crawl_id = crawl_of(record)
-        if crawl_id is not None and not self.crawls.running(crawl_id):
+        if crawl_id is not None and self.crawls.ended_here(crawl_id):
             self.stats.late += 1  # its crawl was ended (e.g. stopped by the scheduler)
             self._ended.add(crawl_id)
             return
         delivery = read_delivery(record)
+        if not self.crawls.running(delivery.crawl):
+            raise BadInput(f"crawl {delivery.crawl} is no running crawl of this queue")
+        check_asked(self.frontier, delivery, self.writer.crawl(delivery.crawl).source)
         if not queued.claim_delivery(self.db, delivery.crawl, delivery.rkey):
             self.stats.repeated += 1
+            return
+        if delivery.refused is not None:
+            self._refused_request(delivery.crawl, delivery.refused)
             return
         self.stats.deliveries += 1
         context = None
@@ -140,28 +162,45 @@ class DeliveryBatches:
                 context = context or self.crawls.context(delivery.crawl)
                 sides += [(delivery.crawl, side_child(request, context)) for request in requests]
 
+    def _refused_request(self, crawl_id: int, reason: str) -> None:
+        """A request a worker could not read: its reason kept with its crawl; it is done."""
+        self.stats.refused += 1
+        logger.warning("crawl %d: a worker refused a queued request: %s", crawl_id, reason)
+        store.record_error(
+            self.db, crawl_id, None, ERROR_INGEST, f"a queued request could not be read: {reason}"
+        )
+
     def _refuse(self, record: Any, exc: Exception) -> None:
-        """A delivery that cannot be read: kept as an error of its crawl, never retried."""
+        """A delivery that cannot be read or was not asked for: kept as an error of its crawl
+        (a running crawl of this queue), never retried."""
         self.stats.dropped += 1
         crawl_id = crawl_of(record)
         if crawl_id is not None and self.crawls.running(crawl_id):
-            rkey = record.get("rkey") if isinstance(record, dict) else None
-            queued.claim_delivery(self.db, crawl_id, str(rkey))
+            rkey = rkey_of(record)
+            if rkey is not None and self._pending(crawl_id, rkey):
+                queued.claim_delivery(self.db, crawl_id, rkey)  # the request it answers is done
             reason = str(exc) if isinstance(exc, BadInput) else repr(exc)
             store.record_error(
                 self.db, crawl_id, None, ERROR_INGEST, f"a delivery could not be read: {reason}"
             )
+
+    def _pending(self, crawl_id: int, rkey: str) -> bool:
+        try:
+            return bool(self.server.sismember(self.frontier.pending(crawl_id), rkey))
+        except redis.ResponseError:  # not a set: put there by hand
+            return False
 
     def _acknowledge(self, records: list[tuple[Any, Any]]) -> None:
         """Only what is committed: a crash before this re-delivers, and the written are skipped."""
         pipe = self.server.pipeline(transaction=True)
         for raw, record in records:
             pipe.lrem(self.frontier.items_processing, 1, raw)
-            crawl_id = crawl_of(record)
-            rkey = record.get("rkey") if isinstance(record, dict) else None
-            if crawl_id is not None and isinstance(rkey, str):
+            crawl_id, rkey = crawl_of(record), rkey_of(record)
+            if crawl_id is not None and rkey is not None:
                 pipe.srem(self.frontier.pending(crawl_id), rkey)
-        pipe.execute()
+        for answer in pipe.execute(raise_on_error=False):
+            if isinstance(answer, redis.ResponseError):  # a crawl's key of another type
+                logger.error("could not acknowledge a delivery: %s", answer)
         if self._ended:  # nothing more of these crawls will be written: drop their keys
             for crawl_id in self._ended:
                 self.crawls.ended(crawl_id)

@@ -2,8 +2,12 @@
 
 1. A *job* (one source to crawl, :class:`~crawler.distributed.jobs.Job`)
    becomes a ``crawls`` row, named by the job's token so that a job handed
-   over twice begins one crawl, and the crawl's seed request. The job is
-   acknowledged only then; a job that cannot be read is dropped and logged.
+   over twice begins one crawl, and the crawl's seed request, made from the
+   row (its source and options as recorded). The job is acknowledged only
+   then. A job that cannot be read (:func:`~crawler.distributed.jobs.read_job`,
+   whatever its shape) is dropped with one log line and counted; when it
+   names a token no crawl has, a failed row with the reason is published
+   under it, so whoever waits for it is told.
 2. A crawl with no request pending is finished (status from its pages and
    errors, as a local crawl's), and its row published under the job's token
    for ``crawl --redis``; a finished row an earlier ingester did not get to
@@ -20,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import redis
 import sqlite_utils
 
 from archive import store
@@ -29,8 +34,9 @@ from archive.store import queued
 
 from ...writer import ArchiveWriter, Counts
 from ..frontier import Frontier
-from ..jobs import read_job
+from ..jobs import MAX_JOB, Job, job_from_raw, read_job, refused_result, token_of
 from ..requests import CrawlContext, context_of, seed_child
+from ..serialize import read_json
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +60,8 @@ class IngestStats:
     repeated: int = 0  # deliveries already written (handed over again)
     late: int = 0  # deliveries of crawls already finished
     reaped: int = 0  # leases of dead workers put back
-    dropped: int = 0  # jobs and deliveries that could not be read
+    dropped: int = 0  # jobs and deliveries that could not be read, or were not asked for
+    refused: int = 0  # queued requests a worker could not read (each kept with its crawl)
     finished: list[dict[str, Any]] = field(default_factory=list)
     counts: Counts = field(default_factory=Counts)
 
@@ -107,30 +114,59 @@ class QueuedCrawls:
                 break
             taken += 1
             try:
-                self.begin(json.loads(raw))
-            except (ValueError, BadInput) as exc:
-                self.stats.dropped += 1
-                logger.error("dropped a job that cannot be read (%s): %r", exc, raw[:200])
+                self.begin_raw(raw)
+            except (BadInput, redis.ResponseError) as exc:  # Redis: a key of another type
+                self.refuse_job(raw, exc)
             self.server.lrem(f.jobs_processing, 1, raw)
         return taken
+
+    def begin_raw(self, raw: Any) -> None:
+        """The crawl of a job as Redis holds it (see :meth:`begin`)."""
+        job = job_from_raw(raw)
+        self._begin(job)
 
     def begin(self, record: Any) -> None:
         """The crawl of a job record: its row (once per token) and its seed request."""
         job = read_job(record)
+        self._begin(job)
+
+    def _begin(self, job: Job) -> None:
         crawl_id, new = queued.begin_queued_crawl(
             self.db, job.token, job.source.key, queue=self.queue, trigger=job.trigger,
             options=job.options.to_record(),
         )  # fmt: skip
         if not self.running(crawl_id):
             return
-        seed = seed_child(CrawlContext(crawl_id, job.source, job.options))
-        self.frontier.enqueue(crawl_id, seed, job.options.max_pages)
+        # The row's own source and options: a job handed over again changes nothing.
+        context = self.context(crawl_id)
+        self.frontier.enqueue(crawl_id, seed_child(context), context.options.max_pages)
         if new:
             self.stats.jobs += 1
             logger.info("crawl %d of %s begun", crawl_id, job.source.key)
 
+    def refuse_job(self, raw: Any, exc: Exception) -> None:
+        """A job that cannot be read: dropped, and its waiter told when it names a new token."""
+        self.stats.dropped += 1
+        logger.error("dropped a job that cannot be read (%s): %r", exc, raw[:200])
+        try:
+            record = read_json(raw, "a job", limit=MAX_JOB)
+        except BadInput:
+            return
+        token = token_of(record)
+        if token is None or queued.token_known(self.db, token):
+            return
+        row = refused_result(record, str(exc))
+        self.server.set(self.frontier.result(token), json.dumps(row), ex=self.result_ttl, nx=True)
+        self.server.publish(f"{self.frontier.prefix}:finished", token)
+
     def running(self, crawl_id: int) -> bool:
-        return queued.crawl_status(self.db, crawl_id) == RUNNING
+        """Whether crawl ``crawl_id`` is a running crawl of this queue."""
+        return queued.queued_crawl_status(self.db, crawl_id, self.queue) == RUNNING
+
+    def ended_here(self, crawl_id: int) -> bool:
+        """Whether crawl ``crawl_id`` is a crawl of this queue that has ended."""
+        status = queued.queued_crawl_status(self.db, crawl_id, self.queue)
+        return status is not None and status != RUNNING
 
     def context(self, crawl_id: int) -> CrawlContext:
         """What the side requests of crawl ``crawl_id`` carry: its source and options."""

@@ -16,6 +16,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+import redis
+
 from archive.store import open_archive
 
 from ...writer import ArchiveWriter
@@ -79,13 +81,13 @@ class Ingester:
                 self.frontier, self.db, writer, self.crawls,
                 size=self.options.batch, block=self.options.block,
             )  # fmt: skip
-            recover(self.frontier)
+            self._guarded("put back what a previous ingester left", recover, self.frontier)
             publish_all(self.frontier, self.db)
             while self.crawls.take_jobs():
                 pass
             self.crawls.close_lost()
             self.crawls.announce_finished()
-            self.crawls.check(None)
+            self._guarded("look for finished crawls", self.crawls.check, None)
         except BaseException:
             self.close()
             raise
@@ -97,20 +99,33 @@ class Ingester:
         now = time.monotonic()
         if now - self._last_reap >= self.options.reap_every:
             self._last_reap = now
-            self._reap()
-        self.crawls.take_jobs()
+            self._guarded("put back the leases of dead workers", self._reap)
+        self._guarded("take jobs", self.crawls.take_jobs)
         try:
             touched = self.batches.ingest()
+        except redis.ResponseError as exc:  # a key of another type than ours, put there by hand
+            logger.error("could not take deliveries: %s", exc)
+            self._guarded("put back the deliveries taken", recover, self.frontier)
+            time.sleep(1.0)
+            touched = set()
         except Exception:
             logger.exception("could not write a batch of deliveries: trying again")
             recover(self.frontier)
             time.sleep(1.0)
             touched = set()
         if touched:
-            self.crawls.check(touched)
+            self._guarded("look for finished crawls", self.crawls.check, touched)
         if now - self._last_check >= self.options.check_every:
             self._last_check = now
-            self.crawls.check(None)
+            self._guarded("look for finished crawls", self.crawls.check, None)
+
+    def _guarded(self, what: str, step, *args) -> None:
+        """``step(*args)``; Redis refusing it for a key of another type than ours (anyone who
+        can write to Redis may put one there) is said in one line, and the round goes on."""
+        try:
+            step(*args)
+        except redis.ResponseError as exc:
+            logger.error("could not %s: %s", what, exc)
 
     def close(self) -> None:
         self.lock.release()

@@ -46,8 +46,13 @@ class IngesterLock:
         """Take the lock, or :class:`IngesterBusy` naming its holder."""
         if self.server.set(self.key, self.value, nx=True, px=self.ttl_ms):
             return
-        holder = self.server.get(self.key)
-        holder = holder.decode() if isinstance(holder, bytes) else holder or ""
+        try:
+            holder = self.server.get(self.key)
+        except redis.ResponseError:
+            raise IngesterBusy(
+                f"the ingester lock {self.key} in Redis is not one of ours"
+            ) from None
+        holder = holder.decode("utf-8", "replace") if isinstance(holder, bytes) else holder or ""
         pid, _, rest = holder.partition("@")
         host = rest.split(" ", 1)[0]
         if host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid)):
@@ -60,7 +65,11 @@ class IngesterLock:
 
     def refresh(self) -> None:
         """Keep the lock; :class:`IngesterBusy` when it was lost (the ingester must stop)."""
-        if not self._refresh(keys=[self.key], args=[self.value, self.ttl_ms]):
+        try:
+            kept = self._refresh(keys=[self.key], args=[self.value, self.ttl_ms])
+        except redis.ResponseError:
+            kept = False  # someone put another kind of key in its place
+        if not kept:
             raise IngesterBusy("this ingester lost its lock (was it paused?): stopping")
 
     def release(self) -> None:

@@ -15,7 +15,15 @@ What differs from the stock ``scrapy_redis.scheduler.Scheduler``:
 - the stats are counted without the ``spider`` argument Scrapy 2.19 deprecates;
 - a worker leases no new request while one of its own waits (for a host
   another worker is using, or in a busy download slot), so work goes to the
-  workers that can start it.
+  workers that can start it;
+- a leased request is read only through
+  :func:`~crawler.distributed.requests.read_request`, never scrapy-redis's
+  ``request_from_dict`` (which imports whatever class a ``_class`` key names
+  and calls whatever method a callback names). One that does not fit is
+  dropped, and its lease answered at once, so it never comes back: by a
+  *refused* delivery when it names its crawl and key (the ingester keeps the
+  reason with the crawl), else by dropping the lease. Each is one log line
+  and counted (``chanarchive/requests_refused``).
 """
 
 from __future__ import annotations
@@ -23,17 +31,21 @@ from __future__ import annotations
 import logging
 
 import redis
-from scrapy.utils.request import request_from_dict
 from scrapy_redis.queue import Base
 from scrapy_redis.scheduler import Scheduler
 
 from archive.errors import BadInput
 
+from .. import serialize
+from ..deliveries import refused_delivery
 from ..frontier import Child, request_key
-from ..requests import CrawlContext
+from ..requests import CrawlContext, queued_form, read_request, refusal_of
 from .leases import fail_stop
 
 logger = logging.getLogger(__name__)
+
+#: The most refused requests one look at the queue drops before it yields to the engine.
+MAX_REFUSED_PER_POP = 100
 
 
 class LeaseQueue(Base):
@@ -47,13 +59,13 @@ class LeaseQueue(Base):
         return self.server.zcard(self.key)
 
     def push(self, request) -> bool:
-        data = request.to_dict(spider=self.spider)
-        meta = data["meta"] = dict(data["meta"])
-        token = meta.pop("lease", None)
+        token = request.meta.get("lease")
+        data = queued_form(request, spider=self.spider)  # the lease is this worker's: left out
+        meta = data["meta"]
         if token is not None:
             # A retry or redirect of a leased request: it takes the lease's place in the queue.
             self.link.settled(token)
-            member = self.serializer.dumps(data)
+            member = serialize.dumps(data)
             return self.link.frontier.continue_(self.link.wid, token, -request.priority, member)
         try:
             context = CrawlContext.from_meta(meta)
@@ -61,7 +73,7 @@ class LeaseQueue(Base):
             logger.warning("Not queued (%s): %s", exc, request.url)
             return False
         meta["rkey"] = request_key(request.method, request.url)
-        child = Child(meta["rkey"], -request.priority, self.serializer.dumps(data))
+        child = Child(meta["rkey"], -request.priority, serialize.dumps(data))
         return self.link.frontier.enqueue(context.id, child, context.options.max_pages)
 
     def _busy(self) -> bool:
@@ -75,18 +87,46 @@ class LeaseQueue(Base):
     def pop(self, timeout: int = 0):
         if self._busy():
             return None
+        for _ in range(MAX_REFUSED_PER_POP):
+            try:
+                found = self.link.frontier.pop(self.link.wid, self.link.lease_ttl)
+            except redis.RedisError as exc:
+                logger.warning("Could not take a request from Redis: %s", exc)
+                return None
+            if found is None:
+                return None
+            token, member = found
+            try:
+                request = read_request(member, self.spider)
+            except Exception as exc:  # BadInput says what; anything else must not hold the lease
+                self._refuse(token, member, exc)
+                continue
+            request.meta["lease"] = token
+            self.link.starting.add(token)
+            return request
+        return None
+
+    def _refuse(self, token: int, member: str, exc: Exception) -> None:
+        """A leased request that cannot be read: answered now, so it never comes back."""
+        refusal = refusal_of(member)
+        logger.warning(
+            "Dropped a queued request that cannot be read (crawl %s): %s",
+            refusal.crawl if refusal.crawl is not None else "unknown", exc,
+        )  # fmt: skip
+        stats = getattr(getattr(self.spider, "crawler", None), "stats", None)
+        if stats is not None:
+            stats.inc_value("chanarchive/requests_refused")
+        frontier, wid = self.link.frontier, self.link.wid
         try:
-            found = self.link.frontier.pop(self.link.wid, self.link.lease_ttl)
+            if refusal.crawl is not None and refusal.rkey is not None:
+                reason = str(exc) if isinstance(exc, BadInput) else repr(exc)
+                record = refused_delivery(refusal.crawl, refusal.rkey, reason)
+                frontier.deliver(wid, token, refusal.crawl, serialize.dumps(record), [])
+            else:
+                frontier.drop(wid, token)
         except redis.RedisError as exc:
-            logger.warning("Could not take a request from Redis: %s", exc)
-            return None
-        if found is None:
-            return None
-        token, member = found
-        data = self.serializer.loads(member)
-        data["meta"]["lease"] = token
-        self.link.starting.add(token)
-        return request_from_dict(data, spider=self.spider)
+            # The lease stays this worker's until it stops; then it comes back and is refused again.
+            logger.warning("Could not answer the lease of a refused request: %s", exc)
 
 
 class LeaseScheduler(Scheduler):

@@ -34,6 +34,15 @@ def test_an_unreachable_redis_fails_the_work(tmp_path):
     assert "cannot use Redis at redis://127.0.0.1:1/0" in result.output
 
 
+def test_a_queued_crawl_names_its_profile_never_a_file(tmp_path, redis_url):
+    profile = tmp_path / "mine.toml"
+    profile.write_text('name = "mine"\n')
+    result = run(tmp_path, "crawl", "@durov", "--profile", str(profile), "--redis", redis_url,
+                 "--no-wait")  # fmt: skip
+    assert result.exit_code == 2 and "names its profile, not a file" in result.output
+    assert redis.Redis.from_url(redis_url).llen("chanarchive:jobs") == 0
+
+
 def test_no_wait_needs_redis(tmp_path):
     result = run(tmp_path, "crawl", "@durov", "--no-wait")
     assert result.exit_code == 2 and "--no-wait goes with --redis" in result.output

@@ -98,6 +98,8 @@ def test_requests_travel_as_json_with_their_bytes():
 def test_urls_keep_no_password_in_messages():
     assert safe_url("redis://user:secret@10.0.0.5:6379/1") == "redis://user:***@10.0.0.5:6379/1"
     assert safe_url("redis://:secret@h:1/0") == "redis://:***@h:1/0"
+    assert safe_url("redis://h:1/0?password=secret&db=1") == "redis://h:1/0?password=***&db=1"
+    assert safe_url("redis://secret@h:1/0") == "redis://:***@h:1/0"  # a bare user part too
     assert request_key("get", "http://A.test/x?b=2&a=1") == request_key(
         "GET", "http://a.test/x?a=1&b=2"
     )
