@@ -22,6 +22,7 @@ import sqlite_utils
 from archive import store
 from archive.models import WebKnown
 from archive.store import MediaKnown
+from archive.store.ingest import channel_refusal
 
 
 class ArchiveView(Protocol):
@@ -35,6 +36,11 @@ class ArchiveView(Protocol):
         """Web channel ``channel``'s live posts, and the listing pages they were on."""
         ...
 
+    def page_refusal(self, channel: str, kind: str, url: str) -> str | None:
+        """Why the archive will refuse a page of ``channel`` fetched from ``url`` (another
+        origin's, another kind's), or None (it will not, or this view cannot tell)."""
+        ...
+
 
 class EmptyView:
     """An archive that holds nothing: every crawl is a first crawl."""
@@ -44,6 +50,9 @@ class EmptyView:
 
     def known_posts(self, channel: str) -> WebKnown:
         return WebKnown(urls={}, listings={})
+
+    def page_refusal(self, channel: str, kind: str, url: str) -> str | None:
+        return None
 
 
 class SqliteView:
@@ -57,6 +66,9 @@ class SqliteView:
 
     def known_posts(self, channel: str) -> WebKnown:
         return store.known_web_posts(self.db, channel)
+
+    def page_refusal(self, channel: str, kind: str, url: str) -> str | None:
+        return channel_refusal(self.db, channel, kind, url)
 
     def live_post_nums(self, channel: str, lo: int, hi: int) -> list[int]:
         """The ids of ``channel``'s posts between ``lo`` and ``hi`` not known to be deleted."""

@@ -42,8 +42,15 @@ class Cluster:
         self.procs.append((proc, log))
         return proc
 
-    def worker(self, *settings: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-        return self._start("worker", "--redis", self.redis_url, *WORKER_FAST, *settings, env=env)
+    def worker(
+        self, *settings: str, env: dict[str, str] | None = None, private: bool = True
+    ) -> subprocess.Popen:
+        """A worker; ``private``: allowed to reach the tests' loopback servers (its operator's
+        --allow-private-hosts), as every test site here is one."""
+        opt_in = ["--allow-private-hosts"] if private else []
+        return self._start(
+            "worker", "--redis", self.redis_url, *WORKER_FAST, *opt_in, *settings, env=env
+        )
 
     def ingester(self) -> subprocess.Popen:
         return self._start("ingest", "--redis", self.redis_url, "-v")

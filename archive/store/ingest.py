@@ -171,22 +171,33 @@ def _owned_channel(
     """The page's channel, created or updated, if the page (fetched from ``url``) may write
     it; else None (refused)."""
     info = page.channel
+    refusal = channel_refusal(db, info.name, info.kind, url)
+    if refusal is not None:
+        refused.append(refusal)
+        return None
+    return _upsert_channel(db, info, origin_of(url), now, crawled_from(info.kind, info.name, url))
+
+
+def channel_refusal(db: sqlite_utils.Database, name: str, kind: str, url: str) -> str | None:
+    """Why a page fetched from ``url`` may not write channel ``name`` (of ``kind``), or None.
+
+    A channel's posts are written only from pages of its own origin (the host
+    it is archived from; t.me and its aliases are one), and a channel keeps its
+    kind. The crawl asks this too, so a page that will be refused leads nowhere.
+    """
+    row = db.execute("SELECT kind, origin FROM channels WHERE name = ?", [name]).fetchone()
+    if row is None:
+        return None
+    owned_kind, owner = row
+    if owned_kind != kind:
+        return f"the page claims {owned_kind} channel {name!r} as a {kind} page: not written"
     origin = origin_of(url)
-    row = db.execute("SELECT kind, origin FROM channels WHERE name = ?", [info.name]).fetchone()
-    if row is not None:
-        kind, owner = row
-        if kind != info.kind:
-            refused.append(
-                f"the page claims {kind} channel {info.name!r} as a {info.kind} page: not written"
-            )
-            return None
-        if owner is not None and owner != origin:
-            refused.append(
-                f"the page from {origin or 'nowhere'} claims channel {info.name!r},"
-                f" which is archived from {owner}: not written"
-            )
-            return None
-    return _upsert_channel(db, info, origin, now, crawled_from(info.kind, info.name, url))
+    if owner is not None and owner != origin:
+        return (
+            f"the page from {origin or 'nowhere'} claims channel {name!r},"
+            f" which is archived from {owner}: not written"
+        )
+    return None
 
 
 def _upsert_channel(

@@ -11,9 +11,17 @@ from .distributed import queue_error, redis_option
 @click.command()
 @redis_option(required=True, help="The Redis that holds the shared queue.")
 @settings_option("for this worker")
+@click.option(
+    "--allow-private-hosts",
+    is_flag=True,
+    help="Let this worker reach loopback and private addresses: a source's own origin there, "
+    "and every address for a crawl queued with --allow-private-hosts. Without it the worker "
+    "reaches public addresses only, whatever a job in Redis says (anyone who can write to "
+    "the Redis names the sources).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log what the crawler does.")
 @translate_errors
-def worker(redis_url, settings, verbose):
+def worker(redis_url, settings, allow_private_hosts, verbose):
     """Crawl for a distributed crawl until stopped (SIGINT / SIGTERM).
 
     Takes requests from the queue in Redis, fetches and parses each page
@@ -31,13 +39,15 @@ def worker(redis_url, settings, verbose):
         chanarchive worker --redis redis://10.0.0.5:6379/0
 
         chanarchive worker --redis redis://127.0.0.1:6379 -s POLITENESS_SCOPE=worker
+
+        chanarchive worker --redis redis://127.0.0.1:6379 --allow-private-hosts
     """
     from archive.errors import BadInput
     from crawler.distributed.frontier import QueueUnavailable
     from crawler.distributed.worker.process import run_worker
 
     try:
-        run_worker(redis_url, settings, verbose=verbose)
+        run_worker(redis_url, settings, verbose=verbose, allow_private_hosts=allow_private_hosts)
     except QueueUnavailable as exc:
         raise queue_error(exc) from exc
     except BadInput as exc:

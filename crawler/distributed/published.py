@@ -94,6 +94,9 @@ class PublishedView:
             logger.warning("Ignored the published posts of %s: %s", channel, exc)
             return WebKnown(urls={}, listings={})
 
+    def page_refusal(self, channel: str, kind: str, url: str) -> str | None:
+        return None  # a worker cannot tell: the ingester refuses the page and ends the crawl
+
 
 def read_coverage(raw: Any) -> list[tuple[int, int]]:
     """A Telegram channel's archived id ranges as published, checked."""

@@ -90,6 +90,8 @@ class ReachGuard:
         if found is None:
             return None
         source, options = found
+        if not getattr(self.crawler.spider, "trusts_sources", True):
+            return None, False  # sources named through a queue: public addresses only
         return origin_of(source.url), bool(options.allow_private_hosts)
 
     def _refuse(self, request: Any, reason: str) -> None:

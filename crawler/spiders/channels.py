@@ -89,6 +89,10 @@ class ChannelSpider(scrapy.Spider):
         #: The crawl of a local process (a worker has none: each request brings its own).
         self.state = state
 
+    #: Whether the sources of a crawl, and its options, come from the user of this process (a
+    #: local crawl); a worker takes them from Redis (see the worker's spider).
+    trusts_sources = True
+
     def crawl_state(self, request: scrapy.Request) -> CrawlState:
         """The state of the crawl ``request`` belongs to."""
         return self.state
@@ -183,6 +187,16 @@ class ChannelSpider(scrapy.Spider):
             state.channel_names.setdefault(source, page.channel.name)
         if page.kind != KIND_TELEGRAM and page.channel is not None:
             state.known(page.channel.name)  # as it stood before this page is archived
+        refusal = (
+            state.view.page_refusal(page.channel.name, page.kind, response.url)
+            if page.channel is not None
+            else None
+        )
+        if refusal is not None:  # the archive will keep its capture only: it leads nowhere
+            self.logger.warning("Not archived: %s (%s)", response.url, refusal)
+            state.halted.add(source)
+            yield PageItem(source, capture, page)
+            return
         first = response.meta.get("before") is None
         if page.kind == KIND_TELEGRAM and page.throttled and not page.posts and first:
             # Its first page stayed Telegram's empty answer through every retry: nothing read.

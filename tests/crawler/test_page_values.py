@@ -346,3 +346,15 @@ def test_a_page_refused_whole_asks_for_nothing(archive, hostile_site):
     assert any("not written" in m for m in last_errors(archive))
     assert query(archive, "SELECT post, slot, url FROM post_media ORDER BY post, slot") == before
     assert [path for _, path, _ in hostile_site.stats()] == ["/robots.txt", "/mirror/victim"]
+
+
+def test_a_page_refused_whole_stops_its_source_there(archive, hostile_site):
+    """A channel archived from one origin, served whole by another: that page is kept as a
+    capture only, and the older page it points at is not fetched."""
+    hostile_site.control("channel", name=VICTIM, posts=30, page_size=20)
+    hostile_site.reset_stats()
+    done = crawl(archive, f"{hostile_site.url}/s/{VICTIM}", "--full")
+    assert "Traceback" not in done.stderr, done.stderr
+    assert [path for _, path, _ in hostile_site.stats()] == ["/robots.txt", f"/s/{VICTIM}"]
+    [(status, pages)] = query(archive, "SELECT status, pages FROM crawls ORDER BY id DESC LIMIT 1")
+    assert (status, pages) == ("partial", 1)  # its capture kept, the refusal its error

@@ -82,6 +82,8 @@ class DeliveryBatches:
             return set()
         self._write(records)
         self._acknowledge(records)
+        for crawl_id in sorted(self.writer.halted):  # a page refused whole: the crawl ends
+            self.crawls.halt(crawl_id)
         return {crawl for _raw, record in records if (crawl := crawl_of(record)) is not None}
 
     def _take(self) -> list:

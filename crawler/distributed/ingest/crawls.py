@@ -187,6 +187,18 @@ class QueuedCrawls:
             if self.server.exists(seen) and self.server.scard(pending) == 0:
                 self.finish(token, crawl_id)
 
+    def halt(self, crawl_id: int) -> None:
+        """End crawl ``crawl_id`` now: a page of it was refused whole (another channel's,
+        another origin's), and it asks for nothing more (its queued requests are dropped
+        as late deliveries). Its status follows from its pages and errors, the refusal
+        among them."""
+        running = dict((c, t) for t, c in queued.running_queued_crawls(self.db, self.queue))
+        if crawl_id in running:
+            logger.warning("crawl %d: a page of it was refused: it is ended", crawl_id)
+            self.finish(running[crawl_id], crawl_id)
+        else:
+            self.writer.forget(crawl_id)
+
     def finish(self, token: str, crawl_id: int, **how: Any) -> None:
         row = queued.finish_queued_crawl(self.db, crawl_id, **how)
         self.announce(token, row)

@@ -28,7 +28,11 @@ DEFAULT_POLL_INTERVAL = 0.5
 
 
 def worker_settings(
-    redis_url: str, overrides: dict[str, Any] | None = None, *, verbose: bool = False
+    redis_url: str,
+    overrides: dict[str, Any] | None = None,
+    *,
+    verbose: bool = False,
+    allow_private_hosts: bool = False,
 ) -> Settings:
     """The settings of a worker: chanarchive's crawl settings, ``overrides``, then the wiring."""
     settings = Settings()
@@ -69,6 +73,9 @@ def worker_settings(
         },
         "CHANARCHIVE_DB": None,
         "CHANARCHIVE_PROGRESS": False,
+        # Whoever writes to Redis names the sources and the options: a private address is
+        # reached only when the worker's own operator allows it (`worker --allow-private-hosts`).
+        "CHANARCHIVE_ALLOW_PRIVATE_HOSTS": allow_private_hosts,
     }
     if scope == "cluster":
         slots = settings.getdict("DOWNLOAD_SLOTS")
@@ -85,10 +92,16 @@ def worker_settings(
 
 
 def run_worker(
-    redis_url: str, overrides: dict[str, Any] | None = None, *, verbose: bool = False
+    redis_url: str,
+    overrides: dict[str, Any] | None = None,
+    *,
+    verbose: bool = False,
+    allow_private_hosts: bool = False,
 ) -> str | None:
     """Run a worker until it is stopped (SIGINT / SIGTERM); returns Scrapy's finish reason."""
-    settings = worker_settings(redis_url, overrides, verbose=verbose)
+    settings = worker_settings(
+        redis_url, overrides, verbose=verbose, allow_private_hosts=allow_private_hosts
+    )
     frontier = Frontier(connect(redis_url))
     link = WorkerLink(frontier, settings.getfloat("WORKER_LEASE_TTL", DEFAULT_LEASE_TTL))
     from scrapy.core.engine import ExecutionEngine

@@ -92,6 +92,13 @@ class WorkerSpider(ChannelSpider):
             return None
         return context.source, context.options
 
+    @property
+    def trusts_sources(self) -> bool:
+        """Whether a source's own origin may be a private address, and a crawl may allow
+        private hosts: only when this worker's operator said so (``worker
+        --allow-private-hosts``), since anyone who writes to Redis names sources and options."""
+        return self.crawler.settings.getbool("CHANARCHIVE_ALLOW_PRIVATE_HOSTS")
+
     def _handle(self, request: scrapy.Request, produce) -> list[Delivery]:
         """The local spider's callback, made into this request's one delivery, whatever happens.
 

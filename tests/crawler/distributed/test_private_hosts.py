@@ -63,3 +63,19 @@ def test_a_crawl_cannot_reach_another_crawls_private_origin(make_site, cluster):
         "/media/optin-name.jpg",
         "/media/optin-redirected.jpg",
     } <= reached
+
+
+def test_a_worker_reaches_no_private_address_unless_its_own_operator_allows_it(make_site, cluster):
+    """Anyone who can write to Redis names the sources and the options: a worker started without
+    --allow-private-hosts fetches nothing on a private address, whatever a job asks."""
+    target = make_site()
+    home = serve_media_channel(target, "inside", posts=2)
+    cluster.ingester()
+    cluster.worker(private=False)
+    crawl = cluster.crawl(home, "--allow-private-hosts")
+    assert crawl.wait(timeout=180) == 1
+    out = cluster.output(crawl)
+    assert "Traceback" not in out and "127.0.0.1 is a loopback address" in out, out
+    assert [path for _, path, _ in target.stats()] == []  # not even robots.txt
+    [(status, reason)] = query(cluster.db, "SELECT status, reason FROM crawls")
+    assert status == "failed" and "loopback address" in reason, reason
