@@ -16,7 +16,6 @@ from typing import Any, ClassVar
 from archive.errors import BadRecord
 from archive.extract.values import check_page
 from archive.models import (
-    CHECK_DELETED,
     CHECK_OUTCOMES,
     ERROR_KINDS,
     Capture,
@@ -114,8 +113,6 @@ class CheckItem(_Record):
     def __post_init__(self) -> None:
         if self.outcome not in CHECK_OUTCOMES:
             raise BadRecord(f"check item: unknown outcome {self.outcome!r}"[:200])
-        if self.outcome == CHECK_DELETED and self.capture is None:
-            raise BadRecord("check item: a deletion without its evidence (the answer fetched)")
 
 
 Item = PageItem | ErrorItem | MediaItem | CheckItem

@@ -6,7 +6,7 @@ import signal
 
 import click
 
-from ..clitools import WorkFailed, db_path, open_db, translate_errors
+from ..clitools import BadUsage, WorkFailed, db_path, open_db, translate_errors
 from .distributed import log_to_stderr, queue_error, redis_option
 
 
@@ -30,6 +30,8 @@ def ingest(ctx, redis_url, verbose):
 
         chanarchive --db news.db ingest --redis redis://127.0.0.1:6379/0
     """
+    from archive.errors import ChanarchiveError
+    from archive.store.connection import check_archive_file
     from crawler.distributed.frontier import QueueUnavailable, check_url
     from crawler.distributed.ingest import Ingester, IngesterBusy
 
@@ -37,6 +39,10 @@ def ingest(ctx, redis_url, verbose):
         check_url(redis_url)  # bad usage writes nothing: before the archive is made
     except QueueUnavailable as exc:
         raise queue_error(exc) from exc
+    try:
+        check_archive_file(db_path(ctx), create=True, write=True)  # someone else's: refused
+    except ChanarchiveError as exc:
+        raise BadUsage(str(exc)) from exc
     try:
         ingester = Ingester(db_path(ctx), redis_url)  # a refused login writes nothing either
     except QueueUnavailable as exc:

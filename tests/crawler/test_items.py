@@ -100,9 +100,6 @@ def test_values_an_item_cannot_take_are_refused():
     check["outcome"] = "maybe"
     with pytest.raises(BadRecord, match="unknown outcome 'maybe'"):
         item_from_record(check)
-    check["outcome"] = "deleted"  # a deletion must come with the answer that shows it
-    with pytest.raises(BadRecord, match="a deletion without its evidence"):
-        item_from_record(check)
 
 
 def test_a_record_over_the_size_caps_is_refused(monkeypatch):
