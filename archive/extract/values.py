@@ -276,7 +276,9 @@ def _check_post(page: Page, post: Post, host: str | None) -> None:
 
 def _media_item(item: dict[str, Any], post: Post) -> dict[str, Any]:
     checked = dict(item)
-    if checked.get("type") in _AT_POST:
+    if not isinstance(checked.get("type"), str):
+        checked["type"] = None
+    if checked["type"] in _AT_POST:
         checked["url"] = post.url
     for key in _MEDIA_URLS:
         if key in checked:
