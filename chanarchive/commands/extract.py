@@ -12,7 +12,7 @@ from archive.errors import BadInput, FetchError
 from archive.export.records import record_from_post
 from archive.extract import extract_pages
 from archive.extract.fetch import fetch
-from archive.models import Page
+from archive.models import KIND_TELEGRAM, Page
 
 from ..clitools import WorkFailed, output_format, translate_errors
 
@@ -47,6 +47,18 @@ def _text_block(record: dict) -> str:
         lines.append(f"# {record['title']}")
     lines.append(record["text"] or "")
     return "\n".join(lines) + "\n"
+
+
+def _no_posts(page: Page) -> str:
+    """Why a page gave no post, as far as its parse says."""
+    if page.kind == KIND_TELEGRAM:
+        if page.throttled:
+            return "no posts found: Telegram answered its empty page (tme_no_messages_found)"
+        return "no posts found: a Telegram page without messages"
+    return (
+        f"no posts found: no main text or post cards on this {page.page_type} page"
+        " (--explain shows what was cut; a site profile may find its posts: --profile)"
+    )
 
 
 def _explain_page(page: Page) -> list[str]:
@@ -90,7 +102,8 @@ def _explain_post(post) -> list[str]:
 def extract(targets, fmt, profile, explain, timeout):
     """Print the posts found on each page, with their clean text and fields.
 
-    Nothing is archived. A Telegram preview page yields each of its messages;
+    Nothing is archived. A page where no post is found is said so on stderr
+    (exit status 1 when no page gave any). A Telegram preview page yields each of its messages;
     a mirror site's listing yields its post cards, a post page its post; an
     article page yields one post, its main text. json prints one list of
     export records, jsonl one record a line. Lines that recur at the end of
@@ -118,6 +131,11 @@ def extract(targets, fmt, profile, explain, timeout):
     for page in pages:
         for problem in page.errors:
             click.echo(f"warning: {page.url}: {problem}", err=True)
+        if not page.posts:
+            click.echo(f"{page.url}: {_no_posts(page)}", err=True)
+            if explain:
+                for line in _explain_page(page) or [f"[explain] page {page.url}: nothing cut"]:
+                    click.echo(line, err=True)
     records = [record_from_post(post) for page in pages for post in page.posts]
     if fmt == "json":
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
@@ -146,3 +164,8 @@ def extract(targets, fmt, profile, explain, timeout):
                 click.echo(f"warning: {failure}", err=True)
         else:
             raise WorkFailed("; ".join(failures))
+    if pages and not records:
+        raise WorkFailed(
+            "no posts found on "
+            + ("the page" if len(pages) == 1 else f"any of the {len(pages)} pages")
+        )

@@ -15,7 +15,6 @@ import base64
 import hashlib
 import html
 import json
-import random
 import re
 import socket
 import threading
@@ -28,6 +27,8 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from archive.times import to_stamp
+
+from .pictures import picture
 
 __all__ = [
     "DEMO_CHANNEL",
@@ -787,16 +788,13 @@ SAMPLE_CDN = "https://cdn4.telegram-cdn.org/file/"
 
 
 def sample_media_bytes(name: str, size: int | None = None) -> bytes:
-    """The bytes of the picture ``/media/NAME``: JPEG-like, made from NAME, 20-60 KB.
+    """The bytes of the picture ``/media/NAME``: a real PNG made from NAME, 20-60 KB
+    unless ``size`` says (:func:`chanarchive.demo.pictures.picture`).
 
     The part of NAME from a ``~`` to its extension is left out, so two names
     that differ only there are two URLs of identical bytes.
     """
-    key = re.sub(r"~[^.]*", "", name)
-    rng = random.Random(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))
-    total = size if size is not None else rng.randint(20_000, 60_000)
-    head = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    return (head + rng.randbytes(max(total - len(head) - 2, 0)) + b"\xff\xd9")[: max(total, 0)]
+    return picture(re.sub(r"~[^.]*", "", name), size)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -1025,7 +1023,7 @@ class SiteServer:
         name = request.path[len("/media/") :]
         if not name or "/" in name:
             return None
-        return Response(body=sample_media_bytes(name), content_type="image/jpeg")
+        return Response(body=sample_media_bytes(name), content_type="image/png")
 
     def _tme_route(self, request: Request) -> Response | None:
         """``/NAME/ID?embed=1`` (a post's embed) and ``/NAME`` (the t.me page of a channel)."""

@@ -7,6 +7,7 @@ import json
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from chanarchive.cli import cli
 from tests.helpers import run
@@ -118,3 +119,21 @@ def test_db_from_environment(tmp_path, monkeypatch):
     result = run(None, "export", "--format", "jsonl")
     assert result.exit_code == 2
     assert str(tmp_path / "env.db") in result.output
+
+
+def test_extract_says_when_a_page_gives_no_post(tmp_path):
+    """A page where nothing is found is said so, with --explain too; no post at all is exit 1."""
+    blank = tmp_path / "blank.html"
+    blank.write_text("<html><head><title>x</title></head><body></body></html>")
+    alone = CliRunner().invoke(cli, ["extract", str(blank), "--explain"])
+    assert alone.exit_code == 1
+    assert f"{blank}: no posts found: no main text or post cards" in alone.stderr
+    assert f"[explain] page {blank}: nothing cut" in alone.stderr
+    assert "Error: no posts found on the page" in alone.stderr
+    empty = FIXTURES_DIR / "telegram" / "empty_before.html"
+    both = CliRunner().invoke(
+        cli, ["extract", str(empty), str(FIXTURES_DIR / "telegram" / "zh_channel_local.html")]
+    )
+    assert both.exit_code == 0, both.stderr
+    assert f"{empty}: no posts found: Telegram answered its empty page" in both.stderr
+    assert both.stdout.strip()  # the other page's posts
