@@ -43,11 +43,17 @@ def worker(redis_url, settings, allow_private_hosts, verbose):
         chanarchive worker --redis redis://127.0.0.1:6379 --allow-private-hosts
     """
     from archive.errors import BadInput
-    from crawler.distributed.frontier import QueueUnavailable
+    from crawler.distributed.frontier import QueueUnavailable, safe_url
     from crawler.distributed.worker.process import run_worker
 
     try:
-        run_worker(redis_url, settings, verbose=verbose, allow_private_hosts=allow_private_hosts)
+        run_worker(
+            redis_url, settings, verbose=verbose, allow_private_hosts=allow_private_hosts,
+            started=lambda wid: click.echo(
+                f"worker {wid} fetching the crawls queued on {safe_url(redis_url)}"
+                " for `chanarchive ingest` (Ctrl-C stops)", err=True,
+            ),
+        )  # fmt: skip
     except QueueUnavailable as exc:
         raise queue_error(exc) from exc
     except BadInput as exc:

@@ -10,6 +10,7 @@ applied across workers (in Redis) instead of in each worker.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from scrapy.crawler import CrawlerProcess
@@ -63,6 +64,8 @@ def worker_settings(
         "DOWNLOADER_MIDDLEWARES": {
             **settings.getdict("DOWNLOADER_MIDDLEWARES"),
             "crawler.downloadermiddlewares.backoff.HostBackoffMiddleware": None,
+            # The ingester closes the crawl rows: a worker has none (and no archive).
+            "crawler.downloadermiddlewares.lifecycle.SourceLifecycle": None,
             "crawler.distributed.worker.hostturns.SharedBackoffMiddleware": 560,
             "crawler.distributed.worker.hostturns.HostTurnMiddleware": 800,
         },
@@ -97,13 +100,19 @@ def run_worker(
     *,
     verbose: bool = False,
     allow_private_hosts: bool = False,
+    started: Callable[[str], None] | None = None,
 ) -> str | None:
-    """Run a worker until it is stopped (SIGINT / SIGTERM); returns Scrapy's finish reason."""
+    """Run a worker until it is stopped (SIGINT / SIGTERM); returns Scrapy's finish reason.
+
+    ``started`` is told the worker's id once it is connected, before it takes work.
+    """
     settings = worker_settings(
         redis_url, overrides, verbose=verbose, allow_private_hosts=allow_private_hosts
     )
     frontier = Frontier(connect(redis_url))
     link = WorkerLink(frontier, settings.getfloat("WORKER_LEASE_TTL", DEFAULT_LEASE_TTL))
+    if started is not None:
+        started(link.wid)
     from scrapy.core.engine import ExecutionEngine
 
     ExecutionEngine._SLOT_HEARTBEAT_INTERVAL = settings.getfloat(

@@ -102,3 +102,19 @@ def test_a_crawl_stopped_while_waiting_takes_back_what_no_ingester_began(tmp_pat
     assert proc.returncode == 128 + signal.SIGTERM
     assert "1 of 1 crawls taken back from the queue" in err
     assert f.server.llen(f.jobs) == 0
+
+
+def test_a_worker_says_what_it_does_and_nothing_misleading(tmp_path, redis_url):
+    worker = subprocess.Popen(
+        cli_argv(tmp_path / "a.db", "worker", "--redis", redis_url),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        first = worker.stderr.readline()
+        assert first.startswith("worker ") and f"fetching the crawls queued on {redis_url}" in first
+        time.sleep(2)  # what Scrapy logs as it opens its components
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _out, rest = worker.communicate(timeout=60)
+    assert "Disabled" not in rest and "CHANARCHIVE_DB" not in rest, rest
+    assert not (tmp_path / "a.db").exists()  # a worker keeps no archive
