@@ -97,7 +97,12 @@ def crawl(ctx, sources, options, verbose, redis_url, no_wait, trigger):
     if no_wait and not redis_url:
         raise BadUsage("--no-wait goes with --redis (a local crawl always waits)")
     if redis_url:
-        rows = _queued_crawl(redis_url, parsed, options, trigger, wait=not no_wait)
+        root = ctx.find_root()
+        named = root.get_parameter_source("db") not in (None, click.core.ParameterSource.DEFAULT)
+        rows = _queued_crawl(
+            redis_url, parsed, options, trigger, wait=not no_wait,
+            archive=db_path(ctx) if named else None,
+        )  # fmt: skip
         if rows is None:
             return
     else:
@@ -125,8 +130,15 @@ def crawl(ctx, sources, options, verbose, redis_url, no_wait, trigger):
         raise WorkFailed(f"every fetch failed: {reasons}")
 
 
-def _queued_crawl(redis_url, sources, options, trigger, *, wait: bool) -> list[dict] | None:
-    """``crawl --redis``: queue one crawl per source; wait for their finished rows."""
+def _queued_crawl(
+    redis_url, sources, options, trigger, *, wait: bool, archive: str | None
+) -> list[dict] | None:
+    """``crawl --redis``: queue one crawl per source; wait for their finished rows.
+
+    ``archive``: the archive the user named (``--db`` or ``$CHANARCHIVE_DB``); a crawl the
+    ingester would write elsewhere is refused. Without one, where the pages go is said.
+    """
+    from crawler.distributed.archives import archive_mismatch, ingester_archive
     from crawler.distributed.frontier import Frontier, QueueUnavailable, connect
     from crawler.distributed.jobs import (
         new_tokens,
@@ -145,6 +157,13 @@ def _queued_crawl(redis_url, sources, options, trigger, *, wait: bool) -> list[d
         )
     try:
         frontier = Frontier(connect(redis_url))
+        if archive is not None:
+            mismatch = archive_mismatch(frontier, archive)
+            if mismatch:
+                raise BadUsage(mismatch)
+        said = ingester_archive(frontier)
+        if said is not None and archive is None:
+            click.echo(f"the pages go into {said}, the archive the ingester writes", err=True)
         if not wait:
             tokens = submit_crawls(frontier, sources, options, trigger=trigger)
             for source, token in zip(sources, tokens, strict=True):

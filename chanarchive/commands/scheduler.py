@@ -108,7 +108,7 @@ def run(ctx, once, concurrency, batch_size, time_limit, misfire_grace, stop_grac
     if limit < 1:
         raise BadUsage("--time-limit must be at least 1s")
     if redis_url:
-        _check_redis(redis_url)
+        _check_redis(redis_url, db_path(ctx))
     options = ServiceOptions(
         redis=redis_url,
         once=once,
@@ -129,15 +129,30 @@ def run(ctx, once, concurrency, batch_size, time_limit, misfire_grace, stop_grac
         raise WorkFailed(f"every run failed ({report.runs} runs)")
 
 
-def _check_redis(redis_url: str) -> None:
-    """A bad --redis URL, or one whose password the Redis refuses, is bad usage; a Redis that
-    does not answer yet is only said (each due crawl fails until it does)."""
-    from crawler.distributed.frontier import BadQueueUrl, QueueUnavailable, check_url, connect
+def _check_redis(redis_url: str, archive: str) -> None:
+    """A bad --redis URL, one whose password the Redis refuses, or one whose ingester writes
+    another archive than this scheduler's is bad usage; a Redis that does not answer yet is
+    only said (each due crawl fails until it does)."""
+    from crawler.distributed.archives import archive_mismatch
+    from crawler.distributed.frontier import (
+        BadQueueUrl,
+        Frontier,
+        QueueUnavailable,
+        check_url,
+        connect,
+    )
 
     try:
         check_url(redis_url)
-        connect(redis_url).close()
+        server = connect(redis_url)
     except BadQueueUrl as exc:
         raise BadUsage(str(exc)) from exc
     except QueueUnavailable as exc:
         click.echo(f"warning: {exc} (due crawls fail until it answers)", err=True)
+        return
+    try:
+        mismatch = archive_mismatch(Frontier(server), archive)
+    finally:
+        server.close()
+    if mismatch:  # the sources are here, their crawl rows would be there
+        raise BadUsage(mismatch)

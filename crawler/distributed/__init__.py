@@ -5,7 +5,8 @@ request serializer and the one reader of JSON from Redis (:mod:`.serialize`),
 requests as queued with the crawl they belong to (:mod:`.requests`) and
 their schema (:mod:`.request_schema`), jobs and waiting for their rows
 (:mod:`.jobs`), deliveries and their checked records (:mod:`.deliveries`),
-what workers need to crawl incrementally (:mod:`.published`), the worker
+what workers need to crawl incrementally (:mod:`.published`), which archive
+the ingester writes (:mod:`.archives`), the worker
 (:mod:`.worker`) and the ingester (:mod:`.ingest`).
 
 May import: :mod:`archive.errors`, :mod:`archive.models`, :mod:`archive.source`,

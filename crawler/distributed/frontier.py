@@ -294,6 +294,8 @@ class Frontier:
         self.coverage_key = f"{p}:coverage"
         self.known_key = f"{p}:known"
         self.ingester_lock = f"{p}:ingester"
+        #: Which archive the ingester writes: ``{"host", "path"}`` (see :mod:`.archives`).
+        self.ingester_archive = f"{p}:ingester:archive"
         self._enqueue = server.register_script(ENQUEUE)
         self._pop = server.register_script(POP)
         self._continue = server.register_script(CONTINUE)

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import redis
+
 from archive.errors import BadInput, BadRecord
 from archive.models import FAILED, OK, PARTIAL
 from archive.source import Source, parse_source
@@ -192,6 +194,29 @@ def withdraw_crawls(frontier: Frontier, tokens: list[str]) -> int:
     return withdrawn
 
 
+#: Seconds without a live worker, while crawls wait, before the submitter is told.
+NO_WORKER_AFTER = 10.0
+#: Seconds between two "still waiting" lines.
+STILL_WAITING_EVERY = 60.0
+
+
+def live_workers(frontier: Frontier) -> int:
+    """Workers whose heartbeat is current (their deadline has not passed)."""
+    try:
+        now = frontier.server.time()
+        return int(frontier.server.zcount(frontier.workers, now[0] + now[1] / 1e6, "+inf"))
+    except redis.RedisError:
+        return 0
+
+
+def ingester_running(frontier: Frontier) -> bool:
+    """Whether an ingester holds this Redis's lock."""
+    try:
+        return bool(frontier.server.exists(frontier.ingester_lock))
+    except redis.RedisError:
+        return False
+
+
 def wait_for_crawls(
     frontier: Frontier,
     tokens: list[str],
@@ -201,13 +226,26 @@ def wait_for_crawls(
 ) -> list[dict[str, Any]]:
     """Wait until every job's crawl is finished in the archive; returns the rows, in order.
 
-    ``notice`` is told once when, after ``notice_after`` seconds, no ingester
-    has taken the jobs yet.
+    ``notice`` is told what keeps the crawls waiting, once each, as soon as it
+    is seen: no ingester running (at once), the jobs not taken after
+    ``notice_after`` seconds, no worker fetching after :data:`NO_WORKER_AFTER`;
+    and every :data:`STILL_WAITING_EVERY` seconds how many crawls are left.
     """
+    say = notice or (lambda text: None)
     rows: dict[str, dict[str, Any]] = {}
-    started = time.monotonic()
-    noticed = notice is None
+    started = last_said = time.monotonic()
+    told: set[str] = set()
     unread: set[str] = set()
+    worker_seen = started
+
+    def once(key: str, text: str) -> None:
+        if key not in told:
+            told.add(key)
+            say(text)
+
+    if not ingester_running(frontier):
+        once("ingester", "no ingester is running on this Redis: start `chanarchive --db ARCHIVE"
+             " ingest --redis URL`; the crawls wait for it")  # fmt: skip
     while len(rows) < len(tokens):
         for token in tokens:
             if token in rows:
@@ -219,16 +257,25 @@ def wait_for_crawls(
                 rows[token] = read_result(raw)
             except BadInput as exc:
                 # Not the ingester's: it writes the real row over it when the crawl ends.
-                if notice is not None and token not in unread:
-                    notice(f"the finished row of job {token} in Redis cannot be read ({exc})")
+                if token not in unread:
+                    say(f"the finished row of job {token} in Redis cannot be read ({exc})")
                 unread.add(token)
         if len(rows) == len(tokens):
             break
-        if not noticed and time.monotonic() - started >= notice_after:
-            noticed = True
-            if queued_jobs(frontier, tokens):
-                notice(
-                    "no ingester has taken these crawls yet: is `chanarchive ingest --redis` running?"
-                )
+        now = time.monotonic()
+        waiting = queued_jobs(frontier, tokens)
+        if now - started >= notice_after and waiting:
+            once("taken", "no ingester has taken these crawls yet: is `chanarchive ingest"
+                 " --redis` running?")  # fmt: skip
+        if live_workers(frontier):
+            worker_seen = now
+            told.discard("worker")
+        elif now - worker_seen >= NO_WORKER_AFTER and not waiting:
+            once("worker", "no worker is fetching for this Redis: start `chanarchive worker"
+                 " --redis URL`; the crawls wait for one")  # fmt: skip
+        if now - last_said >= STILL_WAITING_EVERY:
+            last_said = now
+            left = len(tokens) - len(rows)
+            say(f"still waiting for {left} of {len(tokens)} crawls ({now - started:.0f} s)")
         time.sleep(POLL)
     return [rows[token] for token in tokens]

@@ -10,7 +10,7 @@ May import: :mod:`archive.errors`, :mod:`archive.models`, :mod:`archive.store`,
 :mod:`crawler.items`, :mod:`crawler.writer`, :mod:`crawler.distributed.frontier`,
 :mod:`crawler.distributed.jobs`, :mod:`crawler.distributed.deliveries`,
 :mod:`crawler.distributed.requests`, :mod:`crawler.distributed.published`,
-:mod:`crawler.distributed.serialize`.
+:mod:`crawler.distributed.serialize`, :mod:`crawler.distributed.archives`.
 """
 
 from .crawls import IngestStats, queue_name

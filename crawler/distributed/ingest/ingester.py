@@ -21,6 +21,7 @@ import redis
 from archive.store import open_archive
 
 from ...writer import ArchiveWriter
+from ..archives import publish_archive, withdraw_archive
 from ..frontier import Frontier, connect
 from ..published import publish_all
 from .batches import DeliveryBatches
@@ -72,6 +73,7 @@ class Ingester:
         self.lock.take()
         try:
             self.db = open_archive(self.db_path)
+            self._archive = publish_archive(self.frontier, self.db_path)
             writer = ArchiveWriter(self.db, self.stats.counts)
             self.crawls = QueuedCrawls(
                 self.frontier, self.db, self.queue, writer, self.stats,
@@ -128,6 +130,9 @@ class Ingester:
             logger.error("could not %s: %s", what, exc)
 
     def close(self) -> None:
+        if getattr(self, "_archive", None) is not None:
+            withdraw_archive(self.frontier, self._archive)
+            self._archive = None
         self.lock.release()
         if self.db is not None:
             self.db.close()

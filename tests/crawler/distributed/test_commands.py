@@ -118,3 +118,61 @@ def test_a_worker_says_what_it_does_and_nothing_misleading(tmp_path, redis_url):
         _out, rest = worker.communicate(timeout=60)
     assert "Disabled" not in rest and "CHANARCHIVE_DB" not in rest, rest
     assert not (tmp_path / "a.db").exists()  # a worker keeps no archive
+
+
+def test_a_crawl_queued_for_another_archive_than_the_ingester_s_is_refused(tmp_path, redis_url):
+    written = tmp_path / "written.db"
+    ingester = Ingester(str(written), redis_url)
+    ingester.start()  # says which archive it writes
+    try:
+        other = tmp_path / "other.db"
+        refused = CliRunner().invoke(
+            cli, ["--db", str(other), "crawl", "@durov", "--redis", redis_url, "--no-wait"]
+        )
+        assert refused.exit_code == 2
+        assert f"the ingester on this Redis writes {written}, not {other}" in refused.output
+        assert not other.exists()
+        assert redis.Redis.from_url(redis_url).llen("chanarchive:jobs") == 0  # nothing queued
+        scheduler = CliRunner().invoke(
+            cli, ["--db", str(other), "scheduler", "run", "--once", "--redis", redis_url]
+        )
+        assert scheduler.exit_code == 2 and f"writes {written}" in scheduler.output
+        same = CliRunner().invoke(
+            cli, ["--db", str(written), "crawl", "@durov", "--redis", redis_url, "--no-wait"]
+        )
+        assert same.exit_code == 0, same.output
+    finally:
+        ingester.close()
+    assert redis.Redis.from_url(redis_url).get("chanarchive:ingester:archive") is None
+
+
+def test_a_waiting_crawl_says_what_it_waits_for(tmp_path, redis_url):
+    def first_line(*args: str) -> str:
+        """The first thing a waiting ``crawl --redis`` says (it is stopped then)."""
+        proc = subprocess.Popen(
+            cli_argv(tmp_path / "a.db", "crawl", "@durov", "--redis", redis_url, *args),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            return proc.stderr.readline()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=60)
+
+    assert first_line().startswith("no ingester is running on this Redis")
+    ingester = subprocess.Popen(
+        cli_argv(tmp_path / "a.db", "ingest", "--redis", redis_url),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not redis.Redis.from_url(redis_url).exists("chanarchive:ingester"):
+            assert time.monotonic() < deadline, "the ingester did not start"
+            time.sleep(0.1)
+        started = time.monotonic()
+        line = first_line()  # the ingester takes the job; no worker ever fetches it
+        assert line.startswith("no worker is fetching for this Redis"), line
+        assert time.monotonic() - started < 30
+    finally:
+        ingester.send_signal(signal.SIGTERM)
+        ingester.wait(timeout=60)
