@@ -13,7 +13,8 @@ The tables (migration ``0012_media``):
   post's file is archived is asked by slot, not by URL.
 
 The crawl asks :func:`known_media` what it need not fetch and writes each
-result through :func:`ingest_media`.
+result through :func:`ingest_media`; files it fetched but the archive refused
+to store are kept as such (:func:`keep_not_stored`), and fetched again.
 """
 
 from __future__ import annotations
@@ -163,6 +164,23 @@ def ingest_media(
                 "UPDATE post_media SET sha256 = ? WHERE url = ? AND sha256 IS NULL", [sha256, url]
             )
     return sha256
+
+
+def keep_not_stored(db: sqlite_utils.Database, fetches: list[MediaFetch], reason: str) -> None:
+    """Files fetched that the archive refused to store (a full disk ...): each URL kept as
+    failed with ``reason``, with no try counted, so that the next crawl fetches it again
+    (a URL archived already is left as it is). One transaction; it may be refused too,
+    and then nothing says they were fetched, which has the same effect."""
+    now = utcnow()
+    with write_transaction(db):
+        for fetch in fetches:
+            db.execute(
+                "INSERT INTO media_urls (url, status, http_status, reason, attempts, first_tried,"
+                " last_tried) VALUES (?, 'failed', ?, ?, 0, ?, ?)"
+                " ON CONFLICT (url) DO UPDATE SET reason = excluded.reason,"
+                " last_tried = excluded.last_tried WHERE media_urls.status != 'ok'",
+                [fetch.url, fetch.http_status, reason[:2000], fetch.fetched_at, now],
+            )
 
 
 def _crawl_channel(db: sqlite_utils.Database, crawl_id: int | None) -> str | None:
