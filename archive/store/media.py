@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlite_utils
@@ -166,20 +167,21 @@ def ingest_media(
     return sha256
 
 
-def keep_not_stored(db: sqlite_utils.Database, fetches: list[MediaFetch], reason: str) -> None:
-    """Files fetched that the archive refused to store (a full disk ...): each URL kept as
-    failed with ``reason``, with no try counted, so that the next crawl fetches it again
-    (a URL archived already is left as it is). One transaction; it may be refused too,
-    and then nothing says they were fetched, which has the same effect."""
+def keep_not_stored(db: sqlite_utils.Database, urls: Iterable[str], reason: str) -> None:
+    """Media URLs a crawl asked for and the archive did not store, because it refused a write
+    (a full disk ...): fetched and refused, or never fetched as the crawl stopped. Each is
+    kept as failed with ``reason`` and no try counted, so that the next crawl fetches it
+    again; a URL archived already is left as it is. One transaction; it may be refused
+    too, and then nothing says they were fetched, which has the same effect."""
     now = utcnow()
     with write_transaction(db):
-        for fetch in fetches:
+        for url in dict.fromkeys(urls):
             db.execute(
-                "INSERT INTO media_urls (url, status, http_status, reason, attempts, first_tried,"
-                " last_tried) VALUES (?, 'failed', ?, ?, 0, ?, ?)"
+                "INSERT INTO media_urls (url, status, reason, attempts, first_tried, last_tried)"
+                " VALUES (?, 'failed', ?, 0, ?, ?)"
                 " ON CONFLICT (url) DO UPDATE SET reason = excluded.reason,"
                 " last_tried = excluded.last_tried WHERE media_urls.status != 'ok'",
-                [fetch.url, fetch.http_status, reason[:2000], fetch.fetched_at, now],
+                [url, reason[:2000], now, now],
             )
 
 

@@ -26,7 +26,8 @@ runs are failed in the writer thread before it takes the next item, so no
 further item is attempted (those waiting are dropped unwritten), and Scrapy's
 engine is closed, so nothing more is fetched. Anyone else who meets the
 refusal (the rows' lifecycle) sends :data:`~crawler.state.archive_refused`,
-which lands here too. The media files fetched but not stored are kept as such
+which lands here too. The media files asked for and not stored (fetched and
+refused, or never fetched as the engine closed) are kept as such
 when the pipeline closes (:func:`archive.store.keep_not_stored`), or, when
 the archive refuses that too, are simply not marked fetched: either way the
 next crawl fetches them again. The rows are closed at the crawl's end, with
@@ -65,8 +66,10 @@ class ArchivePipeline:
         self.writer: ArchiveWriter | None = None
         self._pool: ThreadPool | None = None
         self._stopping = False
-        #: Media files fetched and not stored since the archive refused a write.
-        self._unstored: list = []
+        #: Media URLs asked for whose items have not come back (the reactor's thread only).
+        self._asked: dict[str, None] = {}
+        #: Media URLs whose items the archive refused, or would have (the writer thread only).
+        self._unstored: list[str] = []
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -117,6 +120,8 @@ class ArchivePipeline:
     async def process_item(self, item):
         state = self.crawler.spider.state
         source = item.source
+        if isinstance(item, MediaItem):
+            self._asked.pop(item.url, None)
         try:
             try:
                 requests = await self._in_writer(self._write_if_open, state, item)
@@ -129,8 +134,10 @@ class ArchivePipeline:
                 state.halted.add(source)  # its queued requests are dropped (lifecycle)
             spider = self.crawler.spider
             for request in requests:
+                if "media_url" in request.meta:  # until its item comes back
+                    self._asked[request.meta["media_url"]] = None
                 if not state.runs.is_open(source):
-                    break
+                    continue
                 state.runs.hold(source)
                 callback, errback = side_callbacks(request)
                 self.crawler.engine.crawl(
@@ -159,27 +166,29 @@ class ArchivePipeline:
                 raise
 
     def _unwritten(self, item) -> None:
-        """An item the archive refused (or would have): a media file fetched is remembered."""
+        """An item the archive refused (or would have): a media file's URL is remembered."""
         self.crawler.stats.inc_value("chanarchive/unwritten")
-        if isinstance(item, MediaItem) and item.fetch is not None and item.fetch.ok:
-            self._unstored.append(item.fetch)
+        if isinstance(item, MediaItem):
+            self._unstored.append(item.url)
 
     def _keep_unstored(self) -> None:
-        """In the writer thread, at the end: the media files not stored, kept as such."""
+        """In the writer thread, at the end: the media files not stored, kept as such, those
+        fetched and refused and those never fetched as the crawl stopped alike."""
         fault = self.crawler.spider.state.runs.fault if self.crawler.spider else None
-        if not self._unstored or fault is None:
+        urls = list(dict.fromkeys([*self._unstored, *self._asked]))
+        self._unstored, self._asked = [], {}
+        if not urls or fault is None:
             return
         db = self.writer.db
         try:
             store.abandon_transaction(db)  # what the refused write left open, if anything
-            store.keep_not_stored(db, self._unstored, f"not stored: {fault}")
+            store.keep_not_stored(db, urls, f"not stored: {fault}")
         except Exception as exc:
             if not archive_fault(exc):
                 raise
             logger.info("Media files not stored are not marked either: %s", exc)
         else:
-            self.crawler.stats.inc_value("chanarchive/media/not_stored", len(self._unstored))
-        self._unstored = []
+            self.crawler.stats.inc_value("chanarchive/media/not_stored", len(urls))
 
     def refused(self, reason: str) -> None:
         """The archive refused a write: the crawl stops (the engine is closed, once)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 
 import pytest
 
@@ -44,15 +45,16 @@ def test_media_not_stored_are_kept_as_such_and_fetched_again(tmp_path):
     db = store.open_archive(tmp_path / "a.db")
     store.ingest_media(db, "https://cdn.example/ok.jpg", [], fetched("https://cdn.example/ok.jpg"))
     reason = "not stored: the archive cannot be written: database or disk is full (a.db)"
-    store.keep_not_stored(
-        db, [fetched("https://cdn.example/lost.jpg"), fetched("https://cdn.example/ok.jpg")], reason
-    )
+    failed = fetched("https://cdn.example/tried.jpg")
+    store.ingest_media(db, failed.url, [], replace(failed, ok=False, body=b"", reason="HTTP 500"))
+    urls = [f"https://cdn.example/{name}.jpg" for name in ("lost", "ok", "tried", "lost")]
+    store.keep_not_stored(db, urls, reason)
     rows = db.execute("SELECT url, status, attempts, reason FROM media_urls ORDER BY url")
     assert rows.fetchall() == [
-        ("https://cdn.example/lost.jpg", "failed", 0, reason),  # no try counted
+        ("https://cdn.example/lost.jpg", "failed", 0, reason),  # no try counted, once
         ("https://cdn.example/ok.jpg", "ok", 1, None),  # archived already: left as it is
+        ("https://cdn.example/tried.jpg", "failed", 1, reason),  # its earlier try still counts
     ]
-    urls = ["https://cdn.example/lost.jpg", "https://cdn.example/ok.jpg"]
     known = store.known_media(db, "c", [], urls)
     assert known.fetched == {"https://cdn.example/ok.jpg"} and not known.failed
     db.close()
