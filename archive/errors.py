@@ -21,6 +21,12 @@ class ArchiveError(ChanarchiveError):
     """The archive file cannot be used (not SQLite, not ours, newer schema, unreadable)."""
 
 
+class ArchiveUnwritable(ArchiveError):
+    """The archive refused a write: its disk is full, it is read-only, an I/O error, a damaged
+    file, or locked past the busy timeout. Nothing of the refused write was kept; what a
+    command was doing stops there (:mod:`archive.store.faults`)."""
+
+
 class FetchError(ChanarchiveError):
     """A page could not be fetched."""
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from archive.errors import BadInput, ChanarchiveError
+from archive.errors import ArchiveUnwritable, BadInput, ChanarchiveError
 from archive.store import open_archive
 
 DEFAULT_DB = "archive.db"
@@ -28,6 +28,13 @@ class WorkFailed(click.ClickException):
     exit_code = 1
 
 
+class WriteRefused(click.ClickException):
+    """The archive refused a write (a full disk, read-only, an I/O error, a damaged file):
+    exit status 3."""
+
+    exit_code = 3
+
+
 def db_path(ctx: click.Context) -> str:
     return ctx.find_root().obj["db"]
 
@@ -36,6 +43,8 @@ def open_db(ctx: click.Context, *, create: bool = False):
     """Open the archive named by --db / $CHANARCHIVE_DB, as a one-line error when it cannot be."""
     try:
         return open_archive(db_path(ctx), create=create)
+    except ArchiveUnwritable as exc:
+        raise WriteRefused(str(exc)) from exc
     except ChanarchiveError as exc:
         raise BadUsage(str(exc)) from exc
 
@@ -47,6 +56,8 @@ def translate_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except ArchiveUnwritable as exc:  # a full disk ...: make room, and try again
+            raise WriteRefused(str(exc)) from exc
         except ChanarchiveError as exc:  # BadInput, ArchiveError, ...: the user can act on it
             raise BadUsage(str(exc)) from exc
         except BrokenPipeError:

@@ -12,7 +12,9 @@ touching anything.
 
 The crawl rows are begun by the scheduler (it must be able to close them
 whatever happens to this process); this process takes them over and closes
-each one as its source ends, or at its time limit.
+each one as its source ends, or at its time limit. A write the archive
+refuses stops the batch: one line on stderr, exit status 3 (the rows it
+could not close are the scheduler's to close).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import sys
 from typing import Any
 
+from archive.errors import ArchiveUnwritable
 from archive.source import parse_source
 
 from .local import run_crawl  # the slow imports, done while waiting
@@ -45,7 +48,11 @@ def main() -> int:
     line = sys.stdin.readline()
     if not line.strip():
         return 0  # dismissed before it was needed
-    run_batch(json.loads(line))
+    try:
+        run_batch(json.loads(line))
+    except ArchiveUnwritable as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 3
     return 0
 
 

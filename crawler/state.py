@@ -19,6 +19,10 @@ it. The spider counts the requests and items it makes for a source, the
 pipeline counts the items it has written; whoever brings a source's count
 to zero sends the :data:`source_idle` signal, and
 :class:`~crawler.downloadermiddlewares.lifecycle.SourceLifecycle` closes the row.
+When the archive refuses a write, every run stops at once
+(:meth:`SourceRuns.fail`): nothing more is written or asked, no source is idle,
+and the rows are closed at the crawl's end with the reason
+(:func:`crawler.local.close_runs`).
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ from .view import ArchiveView, EmptyView
 
 #: Scrapy signal (``source=KEY``): nothing of this source is outstanding any more.
 source_idle = object()
+#: Scrapy signal (``reason=TEXT``): the archive refused a write; the whole crawl stops
+#: (:meth:`SourceRuns.fail`, and the engine is closed).
+archive_refused = object()
 
 
 @dataclass
@@ -63,6 +70,8 @@ class SourceRuns:
         time_limits: Mapping[str, float] | None = None,
     ) -> None:
         self._runs: dict[str, SourceRun] = {}
+        #: Why the archive refused a write, once it has: every run stops (see :meth:`fail`).
+        self.fault: str | None = None
         #: Held while an item is written (in the pipeline's writer thread) and while a run is
         #: cut off: an item is written wholly before its run closes, or not at all.
         self.lock = threading.RLock()
@@ -86,9 +95,21 @@ class SourceRuns:
         return run.time_limit if run else None
 
     def is_open(self, source: str) -> bool:
-        """Whether work of ``source`` is still wanted (its run is not closed)."""
+        """Whether work of ``source`` is still wanted (its run is not closed, nor the archive
+        refusing writes)."""
+        if self.fault is not None:
+            return False
         run = self._runs.get(source)
         return run is None or not run.closed
+
+    def fail(self, reason: str) -> bool:
+        """The archive refused a write: no source gets anything more written or requested,
+        and none is idle (its row is closed as cut short, with ``reason``, at the end).
+        True the first time only (the first reason is kept)."""
+        if self.fault is not None:
+            return False
+        self.fault = reason
+        return True
 
     def hold(self, source: str) -> None:
         """One more request or item of ``source`` is outstanding."""
@@ -98,7 +119,7 @@ class SourceRuns:
         """One request or item of ``source`` is done; True when that was its last, and it is open."""
         run = self._run(source)
         run.outstanding = max(0, run.outstanding - 1)
-        return run.outstanding == 0 and not run.closed
+        return run.outstanding == 0 and not run.closed and self.fault is None
 
     def start(self, source: str, now: float) -> bool:
         """Start ``source``'s clock at its first request; True the first time only."""

@@ -10,8 +10,10 @@ It holds, once:
 - the error policy: an item that cannot be written is refused alone and
   its reason kept with its crawl (a media file's with the file), so the
   crawl goes on; a fault of the archive itself (locked past the busy
-  timeout, disk full, read-only, I/O error, a damaged file) is no item's
-  fault and is raised for the caller to stop or retry on;
+  timeout, disk full, read-only, I/O error, a damaged file:
+  :func:`~archive.store.faults.archive_fault`) is no item's fault and is
+  raised, its transaction rolled back, for the caller to stop on (a local
+  crawl) or retry (the ingester, after :meth:`ArchiveWriter.reset`);
 - what a crawl may write at all, whichever way it crawls: items of its own
   source only, pages fetched from its source's origin only (the spider
   archives nothing a redirect took elsewhere), and looks at posts' embeds on
@@ -40,7 +42,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 from typing import Protocol
@@ -53,6 +54,7 @@ from archive.clean.options import ExtractOptions
 from archive.errors import BadInput, BadRecord
 from archive.models import ERROR_INGEST, ERROR_THROTTLED
 from archive.source import origin_of, parse_source
+from archive.store.faults import archive_fault
 
 from .items import CheckItem, ErrorItem, Item, MediaItem, PageItem
 from .options import CrawlOptions
@@ -66,16 +68,6 @@ logger = logging.getLogger(__name__)
 
 #: Kept with a crawl's errors when Telegram kept answering its empty page.
 THROTTLED_MESSAGE = "Telegram kept serving an empty page (tme_no_messages_found); try again later"
-
-#: SQLite errors that say the item, not the archive, is at fault.
-_ITEM_FAULTS = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.ProgrammingError)
-
-
-def archive_fault(exc: BaseException) -> bool:
-    """Whether ``exc`` is the archive failing (locked, full, read-only, I/O, damaged)."""
-    if isinstance(exc, OSError):
-        return True
-    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, _ITEM_FAULTS)
 
 
 class Refused(BadRecord):
@@ -156,6 +148,13 @@ class ArchiveWriter:
         """Crawl ``crawl_id`` is over: nothing more of it is written."""
         self._crawls.pop(crawl_id, None)
         self.halted.discard(crawl_id)
+
+    def reset(self) -> None:
+        """Forget what every crawl asked for: the archive refused a write, and what was
+        planned in the transaction it rolled back (media asked for, looks at posts, a
+        page refused whole) is planned again when its items are written again."""
+        self._crawls.clear()
+        self.halted.clear()
 
     # -- items ------------------------------------------------------------------
 

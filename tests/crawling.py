@@ -15,6 +15,15 @@ from pathlib import Path
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "BACKOFF_BASE=0.05", "-s", "TELEGRAM_THROTTLE_DELAY=0.05"]
 
 
+def made_archive(db: Path) -> Path:
+    """An empty archive made beforehand, as a scheduled archive has one: a crawl that archives
+    nothing keeps its failed row there (a new file it archived nothing into is removed)."""
+    from archive.store import open_archive
+
+    open_archive(db).close()
+    return db
+
+
 def cli_argv(db: Path, *args: str) -> list[str]:
     """The command line of ``chanarchive --db DB ARGS`` in this interpreter."""
     return [sys.executable, "-m", "chanarchive", "--db", str(db), *args]

@@ -8,7 +8,9 @@ readers: :mod:`.connection`), the one way it is written
 listings (:mod:`.listings`), crawls fed through a queue (:mod:`.queued`),
 learned boilerplate (:mod:`.boilerplate`),
 host backoff (:mod:`.backoff`), media files (:mod:`.media`), the scheduled
-sources (:mod:`.sources`) and their notifications (:mod:`.notifications`).
+sources (:mod:`.sources`) and their notifications (:mod:`.notifications`);
+a write the archive refuses told from an item's fault (:mod:`.faults`), and a
+new file a command archived nothing into, removed (:mod:`.unused`).
 
 May import: :mod:`archive.models`, :mod:`archive.errors`,
 :mod:`archive.times`, :mod:`archive.source`, :mod:`archive.clean`,
@@ -45,8 +47,8 @@ from .deletions import (
 )
 from .ingest import PageResult, ingest_page, version_fingerprint
 from .listings import known_web_posts
-from .media import MediaKnown, ingest_media, known_media, media_file
-from .transaction import write_transaction
+from .media import MediaKnown, ingest_media, keep_not_stored, known_media, media_file
+from .transaction import abandon_transaction, write_transaction
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -55,6 +57,7 @@ __all__ = [
     "CHECK_FAILED",
     "MediaKnown",
     "PageResult",
+    "abandon_transaction",
     "begin_crawl",
     "begin_crawls",
     "claim_crawls",
@@ -67,6 +70,7 @@ __all__ = [
     "finish_crawl",
     "ingest_media",
     "ingest_page",
+    "keep_not_stored",
     "known_media",
     "known_web_posts",
     "live_post_nums",

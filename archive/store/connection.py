@@ -21,7 +21,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from ..errors import ArchiveError
+from ..errors import ArchiveError, ArchiveUnwritable
+from .faults import refusal
 from .fts import register_functions
 from .migrations import MIGRATIONS_TABLE, migrate
 
@@ -143,6 +144,8 @@ def _schema(path: Path) -> _Schema:
         user_version = conn.execute("PRAGMA user_version").fetchone()[0]
         return _Schema(names, application_id, user_version)
     except sqlite3.DatabaseError as exc:
+        if _write_refused(exc):  # even a look needs room for the WAL index (-shm)
+            raise ArchiveUnwritable(refusal(exc, path)) from exc
         detail = "not SQLite, so not an archive" if "not a database" in str(exc) else ""
         raise ArchiveError(
             f"cannot open archive {path}: {exc}" + (f" ({detail})" if detail else "")
@@ -166,7 +169,8 @@ def open_archive(path: str | os.PathLike[str], *, create: bool = True) -> sqlite
     Raises :class:`ArchiveError` with a one-line reason when the file is
     missing (and ``create`` is false), is not a chanarchive archive (see
     :func:`check_archive_file`: another SQLite database is never touched),
-    is read-only, or cannot be opened.
+    is read-only, or cannot be opened; :class:`ArchiveUnwritable` when
+    making or migrating it is refused a write (a full disk, an I/O error).
     """
     path = Path(path)
     check_archive_file(path, create=create, write=True)
@@ -186,11 +190,21 @@ def open_archive(path: str | os.PathLike[str], *, create: bool = True) -> sqlite
                 time.sleep(pause)
                 pause = min(pause * 2, 1.0)
                 continue
+            if _write_refused(exc):  # e.g. a full disk while a new archive is made
+                raise ArchiveUnwritable(refusal(exc, path)) from exc
             raise ArchiveError(f"cannot open archive {path}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             if conn is not None:
                 conn.close()
             raise ArchiveError(f"cannot open archive {path}: {exc}") from exc
+
+
+#: SQLite's names of the errors that refuse a write whatever is written (full, I/O, read-only).
+_REFUSALS = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY")
+
+
+def _write_refused(exc: sqlite3.Error) -> bool:
+    return str(getattr(exc, "sqlite_errorname", "")).startswith(_REFUSALS)
 
 
 def _prepare(conn: sqlite3.Connection, path: Path) -> sqlite_utils.Database:

@@ -13,7 +13,8 @@ The tables (migration ``0012_media``):
   post's file is archived is asked by slot, not by URL.
 
 The crawl asks :func:`known_media` what it need not fetch and writes each
-result through :func:`ingest_media`.
+result through :func:`ingest_media`; files it fetched but the archive refused
+to store are kept as such (:func:`keep_not_stored`), and fetched again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlite_utils
@@ -163,6 +165,24 @@ def ingest_media(
                 "UPDATE post_media SET sha256 = ? WHERE url = ? AND sha256 IS NULL", [sha256, url]
             )
     return sha256
+
+
+def keep_not_stored(db: sqlite_utils.Database, urls: Iterable[str], reason: str) -> None:
+    """Media URLs a crawl asked for and the archive did not store, because it refused a write
+    (a full disk ...): fetched and refused, or never fetched as the crawl stopped. Each is
+    kept as failed with ``reason`` and no try counted, so that the next crawl fetches it
+    again; a URL archived already is left as it is. One transaction; it may be refused
+    too, and then nothing says they were fetched, which has the same effect."""
+    now = utcnow()
+    with write_transaction(db):
+        for url in dict.fromkeys(urls):
+            db.execute(
+                "INSERT INTO media_urls (url, status, reason, attempts, first_tried, last_tried)"
+                " VALUES (?, 'failed', ?, 0, ?, ?)"
+                " ON CONFLICT (url) DO UPDATE SET reason = excluded.reason,"
+                " last_tried = excluded.last_tried WHERE media_urls.status != 'ok'",
+                [url, reason[:2000], now, now],
+            )
 
 
 def _crawl_channel(db: sqlite_utils.Database, crawl_id: int | None) -> str | None:

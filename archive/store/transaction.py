@@ -9,6 +9,7 @@ runs them.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator
 
 import sqlite_utils
@@ -29,8 +30,11 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
         try:
             yield db
         except BaseException:
-            db.conn.execute("ROLLBACK TO nested_write")
-            db.conn.execute("RELEASE nested_write")
+            # A full disk or an I/O error makes SQLite roll the whole transaction back:
+            # then there is no savepoint left, and the error to raise is that one.
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK TO nested_write")
+                db.conn.execute("RELEASE nested_write")
             raise
         else:
             db.conn.execute("RELEASE nested_write")
@@ -38,9 +42,27 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield db
-    except BaseException:
+    except BaseException as exc:
         if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
+            try:
+                db.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                raise exc from None  # the write's own error says why, not the rollback's
         raise
     else:
-        db.conn.execute("COMMIT")
+        try:
+            db.conn.execute("COMMIT")
+        except BaseException:
+            if db.conn.in_transaction:  # a commit refused: nothing of it stays pending
+                with contextlib.suppress(sqlite3.Error):
+                    db.conn.execute("ROLLBACK")
+            raise
+
+
+def abandon_transaction(db: sqlite_utils.Database) -> None:
+    """Roll back whatever transaction a refused write left open (a full disk, an I/O error),
+    so that the connection can write again once the archive takes writes; a rollback the
+    archive refuses too is left to SQLite, which gives such a transaction up itself."""
+    if db.conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            db.conn.execute("ROLLBACK")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import signal
 
 import click
 
 from archive.errors import ChanarchiveError
+from archive.models import RUNNING
 from archive.source import parse_source
 
 from ..clitools import (
     BadUsage,
     WorkFailed,
+    WriteRefused,
     crawl_flags,
     db_path,
     is_terminal,
@@ -63,7 +66,10 @@ def crawl(ctx, sources, options, verbose, redis_url, no_wait, trigger):
     deleted only once its own embed says "Post not found" (--deletion-checks).
     A channel that cannot be read (web preview disabled, no such channel, a
     page without channel markup) fails with the reason and exit status 1.
-    Ends with a summary line.
+    A write the archive refuses (a full disk, read-only, an I/O error) stops
+    the crawl with exit status 3; what it could not write is fetched again
+    by the next crawl. A new archive file the crawl archived nothing into
+    is not left behind. Ends with a summary line.
 
     Example:
 
@@ -86,7 +92,8 @@ def crawl(ctx, sources, options, verbose, redis_url, no_wait, trigger):
     Distributed crawls (--redis) archive them too, and make the deletion checks: the
     ingester asks for them, the workers fetch them.
     """
-    from crawler.local import run_crawl  # Scrapy loads only when crawling
+    from archive.store.unused import remove_unused
+    from crawler.local import CrawlStopped, run_crawl  # Scrapy loads only when crawling
 
     parsed = []
     for text in sources:
@@ -105,19 +112,47 @@ def crawl(ctx, sources, options, verbose, redis_url, no_wait, trigger):
         )  # fmt: skip
         if rows is None:
             return
+        _summary(rows)
     else:
-        rows = run_crawl(
-            db_path(ctx), parsed, options, trigger=trigger, progress=is_terminal(), verbose=verbose
-        )
+        path = db_path(ctx)
+        new = not os.path.lexists(path)
+        try:
+            try:
+                rows = run_crawl(
+                    path, parsed, options, trigger=trigger, progress=is_terminal(), verbose=verbose
+                )
+            except CrawlStopped as exc:  # the archive refused a write: the crawl stopped
+                if exc.rows:
+                    _summary(exc.rows)
+                raise WriteRefused(str(exc)) from exc
+            _summary(rows)
+        finally:
+            if new:  # a new file the crawl archived nothing into is not left behind
+                remove_unused(path)
+    _failures(rows)
+
+
+def _summary(rows: list[dict]) -> None:
+    """The summary line (one per source, then the total, for several sources)."""
     totals = {
         k: sum(r[k] for r in rows) for k in rows[0] if k.startswith(("pages", "posts_", "errors"))
     }
     if len(rows) > 1:
         for row in rows:
-            click.echo(f"{row['source']}: {summary_line(row)} ({row['status']})")
-    statuses = {r["status"] for r in rows}
+            click.echo(f"{row['source']}: {summary_line(row)} ({_status(row)})")
+    statuses = {_status(r) for r in rows}
     status = statuses.pop() if len(statuses) == 1 else "partial"
     click.echo(f"crawled {summary_line(totals)} ({status})")
+
+
+def _status(row: dict) -> str:
+    """A row's status as the summary says it: one the archive refused to close (left
+    ``running`` for the next crawl to mark failed) is not said to be running."""
+    return "not closed" if row["status"] == RUNNING else row["status"]
+
+
+def _failures(rows: list[dict]) -> None:
+    """Exit status 1 with the reasons when a channel cannot be read or every fetch failed."""
     unreadable = [r for r in rows if str(r["reason"] or "").startswith("unreadable:")]
     if unreadable:
         reasons = "; ".join(

@@ -25,6 +25,8 @@ def ingest(ctx, redis_url, verbose):
     page is acknowledged only once written: stopped or killed at any moment,
     the ingester loses nothing and writes nothing twice when it starts
     again. One ingester runs per Redis. Logs one line per crawl on stderr.
+    A write the archive refuses (a full disk, read-only) is waited out, said
+    once in a while; stopped meanwhile, it exits with status 3.
 
     Example:
 

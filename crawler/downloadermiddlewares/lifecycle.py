@@ -14,6 +14,9 @@ and time limits). Counts ``chanarchive/timed_out`` in the stats.
   and its download in flight is cut off: every request of a source with a
   limit gets a download timeout no longer than the time it has left. So a
   source that hangs holds its host for no longer than its own limit.
+- A write of a row the archive refuses (a full disk ...) stops the crawl:
+  :data:`~crawler.state.archive_refused` is sent, and the row is closed at
+  the crawl's end (:func:`crawler.local.close_runs`).
 
 Sits after the retry and backoff middlewares (a request waiting out a
 host's backoff has not started its source's clock) and before the
@@ -32,8 +35,9 @@ from twisted.internet import reactor
 
 from archive import store
 from archive.store import open_archive
+from archive.store.faults import archive_fault, refusal
 
-from ..state import SourceRuns, source_idle
+from ..state import SourceRuns, archive_refused, source_idle
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +79,16 @@ class SourceLifecycle:
             self.db = open_archive(self.db_path)
         return self.db
 
+    def _write(self, write, *args) -> None:
+        """``write(db, *args)``; the archive refusing it stops the crawl (not this source alone)."""
+        try:
+            write(self._db(), *args)
+        except Exception as exc:
+            if not archive_fault(exc):
+                raise
+            reason = refusal(exc, self.db_path)
+            self.crawler.signals.send_catch_log(signal=archive_refused, reason=reason)
+
     # -- requests -------------------------------------------------------------
 
     def process_request(self, request):
@@ -115,7 +129,7 @@ class SourceLifecycle:
     def _started(self, source: str) -> None:
         crawl_id = self.runs.crawl_id(source)
         if crawl_id is not None:
-            store.crawl_started(self._db(), crawl_id)
+            self._write(store.crawl_started, crawl_id)
         limit = self.runs.time_limit(source)
         if limit is not None:
             self._timers[source] = reactor.callLater(limit, self.expire, source)
@@ -125,7 +139,7 @@ class SourceLifecycle:
         was_open, crawl_id = self.runs.close(source)
         self._cancel_timer(source)
         if was_open and crawl_id is not None:
-            store.finish_crawl(self._db(), crawl_id)
+            self._write(store.finish_crawl, crawl_id)
 
     def expire(self, source: str) -> None:
         """``source``'s time limit passed: close its row as cut short; it gets no more requests."""
@@ -138,7 +152,7 @@ class SourceLifecycle:
         logger.warning("%s: %s: its requests are dropped", source, timed_out(limit))
         self.crawler.stats.inc_value("chanarchive/timed_out")
         if crawl_id is not None:
-            store.cut_crawl(self._db(), crawl_id, timed_out(limit))
+            self._write(store.cut_crawl, crawl_id, timed_out(limit))
 
     def _cancel_timer(self, source: str) -> None:
         timer = self._timers.pop(source, None)

@@ -3,5 +3,6 @@
 Holds: the local crawl's pipeline (:mod:`.archive`), which writes each item
 through the one writer in a thread of its own.
 
-May import: :mod:`archive.store`, :mod:`crawler.state`, :mod:`crawler.writer`.
+May import: :mod:`archive.store`, :mod:`crawler.items`, :mod:`crawler.state`,
+:mod:`crawler.writer`.
 """

@@ -13,7 +13,7 @@ import pytest
 
 from archive.extract.telegram import parse_views
 from chanarchive.demo.site import format_count
-from tests.crawling import FAST, channel_requests, cli_argv, crawl, export, query
+from tests.crawling import FAST, channel_requests, cli_argv, crawl, export, made_archive, query
 from tests.helpers import summary
 
 pytestmark = pytest.mark.slow
@@ -165,7 +165,7 @@ def test_retry_after_is_honoured(site, tmp_path):
 
 
 def test_every_fetch_failing_exits_1_with_the_reason_kept(site, tmp_path):
-    db = tmp_path / "archive.db"
+    db = made_archive(tmp_path / "archive.db")
     done = crawl(db, f"{site.url}/status/503", "-s", "RETRY_TIMES=1")
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1].startswith("Error: every fetch failed:")
@@ -182,7 +182,7 @@ def test_unreachable_host_fails_cleanly(tmp_path):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    db = tmp_path / "archive.db"
+    db = made_archive(tmp_path / "archive.db")
     done = crawl(db, f"http://127.0.0.1:{port}/s/nobody", "-s", "RETRY_TIMES=0")
     assert done.returncode == 1
     (status, reason) = query(db, "SELECT status, reason FROM crawls")[0]
@@ -259,7 +259,7 @@ def test_killed_crawl_leaves_a_sound_archive_that_the_next_crawl_completes(site,
     ids=["robots", "timeout", "dropped", "too-big"],
 )
 def test_fetch_faults_are_recorded_with_their_reason(site, tmp_path, path, settings, kind, message):
-    db = tmp_path / "archive.db"
+    db = made_archive(tmp_path / "archive.db")
     done = crawl(db, f"{site.url}{path}", *settings)
     assert done.returncode == 1, done.stderr
     (status, reason) = query(db, "SELECT status, reason FROM crawls")[0]

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SiteProcess
-from tests.crawling import FAST, crawl, export, query, run_cli
+from tests.crawling import FAST, crawl, export, made_archive, query, run_cli
 from tests.fakedns import environment
 from tests.hostile import LOOPBACK_SPELLINGS
 from tests.media_site import media_sha256
@@ -128,7 +128,7 @@ def test_allow_private_hosts_lets_them_through(make_site, tmp_path):
 def test_a_source_page_redirected_to_a_private_address_is_not_fetched(make_site, tmp_path):
     site, target = make_site(), make_site()
     target.control("channel", name="inside", posts=3)
-    db = tmp_path / "archive.db"
+    db = made_archive(tmp_path / "archive.db")
     moved = f"http://127.0.0.1:{port_of(target)}/s/inside"
     done = crawl(db, f"{site.url}/redirect?to={moved}")
     assert done.returncode == 1 and "Traceback" not in done.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.crawling import crawl, query
+from tests.crawling import crawl, made_archive, query
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +22,7 @@ CASES = [
 
 @pytest.mark.parametrize(("case", "reason"), CASES, ids=["preview", "contact", "404", "markup"])
 def test_a_channel_that_cannot_be_read_fails_with_its_reason(site, tmp_path, case, reason):
-    db = tmp_path / "archive.db"
+    db = made_archive(tmp_path / "archive.db")
     name = f"cannot_{case or 'found'}"
     if case == "preview_disabled":
         site.control("channel", name=name, posts=5)  # it exists: only its preview is off
@@ -57,7 +57,7 @@ def test_a_readable_channel_beside_an_unreadable_one_is_archived(site, tmp_path)
 
 
 def test_a_channel_throttled_for_too_long_fails_and_the_next_crawl_reads_it(site, tmp_path):
-    db = tmp_path / "archive.db"
+    db = made_archive(tmp_path / "archive.db")
     site.control("channel", name="stubborn", posts=25, page_size=20)
     site.control("throttle", name="stubborn", count=100)
     url = f"{site.url}/s/stubborn"
