@@ -125,6 +125,8 @@ TABLES: dict[str, dict[str, Any]] = {
             "posts_changed": "Posts whose content changed (a new version)",
             "posts_unchanged": "Posts seen again unchanged",
             "posts_deleted": "Posts found gone",
+            "media_archived": "Media files fetched and archived",
+            "media_failed": "Media files fetched or tried and not archived (see media_urls)",
             "errors": "Failed fetches and parses; the reasons are in crawl_errors",
             "reason": "Why the crawl is partial or failed",
             "trigger": "manual or scheduled",

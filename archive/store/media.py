@@ -159,6 +159,9 @@ def ingest_media(
                 [f"media of post {', '.join(foreign[:5])}, not of this crawl's channel:"
                  " not linked"],
             )  # fmt: skip
+        if fetch is not None and crawl_id is not None:
+            counter = "media_failed" if failed else "media_archived"
+            db.execute(f"UPDATE crawls SET {counter} = {counter} + 1 WHERE id = ?", [crawl_id])
         if sha256 is not None:
             # Versions that showed this URL before its file arrived get it now.
             db.execute(

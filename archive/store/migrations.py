@@ -623,3 +623,13 @@ def _check_captures(db: sqlite_utils.Database) -> None:
         db.execute(
             "ALTER TABLE deletion_checks ADD COLUMN snapshot INTEGER REFERENCES snapshots(id)"
         )
+
+
+@migration("0017_crawl_media")
+def _crawl_media(db: sqlite_utils.Database) -> None:
+    # What a crawl did with the media files its pages showed: archived, or fetched and
+    # not archived (failed, too large, not tried); its summary line says both.
+    columns = db["crawls"].columns_dict
+    for name in ("media_archived", "media_failed"):
+        if name not in columns:
+            db.execute(f"ALTER TABLE crawls ADD COLUMN {name} INTEGER NOT NULL DEFAULT 0")

@@ -24,10 +24,15 @@ from .distributed import queue_error, redis_option
 
 
 def summary_line(row: dict) -> str:
+    """Pages, posts by what happened to them, media files (when any was fetched), errors."""
+    media = ""
+    archived, failed = row.get("media_archived") or 0, row.get("media_failed") or 0
+    if archived or failed:
+        media = f"media {archived} archived / {failed} not archived, "
     return (
         f"{row['pages']} pages, posts {row['posts_new']} new / {row['posts_changed']} changed / "
         f"{row['posts_unchanged']} unchanged / {row['posts_deleted']} deleted, "
-        f"{row['errors']} errors"
+        f"{media}{row['errors']} errors"
     )
 
 
@@ -135,7 +140,9 @@ def crawl(ctx, sources, options, verbose, redis_url, no_wait, trigger):
 def _summary(rows: list[dict]) -> None:
     """The summary line (one per source, then the total, for several sources)."""
     totals = {
-        k: sum(r[k] for r in rows) for k in rows[0] if k.startswith(("pages", "posts_", "errors"))
+        k: sum(r[k] for r in rows)
+        for k in rows[0]
+        if k.startswith(("pages", "posts_", "media_", "errors"))
     }
     if len(rows) > 1:
         for row in rows:

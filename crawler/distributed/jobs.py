@@ -53,6 +53,8 @@ MAX_RESULT = 256 * 1024
 #: The counts of a finished row, as ``crawl --redis`` and the scheduler read them.
 RESULT_COUNTS = ("pages", "posts_new", "posts_changed", "posts_unchanged", "posts_deleted",
                  "errors")  # fmt: skip
+#: Counts a finished row has when its ingester knows them (0 when it does not).
+MEDIA_COUNTS = ("media_archived", "media_failed")
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def refused_result(record: Any, reason: str) -> dict[str, Any]:
         "started_at": now,
         "finished_at": now,
     }
-    row.update(dict.fromkeys(RESULT_COUNTS, 0))
+    row.update(dict.fromkeys(RESULT_COUNTS + MEDIA_COUNTS, 0))
     return row
 
 
@@ -134,7 +136,9 @@ def read_result(raw: Any) -> dict[str, Any]:
     for name in ("reason", "started_at", "finished_at"):
         if not isinstance(row.get(name), str | None):
             raise BadRecord(f"a finished row whose {name} is not text")
-    for name in RESULT_COUNTS:
+    for name in MEDIA_COUNTS:
+        row.setdefault(name, 0)
+    for name in RESULT_COUNTS + MEDIA_COUNTS:
         value = row.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
             raise BadRecord(f"a finished row whose {name} is not a count")

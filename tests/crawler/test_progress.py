@@ -50,8 +50,10 @@ def test_the_progress_line_counts_media_files_and_those_not_archived(site, tmp_p
     last = lines[-1]
     assert "1 pages" in last and "4 posts" in last
     assert "media 4/4 (1 not archived)" in last
-    # The terminal line is cleared before the summary, which goes to stdout.
+    # The terminal line is cleared before the summary, which goes to stdout and says
+    # what became of the media files.
     assert "crawled 1 pages" in done.stdout
+    assert "media 3 archived / 1 not archived, 0 errors (ok)" in done.stdout
 
 
 def test_no_media_part_when_a_crawl_plans_no_media(site, tmp_path):
@@ -60,3 +62,4 @@ def test_no_media_part_when_a_crawl_plans_no_media(site, tmp_path):
     assert done.returncode == 0, drawn
     last = [part for part in drawn.split("\r") if "crawling:" in part][-1]
     assert "3 posts" in last and "media" not in last
+    assert "media" not in done.stdout

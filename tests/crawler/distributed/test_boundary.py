@@ -17,6 +17,7 @@ import pytest
 import redis
 
 from archive import store
+from archive.errors import BadInput
 from archive.extract import extract_page
 from archive.extract.embed import embed_url
 from archive.models import Capture, MediaFetch, MediaRef
@@ -26,7 +27,7 @@ from crawler.distributed import serialize
 from crawler.distributed.deliveries import Delivery, refused_delivery
 from crawler.distributed.frontier import Frontier, request_key
 from crawler.distributed.ingest import Ingester
-from crawler.distributed.jobs import new_tokens, submit_crawls, wait_for_crawls
+from crawler.distributed.jobs import new_tokens, read_result, submit_crawls, wait_for_crawls
 from crawler.distributed.published import PublishedView
 from crawler.distributed.requests import CrawlContext, seed_child
 from crawler.distributed.worker.leases import WorkerLink
@@ -463,3 +464,14 @@ def test_keys_of_the_wrong_shape_are_said_in_one_line_and_the_ingester_goes_on(
     assert any(m.startswith("could not look for finished crawls") for m in said)
     assert not [r for r in caplog.records if r.exc_info]
     assert f.server.get(f.result(token)) is None  # not finished: it still waits (as told)
+
+
+def test_a_finished_row_without_media_counts_reads_them_as_none_archived():
+    # An ingester of an older release publishes no media counts: read as 0, not refused.
+    row = {"id": 3, "source": SOURCE, "status": "ok", "reason": None, "started_at": NOW,
+           "finished_at": NOW, "pages": 1, "posts_new": 1, "posts_changed": 0,
+           "posts_unchanged": 0, "posts_deleted": 0, "errors": 0}  # fmt: skip
+    read = read_result(json.dumps(row))
+    assert (read["media_archived"], read["media_failed"]) == (0, 0)
+    with pytest.raises(BadInput, match="media_failed is not a count"):
+        read_result(json.dumps({**row, "media_archived": 2, "media_failed": "many"}))
