@@ -28,7 +28,7 @@ from archive.errors import ArchiveUnwritable
 from archive.models import RUNNING
 from archive.source import Source
 from archive.store import open_archive
-from archive.store.faults import archive_fault, refusal, unwritable
+from archive.store.faults import archive_fault, refusal, restart_log, unwritable
 
 from .options import CrawlOptions
 from .spiders.channels import ChannelSpider
@@ -142,7 +142,8 @@ def close_runs(
     (:attr:`SourceRuns.fault <crawler.state.SourceRuns.fault>`) cuts them
     short with its reason: partial with the pages it wrote, else failed.
 
-    A row the archive refuses to close is tried once more after ``pause``
+    After a refused write the log is restarted first (the closing writes then
+    reuse its room). A row the archive refuses to close is tried once more after ``pause``
     seconds; one still refused is returned as it is (``running``), and the
     refusal kept in ``runs.fault``. A row that cannot even be read is left out.
     """
@@ -153,6 +154,8 @@ def close_runs(
     for attempt in range(2):
         if attempt:
             time.sleep(pause)
+        if fault is not None:  # a full log: the closing writes reuse its own room
+            restart_log(db)
         for key, crawl_id in crawl_ids.items():
             if key in rows:
                 continue

@@ -47,3 +47,15 @@ def refusal(exc: BaseException, path: str | os.PathLike[str]) -> str:
 def unwritable(exc: BaseException, path: str | os.PathLike[str]) -> ArchiveUnwritable:
     """:class:`~archive.errors.ArchiveUnwritable` saying :func:`refusal` (raise it ``from exc``)."""
     return exc if isinstance(exc, ArchiveUnwritable) else ArchiveUnwritable(refusal(exc, path))
+
+
+def restart_log(db) -> bool:
+    """After a refused write: copy the write-ahead log into the archive file and have the
+    next writes reuse the log from its start, so that the few writes closing a crawl need
+    no more room than the log already holds. Best effort (it needs the archive file to
+    take the log's pages); whether the log restarted."""
+    try:
+        busy, _frames, _copied = db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+    except sqlite3.Error:
+        return False
+    return not busy

@@ -47,7 +47,7 @@ from twisted.python.threadpool import ThreadPool
 
 from archive import store
 from archive.store import open_archive
-from archive.store.faults import archive_fault, refusal
+from archive.store.faults import archive_fault, refusal, restart_log
 
 from ..items import MediaItem
 from ..state import archive_refused, source_idle
@@ -182,6 +182,7 @@ class ArchivePipeline:
         db = self.writer.db
         try:
             store.abandon_transaction(db)  # what the refused write left open, if anything
+            restart_log(db)  # a full log: these few writes reuse its own room
             store.keep_not_stored(db, urls, f"not stored: {fault}")
         except Exception as exc:
             if not archive_fault(exc):

@@ -18,7 +18,10 @@ MIRROR = FIXTURES / "mirror"
 
 pytestmark = pytest.mark.slow
 
-BACKFILL = "crawled 150 pages, posts 3000 new / 0 changed / 0 unchanged / 0 deleted, 0 errors (ok)"
+BACKFILL = (
+    "crawled 150 pages, posts 3000 new / 0 changed / 0 unchanged / 0 deleted,"
+    " media 428 archived / 0 not archived, 0 errors (ok)"
+)
 
 
 @pytest.fixture

@@ -191,7 +191,7 @@ def test_jobs_and_deliveries_planted_in_redis_are_dropped_and_counted(site, clus
     worker = cluster.worker()
     first = cluster.finish(cluster.crawl(source))  # the good job after them runs
     assert first.strip().endswith(
-        "posts 30 new / 0 changed / 0 unchanged / 0 deleted, 0 errors (ok)"
+        "posts 30 new / 0 changed / 0 unchanged / 0 deleted, media 4 archived / 0 not archived, 0 errors (ok)"
     )
     assert cluster.output(ingester).count("dropped a job that cannot be read") == len(BAD_JOBS) + 1
     # A waiter of a refused job is told why.
