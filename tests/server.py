@@ -27,6 +27,9 @@ killed. Routes (besides the sample site's ``/s/<name>`` and ``/robots.txt``):
 - ``/_control/latency?name=X&seconds=S``: every page of channel X answers S seconds late
 - ``/_control/throttle?name=X&count=N``: the next N pages are ``tme_no_messages_found`` (200)
 - ``/_control/drop_more?name=X&count=N``: the next N pages lack the older link and rel=prev
+- ``/_control/start?name=X&case=no_link|empty|throttled|created``: how X's start shows
+  (:data:`chanarchive.demo.site.START_CASES`; ``no_link``, the default: the first post's page
+  has no older link, and below it the header without messages)
 - ``/_control/get?name=X``: the channel as JSON; ``/_control/reset_stats``,
   ``/_control/reset_counters``; ``/_stats``: the request log as JSON
 - ``/status/<code>``, ``/retry-after/<key>?n=N&after=S``, ``/flaky/<key>?n=N&code=503``,
@@ -344,8 +347,11 @@ class FaultSite(SiteServer):
             if action == "throttle":
                 self.throttle(channel.name, _int(q, "count", 1))
                 return {"ok": True}
-            if action == "start_throttled":
-                self.start_throttled.add(channel.name)
+            if action == "start":
+                try:
+                    self.show_start(channel.name, q.get("case") or "no_link")
+                except ValueError as exc:
+                    raise ControlError(400, str(exc)) from None
                 return {"ok": True}
             if action == "drop_more":
                 self.drop_more(channel.name, _int(q, "count", 1))

@@ -298,7 +298,7 @@ def test_the_start_once_reached_is_never_probed_again(site, tmp_path):
     site.control("channel", name="from_five", posts=60, page_size=20)
     for post_id in range(1, 5):
         site.control("delete", name="from_five", id=post_id)
-    site.control("start_throttled", name="from_five")
+    site.control("start", name="from_five", case="throttled")
     site.control("drop_more", name="from_five", count=2)  # under load: full pages lose the link
     url = f"{site.url}/s/from_five"
     done = crawl(db, url, "--full", "-s", "TELEGRAM_THROTTLE_RETRIES=1")
