@@ -63,6 +63,8 @@ def test_the_start_is_remembered_and_never_asked_for_again(site, tmp_path, case)
         "crawled 1 pages, posts 0 new / 0 changed / 20 unchanged / 0 deleted, 0 errors (ok)"
     )
     assert channel_requests(site, name) == [f"/s/{name}"]
+    # Nothing else either (the photos are archived): one page, after the host's robots.txt.
+    assert [path for _method, path, _status in site.stats()] == ["/robots.txt", f"/s/{name}"]
 
     site.reset_stats()
     full = crawl(db, url, "--full", *retries)
