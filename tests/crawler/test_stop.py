@@ -21,7 +21,7 @@ from archive.store import begin_crawls, open_archive
 from crawler.options import CrawlOptions
 from scheduler.batches.processes import CrawlProcess
 from tests.cluster import Cluster
-from tests.crawling import channel_requests, cli_argv, query
+from tests.crawling import FAST, channel_requests, cli_argv, query
 
 pytestmark = pytest.mark.slow
 
@@ -84,6 +84,18 @@ def test_a_crawl_waiting_out_a_long_delay_stops_at_once(site, tmp_path, signum):
     assert query(db, "SELECT COUNT(*) FROM crawl_errors") == [(0,)]
     assert channel_requests(site, "patient") == ["/s/patient"]  # nothing asked after the stop
     assert "Traceback" not in err, err
+    # The page's photos were cut off unasked, and recorded as nothing: the next crawl
+    # fetches them.
+    slots = "SELECT post, slot, sha256 IS NOT NULL, reason FROM post_media ORDER BY post, slot"
+    cut = query(db, slots)
+    assert cut and all(stored == 0 and reason is None for _p, _s, stored, reason in cut), cut
+    again = subprocess.run(
+        cli_argv(db, "crawl", f"{site.url}/s/patient", *FAST), capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    fetched = {(post, slot): stored for post, slot, stored, _r in query(db, slots)}
+    assert [fetched[(post, slot)] for post, slot, _st, _r in cut] == [1] * len(cut)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
