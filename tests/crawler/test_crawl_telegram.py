@@ -31,7 +31,8 @@ def test_channel_archived_in_full_then_only_its_newest_page(site, tmp_path):
 
     first = crawl(db, url)
     assert summary(first) == (
-        "crawled 3 pages, posts 50 new / 0 changed / 0 unchanged / 0 deleted, 0 errors (ok)"
+        "crawled 3 pages, posts 50 new / 0 changed / 0 unchanged / 0 deleted,"
+        " media 7 archived / 0 not archived, 0 errors (ok)"  # every 7th post has a photo
     )
     assert channel_requests(site, "cityline") == [
         "/s/cityline",
