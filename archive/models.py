@@ -45,6 +45,10 @@ PAGE_GONE = "gone"  # a post page answered 404/410: the post was removed
 PAGE_EMBED = "embed"  # a post's own embed, fetched to decide whether it was deleted
 
 
+#: The text t.me shows for a channel's first message, the service message of its creation:
+#: no message of the channel is older.
+CHANNEL_CREATED = "Channel created"
+
 #: A Telegram message id as the archive counts it: ASCII digits, below 2**63.
 _POST_NUMBER = re.compile(r"^[0-9]{1,18}\Z", re.ASCII)
 
@@ -121,6 +125,11 @@ class Page:
     #: What could not be read on the page (left-out messages, truncated markup): parse errors.
     errors: list[str] = field(default_factory=list)
 
+    def shows_creation(self) -> bool:
+        """Telegram: the page shows the channel's creation (its "Channel created" service
+        message): no message of the channel is older than it."""
+        return any(p.service and p.raw_text.strip() == CHANNEL_CREATED for p in self.posts)
+
     def covered_range(self, *, start: bool = False) -> tuple[int, int] | None:
         """Telegram: the ids this page shows in full (every id in it that still exists is here).
 
@@ -128,12 +137,14 @@ class Page:
         page covers its lowest id to N-1; an empty (not throttled)
         ``?before=N`` page, or one the walk found to be the channel's start
         (``start``: no message is older than its ``before``), means nothing is
-        older than N, so it covers 1..N-1.
+        older than N, so it covers 1..N-1. A page of messages that is the
+        channel's start (``start``: none is older than its lowest) covers
+        from 1.
         """
         ids = [n for p in self.posts if (n := post_number(p.post_id)) is not None]
         if ids:
             hi = self.before - 1 if self.before is not None else max(ids)
-            return min(ids), max(hi, max(ids))
+            return 1 if start else min(ids), max(hi, max(ids))
         if self.before is not None and self.before > 1 and (start or not self.throttled):
             return 1, self.before - 1
         return None

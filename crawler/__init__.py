@@ -4,7 +4,8 @@ Holds: the crawl options (:mod:`.options`, the one type a crawl's options
 travel in), the items and their record forms (:mod:`.items`), a crawl's state
 (:mod:`.state`), the archive as the spider sees it (:mod:`.view`), the one
 writer (:mod:`.writer`), running a crawl in this process (:mod:`.local`;
-:mod:`.batch` for the scheduler's crawl processes), what a fetch gave in the
+:mod:`.batch` for the scheduler's crawl processes; a stop that takes
+seconds, whatever the delays: :mod:`.stopping`), what a fetch gave in the
 archive's terms (:mod:`.responses`), which addresses a crawl may reach
 (:mod:`.addresses`) and the resolver every connection goes through
 (:mod:`.resolver`), Scrapy's settings (:mod:`.settings`), and by Scrapy

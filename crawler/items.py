@@ -52,8 +52,8 @@ class PageItem(_Record):
     source: str
     capture: Capture
     page: Page | None
-    #: Telegram: the walk proved that no message of the channel is older than the page's
-    #: ``before`` (the archive then remembers the start was reached).
+    #: Telegram: the walk proved that no message of the channel is older than the page shows
+    #: (an empty page: its ``before``): the archive then remembers the start was reached.
     start: bool = False
 
     @classmethod

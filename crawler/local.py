@@ -20,7 +20,6 @@ import os
 import time
 from typing import Any
 
-from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from archive import store
@@ -33,6 +32,7 @@ from archive.store.faults import archive_fault, refusal, restart_log, unwritable
 from .options import CrawlOptions
 from .spiders.channels import ChannelSpider
 from .state import CrawlState, SourceRuns
+from .stopping import CrawlProcess
 from .view import SqliteView
 
 #: Seconds before a row the archive refused to close is tried once more (space may be back).
@@ -97,7 +97,7 @@ def run_crawl(
         raise
     runs = SourceRuns(crawl_ids, time_limits)
     state = CrawlState(sources, options, view=SqliteView(db), crawl_ids=crawl_ids, runs=runs)
-    process = CrawlerProcess(crawl_settings(db_path, options, progress=progress, verbose=verbose))
+    process = CrawlProcess(crawl_settings(db_path, options, progress=progress, verbose=verbose))
     crawler = process.create_crawler(ChannelSpider)
     process.crawl(crawler, state=state)
     process.start()

@@ -37,7 +37,17 @@ TELEGRAM_THROTTLE_RETRIES = 3
 TELEGRAM_THROTTLE_DELAY = 10.0
 
 # Only http and https: a page's file:///etc/passwd, data:, s3:// or ftp:// is never read.
-DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
+# Scrapy's HTTP/1.1 handler and downloader, which drop what they hold when the crawl is
+# stopped (SIGTERM, SIGINT): a stop takes seconds, whatever the delays (crawler/stopping.py).
+DOWNLOAD_HANDLERS = {
+    "file": None,
+    "data": None,
+    "s3": None,
+    "ftp": None,
+    "http": "crawler.stopping.StoppableDownloadHandler",
+    "https": "crawler.stopping.StoppableDownloadHandler",
+}
+DOWNLOADER = "crawler.stopping.StoppableDownloader"
 # Every connection goes only to the addresses this resolver hands back: public ones, or
 # those of a host the crawl allowed (its sources' own; all with --allow-private-hosts).
 TWISTED_DNS_RESOLVER = "crawler.resolver.PublicResolver"

@@ -24,9 +24,14 @@ killed. Routes (besides the sample site's ``/s/<name>`` and ``/robots.txt``):
   answers the static file ``REL`` (served as ``CT``; an empty ``file`` forgets the path)
 - ``/_control/unreadable?name=X&case=preview_disabled|no_such|no_markup``: X's ``/s/X`` page
   redirects to ``/X`` (a "View in Telegram" or "contact @X" page) or has no channel markup
-- ``/_control/latency?name=X&seconds=S``: every page of channel X answers S seconds late
+- ``/_control/latency?name=X&seconds=S[&older=1]``: every page of channel X (with
+  ``older=1``: every ``?before=`` page) answers S seconds late (at most 120);
+  ``/_control/held?name=X``: the paths of X's pages being held back so right now
 - ``/_control/throttle?name=X&count=N``: the next N pages are ``tme_no_messages_found`` (200)
 - ``/_control/drop_more?name=X&count=N``: the next N pages lack the older link and rel=prev
+- ``/_control/start?name=X&case=no_link|empty|throttled|created``: how X's start shows
+  (:data:`chanarchive.demo.site.START_CASES`; ``no_link``, the default: the first post's page
+  has no older link, and below it the header without messages)
 - ``/_control/get?name=X``: the channel as JSON; ``/_control/reset_stats``,
   ``/_control/reset_counters``; ``/_stats``: the request log as JSON
 - ``/status/<code>``, ``/retry-after/<key>?n=N&after=S``, ``/flaky/<key>?n=N&code=503``,
@@ -167,6 +172,10 @@ class FaultSite(SiteServer):
         self.static_dir = Path(static_dir).resolve()
         self.counters: dict[str, int] = {}
         self.latency: dict[str, float] = {}
+        #: Channels whose pages are late only when they are ``?before=`` pages.
+        self.latency_older: set[str] = set()
+        #: The paths of the channel pages held back by a latency right now.
+        self.held: list[str] = []
         self.route("/_control/", self._control)
         self.route("/_stats", self._stats)
         self.route("/status/", self._status)
@@ -339,13 +348,23 @@ class FaultSite(SiteServer):
                     self.embed_redirect.pop(channel.name, None)
                 return {"ok": True}
             if action == "latency":
-                self.latency[channel.name] = min(max(_float(q, "seconds", 0.0), 0.0), 30.0)
+                self.latency[channel.name] = min(max(_float(q, "seconds", 0.0), 0.0), 120.0)
+                if q.get("older") == "1":
+                    self.latency_older.add(channel.name)
+                else:
+                    self.latency_older.discard(channel.name)
                 return {"ok": True}
+            if action == "held":
+                prefix = f"/s/{channel.name}"
+                return {"held": [t for t in self.held if t.split("?")[0] == prefix]}
             if action == "throttle":
                 self.throttle(channel.name, _int(q, "count", 1))
                 return {"ok": True}
-            if action == "start_throttled":
-                self.start_throttled.add(channel.name)
+            if action == "start":
+                try:
+                    self.show_start(channel.name, q.get("case") or "no_link")
+                except ValueError as exc:
+                    raise ControlError(400, str(exc)) from None
                 return {"ok": True}
             if action == "drop_more":
                 self.drop_more(channel.name, _int(q, "count", 1))
@@ -354,9 +373,18 @@ class FaultSite(SiteServer):
 
     def _channel_route(self, request: Request) -> Response | None:
         name = request.path[len("/s/") :].strip("/").split("/")[0]
-        delay = self.latency.get(name)
+        with self.lock:
+            delay = self.latency.get(name)
+            if name in self.latency_older and "before" not in request.query:
+                delay = None
+            if delay:
+                self.held.append(request.target)
         if delay:
-            time.sleep(delay)  # outside the lock: other requests go on meanwhile
+            try:
+                time.sleep(delay)  # outside the lock: other requests go on meanwhile
+            finally:
+                with self.lock:
+                    self.held.remove(request.target)
         response = super()._channel_route(request)
         with self.lock:
             return self.media.signed_page(response) if response is not None else None

@@ -32,12 +32,21 @@ from ..times import to_datetime
 from . import html as dom
 from .values import MAX_COUNT, count
 
-__all__ = ["MAX_COUNT", "is_telegram_markup", "parse_telegram_page", "parse_views"]
+__all__ = ["MAX_COUNT", "is_telegram_markup", "is_throttled", "parse_telegram_page", "parse_views"]
 
 _TME = "https://t.me/"
 _MSG = "tgme_widget_message"
-_NO_MESSAGES = "tme_no_messages_found"
 _MSG_CLASS_RE = re.compile(rb"""class\s*=\s*["'][^"']*(?<![\w-])tgme_widget_message(?![\w-])""")
+#: Telegram's answer when it throttles (or has nothing to show): an element of this class.
+#: A post that quotes the word shows it escaped, never as markup.
+_NO_MESSAGES_CLASS = r"""class\s*=\s*["'][^"']*(?<![\w-])tme_no_messages_found(?![\w-])"""
+_NO_MESSAGES_RE = re.compile(_NO_MESSAGES_CLASS)
+_NO_MESSAGES_BYTES_RE = re.compile(_NO_MESSAGES_CLASS.encode())
+#: The list of a channel's messages: on every t.me/s page, the empty one below the first
+#: post too (the channel header and no message, without Telegram's throttling marker).
+_HISTORY_CLASS_RE = re.compile(
+    rb"""class\s*=\s*["'][^"']*(?<![\w-])tgme_channel_history(?![\w-])"""
+)
 _WS_RE = re.compile(r"[ \t\n\r\f\v]+")
 _BG_URL_RE = re.compile(r"""background-image\s*:\s*url\(\s*(['"]?)(.*?)\1\s*\)""", re.I | re.S)
 #: A counter as Telegram shows it: the number first, maybe a K/M/B, maybe a label after a space.
@@ -149,11 +158,20 @@ _NO_MEDIA = (_FOREIGN - {"tgme_widget_message_poll"}) | {
 
 
 def is_telegram_markup(html: str | bytes) -> bool:
-    """True when ``html`` is Telegram preview markup (a message or an empty t.me/s page)."""
+    """True when ``html`` is Telegram preview markup: a message, Telegram's throttled
+    "no messages" answer, or a channel's empty message list (the page below its first post)."""
     data = html.encode("utf-8", "replace") if isinstance(html, str) else bytes(html or b"")
-    if _NO_MESSAGES.encode() in data:
+    if b"tme_no_messages_found" in data and _NO_MESSAGES_BYTES_RE.search(data):
+        return True
+    if b"tgme_channel_history" in data and _HISTORY_CLASS_RE.search(data):
         return True
     return _MSG.encode() in data and _MSG_CLASS_RE.search(data) is not None
+
+
+def is_throttled(text: str) -> bool:
+    """Whether a t.me/s page is Telegram's ``tme_no_messages_found`` answer (what it serves
+    when it throttles), as markup: a post quoting the word is not."""
+    return "tme_no_messages_found" in text and _NO_MESSAGES_RE.search(text) is not None
 
 
 def parse_views(text: str) -> int | None:
@@ -203,7 +221,7 @@ def parse_telegram_page(
         text, page.encoding = decoded.text, decoded.encoding
     else:
         text = html or ""
-    page.throttled = _NO_MESSAGES in text
+    page.throttled = is_throttled(text)
     document = dom.parse_document(text, plain=True)
     page.errors += document.problems
     root = document.root

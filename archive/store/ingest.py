@@ -92,7 +92,8 @@ def ingest_page(
     kept. What the crawl knows beyond the page: ``options``, the extraction
     options it was read with (their learning thresholds apply here; None:
     the defaults), and ``start``, that the walk proved no message of the
-    channel older than the page's ``before`` (a Telegram page). A channel's posts are written only from pages of its own origin
+    channel older than the page shows (its lowest id; an empty page: its
+    ``before``), so the page covers every id down to 1 (a Telegram page). A channel's posts are written only from pages of its own origin
     (the host it is crawled from; t.me and its aliases are one): a page from
     elsewhere claiming it is kept as a capture, its posts refused. A post
     that cannot be written is refused alone; the rest of the page is kept.

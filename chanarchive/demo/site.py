@@ -33,6 +33,7 @@ from .pictures import picture
 __all__ = [
     "DEMO_CHANNEL",
     "DROP",
+    "START_CASES",
     "Request",
     "Response",
     "SampleChannel",
@@ -54,6 +55,17 @@ DEMO_CHANNEL = "chanarchive_demo"
 TME = "https://t.me"
 
 SERVICE_TEXT = "Channel created"
+
+#: How a channel's start can show on t.me (:meth:`SiteServer.show_start`):
+#: ``no_link``: the page holding the first post has no "older" link (the default);
+#: ``empty``: every page that shows a post has its "older" link, the first post's too;
+#: ``throttled``: every page below the first post is Telegram's ``tme_no_messages_found``
+#: answer (as under load), never the plain empty page;
+#: ``created``: the first post is the "Channel created" service message, and every page
+#: has its "older" link.
+#: Below the first post (``no_link``, ``empty``, ``created``) a page shows the channel
+#: header and no message, without Telegram's marker.
+START_CASES = ("no_link", "empty", "throttled", "created")
 
 
 # --------------------------------------------------------------------------- data
@@ -574,13 +586,17 @@ def render_channel_page(
     page_size: int = 20,
     drop_more_link: bool = False,
     no_messages: bool = False,
+    older_at_start: bool = False,
 ) -> str:
     """The ``/s/<name>[?before=N]`` page: the ``page_size`` newest visible posts with id < N.
 
     Posts appear oldest first. The "older" link (``data-before`` = the lowest
     id on the page) and ``<link rel="prev">`` are present while older posts
-    exist, unless ``drop_more_link``. ``no_messages`` renders Telegram's
-    rate-limit answer: the channel header and ``tme_no_messages_found``, no posts.
+    exist (with ``older_at_start``, on every page that shows a post: the page
+    holding the first post too), unless ``drop_more_link``. Below the first
+    post the page shows the channel header and no message, without
+    Telegram's marker. ``no_messages`` renders Telegram's rate-limit answer:
+    the channel header and ``tme_no_messages_found``, no posts.
     """
     name = channel.name
     if no_messages:
@@ -589,7 +605,7 @@ def render_channel_page(
     else:
         candidates = [p for p in channel.visible_posts() if before is None or p.id < before]
         page = candidates[-page_size:] if page_size > 0 else []
-        has_older = bool(page) and len(candidates) > len(page)
+        has_older = bool(page) and (older_at_start or len(candidates) > len(page))
     lowest = page[0].id if page else None
     older_href = f"/s/{name}?before={lowest}"
     show_older = has_older and not drop_more_link
@@ -905,8 +921,9 @@ class SiteServer:
         self._log: list[tuple[str, str, int]] = []
         self._throttle: dict[str, int] = {}
         self._drop_more: dict[str, int] = {}
-        #: Channels whose empty page below their first post is Telegram's "no messages" page.
-        self.start_throttled: set[str] = set()
+        #: How a channel's start shows (see :data:`START_CASES`), for the channels not shown
+        #: the default way ("no_link").
+        self.start_cases: dict[str, str] = {}
         #: Names whose /s/ page cannot be read: "preview_disabled", "no_such" or "no_markup".
         self.unreadable: dict[str, str] = {}
         #: Channels whose embeds (/NAME/ID?embed=1) answer this HTTP status instead.
@@ -967,6 +984,18 @@ class SiteServer:
         with self.lock:
             self._throttle[name] = count
 
+    def show_start(self, name: str, case: str) -> None:
+        """Show the start of channel ``name`` as ``case`` (one of :data:`START_CASES`)."""
+        if case not in START_CASES:
+            raise ValueError(f"unknown start case {case!r}: give one of {', '.join(START_CASES)}")
+        with self.lock:
+            channel = self.channels[name]
+            self.start_cases[name] = case
+            if case == "created":
+                first = channel.visible_posts()[0]
+                first.service, first.text, first.photos, first.video = True, SERVICE_TEXT, [], None
+                first.link_preview = first.reactions = first.forwarded_from = None
+
     def drop_more(self, name: str, count: int) -> None:
         """The next ``count`` pages of ``name`` lack the older link and ``rel=prev``."""
         with self.lock:
@@ -1007,7 +1036,8 @@ class SiteServer:
             if channel is None:
                 return None
             throttled = self._take(self._throttle, name)
-            if name in self.start_throttled and before is not None:
+            case = self.start_cases.get(name, "no_link")
+            if case == "throttled" and before is not None:
                 throttled = throttled or not any(p.id < before for p in channel.visible_posts())
             page = render_channel_page(
                 channel,
@@ -1015,6 +1045,7 @@ class SiteServer:
                 page_size=self.page_sizes.get(name, self.page_size),
                 no_messages=throttled,
                 drop_more_link=not throttled and self._take(self._drop_more, name),
+                older_at_start=case in ("empty", "created"),
             )
         return Response(body=page.replace(SAMPLE_CDN, f"{self.url}/media/"))
 

@@ -13,8 +13,9 @@ page read (lowest id ``L``, twenty a page), the pages below start at about
   crawl, and for every gap between two of them (a window guessed too low,
   where deleted ids or albums made a page cover more than twenty ids above)
   it asks for the page at the gap's top: gaps are refilled, never skipped;
-- an empty page that is not throttling proves nothing older exists: no
-  window below it is asked for;
+- an empty page that is not throttling, the message with id 1 or the
+  "Channel created" service message proves nothing older exists: no
+  window below it is asked for, and the archive remembers the start;
 - a throttled page stops new windows (what is missing is not recorded as
   covered, so the next crawl fills it).
 
@@ -50,10 +51,14 @@ class ConcurrentWalk:
         self.reached_start = False
         self.stalled = False
         self.pages = 0
+        #: The last page read proved that no message of the channel is older than it shows
+        #: (as :attr:`TelegramWalk.start_page <crawler.plans.walks.TelegramWalk.start_page>`).
+        self.start_page = False
 
     def next_befores(self, page: Page) -> list[int]:
         """The ``before`` values to ask for now that ``page`` is read (none: nothing to add)."""
         self.pages += 1
+        self.start_page = False
         if page.before is not None:
             self.in_flight.discard(page.before)
         ids = [n for p in page.posts if (n := post_number(p.post_id)) is not None]
@@ -69,9 +74,13 @@ class ConcurrentWalk:
                 self.top = max(ids) if self.top is None else max(self.top, max(ids))
         elif page.before is not None:
             self.floor = max(self.floor, page.before)  # nothing is older than its before
+            self.start_page = True
+        if ids and (min(ids) <= 1 or page.shows_creation()):
+            self.floor = max(self.floor, min(ids))  # the channel's first message: nothing below
+            self.start_page = True
         if ids and older_than(page, self.since):
             self.floor = max(self.floor, min(ids))  # older than asked for: nothing below
-        covered = page.covered_range()
+        covered = page.covered_range(start=self.start_page)
         if covered is not None:
             self.covered = merge_ranges([*self.covered, covered])
         if self.top is None:

@@ -60,7 +60,8 @@ class TelegramWalk:
         self.stalled = False
         #: The page asked for now lies below a short page that had no "older" link.
         self.probing = False
-        #: The last page read proved that no message of the channel is older than its ``before``.
+        #: The last page read proved that no message of the channel is older than it shows
+        #: (its lowest id; an empty page: its ``before``).
         self.start_page = False
         self.fullest = 0  # the most messages a page of this walk showed
 
@@ -74,8 +75,13 @@ class TelegramWalk:
         """The ``before`` of the next page to fetch, or None when the walk is over.
 
         Sets :attr:`start_page` when the page proves that no message of the
-        channel is older than its ``before``: the archive then remembers that
-        the start was reached, and no later crawl probes below it again.
+        channel is older than it shows, whichever way t.me shows the start: the
+        empty page below the first post (the channel header, no message, not
+        Telegram's throttled answer), nothing but throttling below a short page
+        without its "older" link (:attr:`probing`), the message with id 1, or
+        the "Channel created" service message. The archive then remembers that
+        the start was reached (its coverage goes down to 1), and no later crawl
+        asks for anything below it again.
         """
         self.pages += 1
         self.start_page = False
@@ -85,16 +91,21 @@ class TelegramWalk:
             # Below a short page without an "older" link nothing answers, not even
             # after the throttling retries: the channel starts here. (Under load t.me
             # drops the link from full pages too, so its absence alone proves nothing.)
-            self.start_page = True
-            self.reached_start = True
+            self.start_page = self.reached_start = True
             return None
         if page.throttled:
             return None
         if not ids:
-            # An empty answer that is not throttling: nothing older exists.
-            self.reached_start = page.before is not None
+            # An empty answer that is not throttling (the channel header, no message, no
+            # tme_no_messages_found): what t.me shows below a channel's first post.
+            self.start_page = self.reached_start = page.before is not None
             return None
         lowest = min(ids)
+        if page.shows_creation():
+            # The "Channel created" service message: nothing is older, whatever its id.
+            self.covered = merge_ranges([*self.covered, page.covered_range(start=True)])
+            self.start_page = self.reached_start = True
+            return None
         if page.before is not None and lowest >= page.before:
             # The server ignored ?before= (a static copy, a proxy): going on would loop.
             self.stalled = True
@@ -107,8 +118,12 @@ class TelegramWalk:
         if older_than(page, self.since):
             self.reached_since = True
             return None
+        if lowest <= 1:
+            # The first message (id 1) is on the page: nothing is older.
+            self.start_page = self.reached_start = True
+            return None
         if nxt <= 1:
-            self.reached_start = True
+            self.reached_start = True  # the archive holds everything below: a known start
             return None
         short = len(ids) < self.fullest
         self.fullest = max(self.fullest, len(ids))

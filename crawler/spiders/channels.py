@@ -26,6 +26,11 @@ Many sources share one crawl: the spider keeps count, in the state's runs
 handled and items not yet written, and says when a source has none left
 (:data:`~crawler.state.source_idle`), so its crawl row is closed then. A
 source whose run is closed (its time limit passed) gets no more requests.
+
+A request cut off because the crawl was told to stop
+(:class:`~crawler.stopping.CrawlStopped`) is dropped unanswered: it is no
+error of its crawl, and it holds its source's run open, so the source's row
+is closed as stopped.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from ..plans.backfill import ConcurrentWalk
 from ..plans.walks import TelegramWalk, WebWalk
 from ..responses import capture_from_response, describe_failure
 from ..state import CrawlState, source_idle
+from ..stopping import stopped
 
 #: Kept with a crawl whose first Telegram page stayed empty through every throttling retry.
 THROTTLED_TOO_LONG = (
@@ -242,16 +248,16 @@ class ChannelSpider(scrapy.Spider):
                 walk = TelegramWalk(covered, full=state.options.full, since=since)
             state.telegram_walks[source] = walk
         if isinstance(walk, ConcurrentWalk):
-            befores, start = walk.next_befores(page), False
+            befores = walk.next_befores(page)
         else:
             before = walk.next_before(page)
-            befores, start = ([] if before is None else [before]), walk.start_page
+            befores = [] if before is None else [before]
         requests = []
         for before in befores:
             request = self._request(state, source, with_before(response.url, before), before=before)
             if request is not None:
                 requests.append(request)
-        return start, requests
+        return walk.start_page, requests
 
     def _host_concurrency(self, request) -> int:
         """How many requests the request's host may have at once (its download slot's limit)."""
@@ -312,6 +318,8 @@ class ChannelSpider(scrapy.Spider):
         )
 
     def on_error(self, failure):
+        if stopped(failure):
+            return []  # cut off by the crawl's stop: unanswered, its source is cut short
         return self._handle(
             failure.request, lambda state, source: self._error(state, source, failure)
         )
@@ -337,6 +345,9 @@ class ChannelSpider(scrapy.Spider):
         return self._handle(response.request, lambda state, source: [media.media_item(response)])
 
     def media_failed(self, failure):
+        if stopped(failure):
+            return []  # not tried: a later crawl fetches it
+
         def produce(state: CrawlState, source: str):
             return [] if source in state.halted else [media.failed_media_item(failure)]
 
@@ -346,6 +357,9 @@ class ChannelSpider(scrapy.Spider):
         return self._handle(response.request, lambda state, source: [checks.check_item(response)])
 
     def check_failed(self, failure):
+        if stopped(failure):
+            return []
+
         def produce(state: CrawlState, source: str):
             if not state.runs.is_open(source) or source in state.halted:
                 return []

@@ -4,8 +4,11 @@ from archive.models import Page, Post
 from crawler.plans.walks import TelegramWalk, merge_ranges
 
 
-def page(ids, before=None, older=None, throttled=False):
+def page(ids, before=None, older=None, throttled=False, created=None):
     posts = [Post(channel="c", post_id=str(i), url="", source_url="") for i in ids]
+    for post in posts:
+        if post.post_id == str(created):  # the "Channel created" service message
+            post.service, post.raw_text = True, "Channel created"
     return Page(url="", kind="telegram", page_type="channel", posts=posts, before=before,
                 older=older, throttled=throttled)  # fmt: skip
 
@@ -83,3 +86,39 @@ def test_the_start_is_proved_only_below_a_short_page_without_its_older_link():
     assert walk.next_before(probe) is None
     assert not walk.start_page and not walk.reached_start
     assert probe.covered_range(start=walk.start_page) is None
+
+
+def test_the_message_with_id_1_is_the_start():
+    walk = TelegramWalk(full=True)
+    assert walk.next_before(page(range(21, 41), older=21)) == 21
+    assert not walk.start_page
+    first = page(range(1, 21), before=21, older=1)  # its older link shown all the same
+    assert walk.next_before(first) is None
+    assert walk.start_page and walk.reached_start
+    assert first.covered_range(start=True) == (1, 20)
+
+
+def test_the_channel_created_message_is_the_start_whatever_its_id():
+    walk = TelegramWalk(full=True)
+    assert walk.next_before(page(range(21, 41), older=21)) == 21
+    created = page(range(5, 21), before=21, older=5, created=5)
+    assert walk.next_before(created) is None
+    assert walk.start_page and walk.reached_start
+    assert created.covered_range(start=True) == (1, 20)
+    assert walk.covered == [(1, 40)]
+    # A post that only says the words is no service message: the walk goes on.
+    walk = TelegramWalk(full=True)
+    quoting = page(range(5, 21), before=21, older=5)
+    quoting.posts[0].raw_text = "Channel created"
+    assert walk.next_before(quoting) == 5 and not walk.start_page
+
+
+def test_the_empty_page_below_the_first_post_is_the_start_and_says_so_once():
+    walk = TelegramWalk(full=True)
+    assert walk.next_before(page(range(5, 25), older=5)) == 5
+    assert walk.next_before(page([], before=5)) is None
+    assert walk.start_page and walk.reached_start
+    # The newest page of a later crawl proves nothing by itself.
+    walk = TelegramWalk([(1, 24)])
+    assert walk.next_before(page(range(5, 25))) is None
+    assert not walk.start_page

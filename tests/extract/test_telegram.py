@@ -70,6 +70,7 @@ def test_is_telegram_markup_real_and_fixtures() -> None:
     assert is_telegram_markup(real("channel_page_ru.html").decode("utf-8"))
     assert is_telegram_markup(fixture("zh_channel_local.html"))
     assert is_telegram_markup(fixture("empty_before.html"))  # only the no-messages marker
+    assert is_telegram_markup(fixture("empty_start.html"))  # only the (empty) message list
 
 
 @pytest.mark.parametrize(
@@ -81,6 +82,8 @@ def test_is_telegram_markup_real_and_fixtures() -> None:
         "<html><body><p>Hello</p></body></html>",
         "<p>we parse tgme_widget_message markup</p>",  # the word, not a class
         '<div class="tgme_widget_message_wrap"></div>',  # a related class only
+        "<p>t.me shows tgme_channel_history and tme_no_messages_found</p>",  # words only
+        '<div class="tgme_channel_history_wrap"></div>',  # a related class only
     ],
 )
 def test_is_telegram_markup_negative(body: str | bytes) -> None:
@@ -757,3 +760,21 @@ def test_wrong_declared_charset_decodes_as_web_pages_do() -> None:
         assert page.encoding == "utf-8"
         assert page.title == "城市速递"
         assert page.posts[0].raw_text == "地铁三号线今日起试运行。"
+
+
+def test_the_empty_page_below_the_first_post_is_the_channels_not_throttled() -> None:
+    """What t.me answers ``?before=<first id>``: the channel header and an empty message list,
+    without Telegram's throttling marker. It is the channel's page, never a web post page."""
+    url = "http://127.0.0.1:9/s/lantern_notes?before=5"
+    page = extract_page(fixture("empty_start.html"), url, before=5)
+    assert page.kind == "telegram" and page.page_type == "channel"
+    assert page.channel is not None and page.channel.name == "lantern_notes"
+    assert page.throttled is False and page.posts == [] and page.older is None
+    assert page.covered_range() == (1, 4)  # nothing is older than 5
+
+
+def test_a_post_quoting_the_throttling_marker_is_not_throttling() -> None:
+    text = fixture("zh_channel_local.html").decode("utf-8")
+    quoted = text.replace("</body>", "<p>tme_no_messages_found</p></body>", 1)
+    assert "tme_no_messages_found" in quoted
+    assert parse_telegram_page(quoted, "https://t.me/s/x").throttled is False

@@ -10,7 +10,7 @@ politeness across workers (:mod:`.hostturns`).
 May import: :mod:`archive.errors`, :mod:`archive.models`,
 :mod:`archive.source`, :mod:`archive.times`, :mod:`crawler.items`,
 :mod:`crawler.options`, :mod:`crawler.plans`, :mod:`crawler.spiders`,
-:mod:`crawler.state`, :mod:`crawler.view`,
+:mod:`crawler.state`, :mod:`crawler.stopping`, :mod:`crawler.view`,
 :mod:`crawler.downloadermiddlewares`, :mod:`crawler.distributed.frontier`,
 :mod:`crawler.distributed.serialize`, :mod:`crawler.distributed.deliveries`,
 :mod:`crawler.distributed.published`, :mod:`crawler.distributed.requests`.

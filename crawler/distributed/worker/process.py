@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from archive.errors import BadInput
 
+from ...stopping import CrawlProcess
 from ..frontier import Frontier, connect, queue_key
 from .leases import DEFAULT_LEASE_TTL, WorkerLink
 from .spider import WorkerSpider
@@ -118,7 +118,7 @@ def run_worker(
     ExecutionEngine._SLOT_HEARTBEAT_INTERVAL = settings.getfloat(
         "WORKER_POLL_INTERVAL", DEFAULT_POLL_INTERVAL
     )
-    process = CrawlerProcess(settings)
+    process = CrawlProcess(settings)
     crawler = process.create_crawler(WorkerSpider)
     process.crawl(crawler, link=link)
     process.start()
