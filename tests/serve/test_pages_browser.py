@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import OPENER
 from tests.helpers import free_port
+from tests.serve.capture_archive import capture_archive
 
 #: Debian's binary first: /usr/bin/chromium is a shell wrapper that adds flags and noise.
 CHROMIUM = next(
@@ -43,13 +44,12 @@ FLAGS = [
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium (apt-get install chromium)")
 
 
-@pytest.fixture(scope="module")
-def served(demo_archive):
-    """Bare ``datasette`` on the demo archive, as a real process on 127.0.0.1."""
+def _serve(db: Path):
+    """Bare ``datasette`` on ``db``, as a real process on 127.0.0.1: its base URL."""
     port = free_port()
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "datasette", str(demo_archive), "--host", "127.0.0.1",
+        [sys.executable, "-m", "datasette", str(db), "--host", "127.0.0.1",
          "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -71,6 +71,21 @@ def served(demo_archive):
     proc.terminate()
     proc.wait(timeout=10)
     log.close()
+
+
+@pytest.fixture(scope="module")
+def served(demo_archive):
+    """Bare ``datasette`` on the demo archive, as a real process on 127.0.0.1."""
+    yield from _serve(demo_archive)
+
+
+@pytest.fixture(scope="module")
+def hostile_captures(tmp_path_factory):
+    """Bare ``datasette`` on captures that try everything: (base URL, capture ids)."""
+    db = tmp_path_factory.mktemp("captures") / "captures.db"
+    ids = capture_archive(db)
+    for base in _serve(db):
+        yield base, ids
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +198,133 @@ def test_pages_fetch_nothing_from_elsewhere(served, tab):
     finally:
         tab.remove_listener("request", record)
     assert asked and all(url.startswith(served) for url in asked), asked
+
+
+# ------------------------------------------------------------------ captures, search, cells
+
+
+def _capture_frame(tab):
+    """The frame the capture page shows the cleaned page in, once it has loaded."""
+    tab.locator("iframe.capture-frame").wait_for()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        frames = [f for f in tab.frames if "/view" in f.url]
+        if frames:
+            frames[0].wait_for_load_state("load")
+            return frames[0]
+        time.sleep(0.05)
+    raise AssertionError("the capture's frame never loaded")
+
+
+def test_a_hostile_capture_runs_nothing_and_fetches_only_from_the_archive(hostile_captures, tab):
+    base, ids = hostile_captures
+    asked: list[str] = []
+    said: list[str] = []
+
+    def record(request) -> None:
+        asked.append(request.url)
+
+    def listen(message) -> None:
+        said.append(message.text)
+
+    tab.on("request", record)
+    tab.on("console", listen)
+    try:
+        assert tab.goto(f"{base}/-/capture/{ids['first']}").status == 200
+        frame = _capture_frame(tab)
+        tab.wait_for_timeout(1500)  # a <meta refresh> of 0 seconds would have fired by now
+        assert frame.url == f"{base}/-/capture/{ids['first']}/view"  # no refresh, no <base>
+        assert tab.url == f"{base}/-/capture/{ids['first']}"
+        # No script ran: not the page's, not an onerror, onload, onfocus or SVG's.
+        assert frame.evaluate("document.title") == "A hostile page"
+        assert tab.title().startswith("Capture")
+        assert frame.locator("#heading").inner_text() == "Hostile page, version one"
+        text = frame.locator("#text").inner_text()
+        assert text == "Plain text: <script>alert(1)</script> stays text."
+        # The archive's picture shows; the one the archive does not hold stays blank.
+        assert frame.evaluate("document.getElementById('kept').naturalWidth") == 8
+        assert frame.evaluate("document.getElementById('external').getAttribute('src')") is None
+        gone = "script, iframe, object, embed, form, input, svg, base, meta:not([charset])"
+        assert frame.locator(gone).count() == 0
+        assert frame.locator("#link").get_attribute("href") is None
+        assert frame.locator("#link").get_attribute("title") == "http://203.0.113.9/elsewhere"
+        # The banner, outside the sandbox, says what this is.
+        banner = tab.locator("section.capture-banner").inner_text()
+        assert "https://hostile.example/page" in banner and "not the live page" in banner
+        box = tab.locator("iframe.capture-frame").bounding_box()
+        assert box["width"] > 800 and box["height"] > 300
+    finally:
+        tab.remove_listener("request", record)
+        tab.remove_listener("console", listen)
+    assert any("/-/media/" in url for url in asked), asked
+    assert all(url.startswith(base + "/") for url in asked), [u for u in asked if not u.startswith(base)]
+    # Nothing was even tried: no policy had to refuse anything.
+    assert not [m for m in said if "Content Security Policy" in m or "Blocked" in m], said
+
+
+def test_the_demo_archives_captures_from_a_version_and_from_a_deletions_evidence(served, tab):
+    asked: list[str] = []
+
+    def record(request) -> None:
+        asked.append(request.url)
+
+    tab.on("request", record)
+    try:
+        tab.goto(served + "/-/post/chanarchive_demo/43")
+        tab.locator("section.version.current a.capture").click()
+        tab.wait_for_url("**/-/capture/*?post=43")
+        banner = tab.locator("section.capture-banner").inner_text()
+        assert "/s/chanarchive_demo" in banner and "HTTP 200" in banner
+        frame = _capture_frame(tab)
+        # The post is the frame's target, outlined, and scrolled to.
+        assert frame.evaluate("document.querySelector(':target').id") == "post-43"
+        top = frame.evaluate("document.getElementById('post-43').getBoundingClientRect().top")
+        assert 0 <= top < 400
+        assert "每天限量五百份" in frame.locator("#post-43").inner_text()
+        # The capture of the same URL before it (the first crawl's): version 1's text.
+        tab.locator("a.capture-before").click()
+        tab.wait_for_url("**/-/capture/*")
+        earlier = _capture_frame(tab)
+        assert "每天限量三百份" in earlier.locator("body").inner_text()
+        assert tab.locator("a.capture-after").count() == 1
+        # A deletion's evidence: the embed that said "Post not found".
+        tab.goto(served + "/-/post/chanarchive_demo/44")
+        tab.locator("a.evidence").click()
+        tab.wait_for_url("**/-/capture/*")
+        assert "deletion check" in tab.locator("p.capture-check").inner_text()
+        assert "Post not found" in _capture_frame(tab).locator("body").inner_text()
+    finally:
+        tab.remove_listener("request", record)
+    assert any("/-/media/" in url for url in asked)
+    assert all(url.startswith(served + "/") for url in asked), asked
+
+
+def test_a_two_character_word_is_found_in_both_halves(served, tab):
+    # chanarchive's search, from the home page's box.
+    tab.goto(served + "/")
+    tab.locator("form.search input[name=q]").fill("地铁")
+    tab.locator("form.search input[name=q]").press("Enter")
+    tab.wait_for_url("**/-/search?q=*")
+    found = tab.locator("ol.results a.post").all_inner_texts()
+    assert len(found) == 5 and all(name.startswith("chanarchive_demo/") for name in found)
+    assert tab.locator("ol.results mark").first.inner_text() == "地铁"
+    # Datasette's own search box on posts: the same five posts.
+    tab.goto(served + "/demo/posts")
+    tab.locator("#_search").fill("地铁")
+    tab.locator("#_search").press("Enter")
+    tab.wait_for_url("**/demo/posts?*_search=*")
+    cells = tab.locator("table.rows-and-columns tbody td.col-post_id").all_inner_texts()
+    assert sorted(cells) == sorted(name.split("/")[1] for name in found)
+    assert tab.locator("#_search").input_value() == "地铁"
+
+
+def test_a_datasette_row_links_to_its_post_page(served, tab):
+    tab.goto(served + "/demo/posts?_sort=id")
+    cell = tab.locator("table.rows-and-columns tbody td.col-post_id a").first
+    post_id = cell.inner_text()
+    cell.click()
+    tab.wait_for_url(f"**/-/post/chanarchive_demo/{post_id}")
+    assert tab.locator("h1").inner_text() == f"chanarchive_demo / {post_id}"
+    tab.goto(served + "/demo/channels")
+    tab.locator("td.col-name a", has_text="chanarchive_demo").click()
+    tab.wait_for_url("**/-/channel/chanarchive_demo")
