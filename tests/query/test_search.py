@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from archive import store
 from archive.errors import BadInput
 from archive.models import Capture, ChannelInfo, Page, Post
-from archive.query.search import match_condition, make_snippet, search_posts, split_terms
+from archive.query.search import make_snippet, match_condition, search_posts, split_terms
 from archive.store import connect_readonly, open_archive
 from chanarchive.cli import cli
 from tests.sample_archive import build_sample_archive
@@ -144,7 +144,18 @@ def test_search_command(sample):
 
 @pytest.mark.parametrize(
     "query",
-    ["地铁", "铁", "轻轨", "南湖隧道", "Weather", "sunny 地铁", '"二号线每四分钟"', "。", "18", "nothing"],
+    [
+        "地铁",
+        "铁",
+        "轻轨",
+        "南湖隧道",
+        "Weather",
+        "sunny 地铁",
+        '"二号线每四分钟"',
+        "。",
+        "18",
+        "nothing",
+    ],
 )
 def test_the_condition_holds_for_exactly_the_posts_search_ranks(sample, query):
     """What Datasette's search box runs (match_condition) finds what search_posts ranks."""

@@ -90,7 +90,9 @@ def capture_archive(path: Path) -> dict[str, int]:
     html = [("Content-Type", "text/html; charset=utf-8")]
     try:
         crawl = store.begin_crawl(db, URL)
-        first = store.ingest_page(db, crawl, Capture(URL, T1, 200, HOSTILE_PAGE.encode(), html), None)
+        first = store.ingest_page(
+            db, crawl, Capture(URL, T1, 200, HOSTILE_PAGE.encode(), html), None
+        )
         data = store.ingest_page(
             db,
             crawl,
@@ -111,7 +113,9 @@ def capture_archive(path: Path) -> dict[str, int]:
         )
         store.finish_crawl(db, crawl)
         crawl = store.begin_crawl(db, URL)
-        second = store.ingest_page(db, crawl, Capture(URL, T2, 404, SECOND_PAGE.encode(), html), None)
+        second = store.ingest_page(
+            db, crawl, Capture(URL, T2, 404, SECOND_PAGE.encode(), html), None
+        )
         store.finish_crawl(db, crawl)
     finally:
         db.close()

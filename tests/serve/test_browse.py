@@ -111,7 +111,9 @@ def test_a_channel_page_as_json(sample):
         "news_cn/7", "news_cn/5", "news_cn/3", "news_cn"
     ]  # fmt: skip
     page = get(sample, "/-/channel/news_cn")
-    hrefs = re.findall(r'<li class="change change-\w+">\s*<span[^>]*>\w+</span>\s*<a href="([^"]+)"', page)
+    hrefs = re.findall(
+        r'<li class="change change-\w+">\s*<span[^>]*>\w+</span>\s*<a href="([^"]+)"', page
+    )
     assert hrefs == [i["href"] for i in data["changes"]["items"]]
 
 
@@ -234,7 +236,9 @@ def test_datasettes_raw_search_and_other_databases_stay_datasettes(demo_archive,
     db["posts"].insert_all([{"id": 1, "text": "hello world"}, {"id": 2, "text": "bye"}], pk="id")
     db["posts"].enable_fts(["text"])
     db.close()
-    [(status, _, text)] = fetch(demo_archive, plain, paths=("/plain/posts.json?_shape=array&_search=hello",))
+    [(status, _, text)] = fetch(
+        demo_archive, plain, paths=("/plain/posts.json?_shape=array&_search=hello",)
+    )
     assert status == 200 and [r["id"] for r in json.loads(text)] == [1]
 
 
@@ -244,9 +248,13 @@ def test_datasettes_raw_search_and_other_databases_stay_datasettes(demo_archive,
 def test_change_lists_choose_kinds(sample):
     page = get(sample, "/?kinds=edited")
     assert re.findall(r'<li class="change change-(\w+)">', page) == ["edited"]
-    assert '<strong>edited</strong>' in page and '<a href="/?kinds=deleted">deleted</a>' in page
+    assert "<strong>edited</strong>" in page and '<a href="/?kinds=deleted">deleted</a>' in page
     channel = get(sample, "/-/channel/news_cn?kinds=deleted,new")
-    assert re.findall(r'<li class="change change-(\w+)">', channel) == ["new", "deleted", "archived"]
+    assert re.findall(r'<li class="change change-(\w+)">', channel) == [
+        "new",
+        "deleted",
+        "archived",
+    ]
     assert '<a href="/-/channel/news_cn?kinds=edited">edited</a>' in channel
     data = get_json(sample, "/-/changes.json?channel=news_cn&kinds=edited")
     [archive] = data["archives"]
@@ -286,7 +294,9 @@ def test_each_change_list_offers_its_atom_feed(sample):
     assert '<a class="feed" href="/-/changes.atom?channel=news_cn&amp;kinds=edited"' in channel
     home = get(sample, "/")
     assert 'type="application/atom+xml" title="Changes" href="/-/changes.atom">' in home
-    [(status, headers, feed)] = fetch(sample, paths=("/-/changes.atom?channel=news_cn&kinds=edited",))
+    [(status, headers, feed)] = fetch(
+        sample, paths=("/-/changes.atom?channel=news_cn&kinds=edited",)
+    )
     assert status == 200 and headers["content-type"] == "application/atom+xml; charset=utf-8"
     entries = ET.fromstring(feed).findall(f"{ATOM}entry")
     assert [e.find(f"{ATOM}category").get("term") for e in entries] == ["edited"]
@@ -318,11 +328,13 @@ def test_datasettes_cells_link_to_the_pages(sample):
         sample, "/archive/snapshots/1"
     )
     versions = get(sample, "/archive/post_versions")
-    assert re.search(r'<td class="col-snapshot[^"]*"><a href="/-/capture/\d+">\d+</a></td>', versions)
+    assert re.search(
+        r'<td class="col-snapshot[^"]*"><a href="/-/capture/\d+">\d+</a></td>', versions
+    )
     current = get(sample, "/archive/current_posts")
     assert '<a href="/-/post/news_cn/7">7</a>' in current
     # Other tables and columns as Datasette draws them.
-    assert '<td class="col-text type-str">' in posts and '/-/post/' not in get(
+    assert '<td class="col-text type-str">' in posts and "/-/post/" not in get(
         sample, "/archive/crawls"
     )
     # The same values in JSON, as stored.

@@ -239,7 +239,13 @@ async def search_page(datasette: Any, request: Any) -> Response:
                     db, lambda conn: search_data(conn, q, channel=channel, limit=limit)
                 )
                 archives.append({"name": db.name, **found})
-        data = {"q": q, "channel": channel, "limit": limit, "archives": archives}
+        data = {
+            "q": q,
+            "channel": channel,
+            "channel_href": channel_path(channel) if channel else None,
+            "limit": limit,
+            "archives": archives,
+        }
         return await _answer(datasette, request, "chanarchive_search.html", data)
 
     return await drawn(datasette, request, "search page", draw)
