@@ -218,9 +218,12 @@ FIRST_CRAWL = (
     "(SELECT s0.crawl_id FROM snapshots s0 WHERE s0.fetched_at = ch.first_seen"
     " AND s0.channel_id = ch.id ORDER BY s0.id LIMIT 1)"
 )
-#: A ``new`` event (version ``v``) that a channel's first crawl made.
+#: A ``new`` event (version ``v`` of a post of channel ``ch``) that the channel's first crawl
+#: made. The captures of every channel's first crawl are listed once (not per event), so
+#: leaving a first crawl's 100,000 posts out costs a lookup each.
 _IN_FIRST_CRAWL = (
-    f"EXISTS (SELECT 1 FROM snapshots s WHERE s.id = v.snapshot AND s.crawl_id = {FIRST_CRAWL})"
+    "(v.snapshot, ch.id) IN (SELECT s.id, s.channel_id FROM channels ch"
+    f" JOIN snapshots s ON s.channel_id = ch.id AND s.crawl_id = {FIRST_CRAWL})"
 )
 
 #: Among events of one post at one time, the order newest-first lists them in.
