@@ -231,15 +231,9 @@ def test_pages_fetch_nothing_from_elsewhere(served, tab):
 
 def _capture_frame(tab):
     """The frame the capture page shows the cleaned page in, once it has loaded."""
-    tab.locator("iframe.capture-frame").wait_for()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        frames = [f for f in tab.frames if "/view" in f.url]
-        if frames:
-            frames[0].wait_for_load_state("load")
-            return frames[0]
-        time.sleep(0.05)
-    raise AssertionError("the capture's frame never loaded")
+    frame = tab.locator("iframe.capture-frame").element_handle().content_frame()
+    frame.wait_for_url("**/-/capture/*/view*", wait_until="load")
+    return frame
 
 
 def test_a_hostile_capture_runs_nothing_and_fetches_only_from_the_archive(hostile_captures, tab):
