@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -190,12 +190,25 @@ def _change_entry(change: Change) -> str:
 
 
 def write_change_feed(
-    conn: sqlite3.Connection, out: IO[str], scope: ChangeScope, *, title: str
+    conn: sqlite3.Connection,
+    out: IO[str],
+    scope: ChangeScope,
+    *,
+    title: str,
+    changes: Iterable[Change] | None = None,
 ) -> int:
-    """Write the change events of ``scope`` as an Atom feed named ``title``; returns the entries."""
+    """Write the change events of ``scope`` as an Atom feed named ``title``; returns the entries.
+
+    ``changes``: the events already read (newest first; e.g. one page of
+    them, their texts bounded), instead of every event of ``scope``.
+    """
     scope = scope.normalized()
     feed_key = ",".join(scope.channels) or "all"
-    newest = next(iter_changes(conn, ChangeScope(**{**vars(scope), "limit": 1})), None)
+    if changes is not None:
+        changes = list(changes)
+        newest = changes[0] if changes else None
+    else:
+        newest = next(iter_changes(conn, ChangeScope(**{**vars(scope), "limit": 1})), None)
     updated = newest.at if newest else "1970-01-01T00:00:00+00:00"
     out.write('<?xml version="1.0" encoding="utf-8"?>\n')
     out.write(f'<feed xmlns="{ATOM_NS}">\n')
@@ -205,7 +218,7 @@ def write_change_feed(
     out.write("  <author><name>chanarchive</name></author>\n")
     out.write(f'  <generator version="{_x(__version__)}">chanarchive</generator>\n')
     count = 0
-    for change in iter_changes(conn, scope):
+    for change in iter_changes(conn, scope) if changes is None else changes:
         out.write(_change_entry(change))
         count += 1
     out.write("</feed>\n")

@@ -17,6 +17,11 @@ archive has them, back to its first crawl:
   a post only missing from its listing is no event);
 - **undeleted**: every time a later crawl saw it again (``restored_at``).
 
+A channel's first crawl finds every post it has at once: a list for people
+(:mod:`.changelist`) summarises those ``new`` events in one line per channel
+(``ChangeScope(first_crawls=False)`` leaves them out here); records, feeds
+and notifications keep every event.
+
 An event's time is the ``fetched_at`` of the page that showed the change
 (for a Telegram deletion, of the embed that confirmed it),
 which is never earlier than the start of the crawl that fetched it (the
@@ -31,6 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..errors import BadInput
 from ..source import channel_key
 from ..times import parse_time
 from .history import ADDED, REMOVED, word_segments
@@ -38,6 +44,18 @@ from .history import ADDED, REMOVED, word_segments
 NEW, EDITED, DELETED, UNDELETED = "new", "edited", "deleted", "undeleted"
 #: Every kind of change event.
 KINDS = (NEW, EDITED, DELETED, UNDELETED)
+
+
+def parse_kinds(text: str | None) -> tuple[str, ...]:
+    """The kinds named in ``text`` (``edited,deleted``), in :data:`KINDS` order; all when empty.
+
+    Raises :class:`BadInput` naming an unknown kind.
+    """
+    asked = [k.strip().lower() for k in (text or "").split(",") if k.strip()]
+    unknown = [k for k in asked if k not in KINDS]
+    if unknown:
+        raise BadInput(f"unknown kind of change {unknown[0]!r}: give some of {', '.join(KINDS)}")
+    return tuple(k for k in KINDS if k in asked) if asked else KINDS
 
 
 @dataclass(frozen=True)
@@ -48,8 +66,11 @@ class ChangeScope:
     since: str | None = None  # events at or after this time
     after: str | None = None  # events strictly after this time (a watermark)
     until: str | None = None  # events at or before this time
+    before: str | None = None  # events strictly before this time
     kinds: tuple[str, ...] = KINDS
     limit: int | None = None
+    #: False: leave out the ``new`` events of each channel's first crawl (summarised apart).
+    first_crawls: bool = True
 
     def normalized(self) -> ChangeScope:
         """Channel names as the archive spells them; times in the archive's UTC form."""
@@ -59,6 +80,7 @@ class ChangeScope:
             since=parse_time(self.since, option="--since") if self.since else None,
             after=parse_time(self.after, option="after") if self.after else None,
             until=parse_time(self.until, option="until") if self.until else None,
+            before=parse_time(self.before, option="--before") if self.before else None,
         )
 
 
@@ -191,6 +213,19 @@ _BRANCHES: dict[str, tuple[str, str]] = {
     ),
 }
 
+#: The crawl that first showed a channel ``ch`` (the crawl of the page it was first seen on).
+FIRST_CRAWL = (
+    "(SELECT s0.crawl_id FROM snapshots s0 WHERE s0.fetched_at = ch.first_seen"
+    " AND s0.channel_id = ch.id ORDER BY s0.id LIMIT 1)"
+)
+#: A ``new`` event (version ``v`` of a post of channel ``ch``) that the channel's first crawl
+#: made. The captures of every channel's first crawl are listed once (not per event), so
+#: leaving a first crawl's 100,000 posts out costs a lookup each.
+_IN_FIRST_CRAWL = (
+    "(v.snapshot, ch.id) IN (SELECT s.id, s.channel_id FROM channels ch"
+    f" JOIN snapshots s ON s.channel_id = ch.id AND s.crawl_id = {FIRST_CRAWL})"
+)
+
 #: Among events of one post at one time, the order newest-first lists them in.
 _KIND_ORDER = (
     "CASE e.kind WHEN 'undeleted' THEN 0 WHEN 'edited' THEN 1 WHEN 'deleted' THEN 2 ELSE 3 END"
@@ -219,6 +254,9 @@ def change_query(scope: ChangeScope) -> tuple[str, dict[str, Any]]:
         if scope.until is not None:
             terms.append(f"{column} <= :until")
             params["until"] = scope.until
+        if scope.before is not None:
+            terms.append(f"{column} < :before")
+            params["before"] = scope.before
         return " AND ".join(terms)
 
     branches = []
@@ -227,6 +265,8 @@ def change_query(scope: ChangeScope) -> tuple[str, dict[str, Any]]:
             continue
         column, template = _BRANCHES[kind]
         branch = template.replace("{where}", where(column))
+        if kind == NEW and not scope.first_crawls:
+            branch += f" AND NOT {_IN_FIRST_CRAWL}"
         if scope.limit is not None:
             # Each kind's newest first, in the final order: the top of each is all the
             # outer query needs, and the time index finds it without reading every version.
@@ -238,10 +278,12 @@ def change_query(scope: ChangeScope) -> tuple[str, dict[str, Any]]:
     if not branches:
         raise ValueError("no kinds of change asked for")
     sql = (
-        "SELECT e.kind, e.at, ch.name, p.post_id, p.url, e.version, e.text, e.title,"
+        # The columns named once for every branch (a branch's own names would be the first's).
+        "WITH e(kind, at, post, version, text, title, prev_text, prev_title) AS ("
+        f"{' UNION ALL '.join(branches)})"
+        " SELECT e.kind, e.at, ch.name, p.post_id, p.url, e.version, e.text, e.title,"
         " e.prev_text, e.prev_title"
-        f" FROM ({' UNION ALL '.join(branches)}) e"
-        " JOIN posts p ON p.id = e.post JOIN channels ch ON ch.id = p.channel_id"
+        " FROM e JOIN posts p ON p.id = e.post JOIN channels ch ON ch.id = p.channel_id"
         f" ORDER BY e.at DESC, ch.name, p.post_num DESC, p.post_id DESC, {_KIND_ORDER}"
     )
     if scope.limit is not None:

@@ -17,6 +17,11 @@ only is found by a substring scan.
 A query is split on white space into terms that must all occur; text in
 double quotes is one term. FTS syntax is never interpreted: ``AND``, ``*``
 or ``-`` are searched for as written.
+
+:func:`match_condition` gives the same choice of index as an SQL
+condition on ``posts``: the posts it holds for are exactly the posts
+:func:`search_posts` ranks (all of them, unranked). Datasette's search box
+on ``posts`` uses it (:mod:`archive.serve.plugin.search`).
 """
 
 from __future__ import annotations
@@ -154,6 +159,35 @@ def rank_score(pattern: re.Pattern[str], title: str | None, text: str | None) ->
     for tf in counts.values():
         score += tf * (_K1 + 1) / (tf + norm)
     return -score
+
+
+def match_condition(
+    conn: sqlite3.Connection, text: str, *, name: str = "q"
+) -> tuple[str, dict[str, str]]:
+    """An SQL condition on a row of ``posts`` (its ``id``, ``title`` and ``text``) that holds
+    for the posts whose current title or text has every term of ``text``, and its parameters
+    (named ``name``, ``name_1``, …).
+
+    The index and query are :func:`search_posts`'s: trigram for terms of
+    three or more characters, the CJK index for shorter ones, a substring
+    scan for punctuation. Raises :class:`BadInput` for an empty query.
+    """
+    terms = split_terms(text)
+    if not terms:
+        raise BadInput("nothing to search for: give one or more words")
+    plan = _index_query(conn, terms)
+    if plan is not None:
+        index, query = plan
+        return f"id IN (SELECT rowid FROM {index} WHERE {index} MATCH :{name})", {name: query}
+    where, params = [], {}
+    for i, term in enumerate(terms):
+        key = f"{name}_{i}"
+        where.append(
+            f"(COALESCE(text, '') LIKE :{key} ESCAPE '\\' OR COALESCE(title, '') LIKE :{key}"
+            " ESCAPE '\\')"
+        )
+        params[key] = _like_pattern(term)
+    return "(" + " AND ".join(where) + ")", params
 
 
 def _candidates(

@@ -3,7 +3,8 @@
 :func:`metadata` builds Datasette's metadata for one archive file: a
 title, a description of every table and of its columns, the full-text
 search of ``posts`` (``posts_fts``, trigram: any run of three or more
-characters, Chinese included), facets, sort orders and label columns, and
+characters, Chinese included; with chanarchive's plugin, shorter words too:
+see :mod:`archive.serve.plugin.search`), facets, sort orders and label columns, and
 canned queries for the common questions. The canned queries are plain SQL
 over the base tables, so they work on an archive of any schema version;
 the views of migration ``0003_views`` serve people writing their own SQL.
@@ -36,8 +37,8 @@ TABLES: dict[str, dict[str, Any]] = {
     "posts": {
         "description": (
             "One row per post with its current clean text (boilerplate removed)."
-            " Every earlier version is in post_versions. Search matches any run of three"
-            " or more characters, so Chinese phrases work without spaces."
+            " Every earlier version is in post_versions. Search finds what `chanarchive search`"
+            " finds: every word must occur, Chinese needs no spaces (地铁 finds 地铁站)."
         ),
         "columns": {
             "channel_id": "The channel (channels.id)",
@@ -393,8 +394,9 @@ QUERIES: dict[str, dict[str, str]] = {
     "search_posts": {
         "title": "Search posts (any length)",
         "description": (
-            "Like the search box on posts, but a term of one or two characters (地铁) works"
-            " too: it is looked for as a substring."
+            "Like the search box on posts, in plain SQL: a term of one or two characters"
+            " (地铁) is looked for as a substring (for a Datasette without chanarchive's"
+            " plugin, whose box needs three or more)."
         ),
         "sql": (
             "SELECT ch.name AS channel, p.post_id, p.published_at, p.text, p.url\n"
@@ -429,7 +431,7 @@ def metadata(path: str | Path, tables: set[str] | None = None) -> dict[str, Any]
         "databases": {
             name: {
                 "description": (
-                    "Start with posts (search box: any 3+ characters, Chinese included),"
+                    "Start with posts (search box: any word, Chinese included),"
                     " the canned queries below, or the views current_posts, post_history"
                     " and crawl_runs."
                 ),

@@ -27,15 +27,24 @@ from ..clitools import db_path, translate_errors
 def serve(ctx, host, port, print_metadata):
     """Browse and query the archive in Datasette, read-only.
 
-    Tables and columns are described, the search box on posts finds any
-    run of three or more characters (Chinese included), and canned queries
-    answer the common questions: latest, edited and deleted posts, a
-    post's history and views over time, crawl runs and their errors.
+    The home page leads with the channels, the latest changes and a search
+    box. chanarchive's pages: /-/channel/NAME (activity drawn, changes,
+    crawls), /-/post/NAME/ID (every version, edits word by word, each
+    version's capture), /-/capture/ID (a page as it was fetched, shown
+    sandboxed: no script runs, nothing is loaded from the live web),
+    /-/search?q= (ranked, as `chanarchive search`), /-/changes (by kind,
+    page by page, with its Atom feed /-/changes.atom); each also as .json
+    (/-/index.json for the home page). Datasette's tables are described,
+    their post and channel cells link to these pages, the search box on
+    posts finds what `chanarchive search` finds (two-character Chinese
+    words included), and canned queries answer the common questions.
     `datasette archive.db` works on the bare file too.
 
     Example:
 
         chanarchive serve --port 8001
+
+        curl 'http://127.0.0.1:8001/-/search.json?q=地铁'
 
         chanarchive serve --metadata > metadata.json && datasette archive.db -m metadata.json
     """

@@ -42,3 +42,14 @@ shot() {  # shot NAME HEIGHT PATH
 shot home.png 760 /
 shot channel.png 1000 /-/channel/chanarchive_demo
 shot post.png 820 /-/post/chanarchive_demo/43
+snapshot=$("$BIN/python" - "$work/demo.db" <<'PY'
+import sqlite3, sys
+conn = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+print(conn.execute(
+    "SELECT v.snapshot FROM post_versions v JOIN posts p ON p.id = v.post"
+    " WHERE p.post_id = '43' AND v.version = p.current_version"
+).fetchone()[0])
+PY
+)
+shot capture.png 900 "/-/capture/$snapshot"
+shot search.png 700 "/-/search?q=%E5%9C%B0%E9%93%81"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from archive import store
+from archive.errors import BadInput
+from archive.query.changelist import ARCHIVED, FirstCrawl, iter_items
 from archive.query.changes import (
     DELETED,
     EDITED,
@@ -15,6 +18,7 @@ from archive.query.changes import (
     UNDELETED,
     ChangeScope,
     iter_changes,
+    parse_kinds,
 )
 from archive.store import connect_readonly, open_archive
 from tests.helpers import run
@@ -216,3 +220,81 @@ def test_the_demo_archive_lists_its_edit_deletion_and_new_posts(demo_archive):
     entries = ET.fromstring(atom.output).findall(f"{ATOM}entry")
     terms = [e.find(f"{ATOM}category").get("term") for e in entries]
     assert terms.count("edited") == 1 and terms.count("deleted") == 1 and terms.count("new") == 48
+
+
+# ------------------------------------------------------------------ kinds, pages, first crawls
+
+
+def test_kinds_are_chosen_and_checked(sample):
+    edits_and_deletions = changes_of(sample, ChangeScope(kinds=parse_kinds("deleted,edited")))
+    assert [(c.kind, c.name) for c in edits_and_deletions] == [
+        (DELETED, "news_cn/5"),
+        (EDITED, "news_cn/3"),
+    ]
+    assert parse_kinds("") == parse_kinds(None) == (NEW, EDITED, DELETED, UNDELETED)
+    assert parse_kinds(" Undeleted ,new") == (NEW, UNDELETED)
+    with pytest.raises(BadInput, match="unknown kind of change 'moved'"):
+        parse_kinds("edited,moved")
+    text = run(sample, "changes", "--kinds", "edited,deleted")
+    assert text.exit_code == 0
+    assert [line.split()[2] for line in text.output.splitlines()] == ["deleted", "edited"]
+    bad = run(sample, "changes", "--kinds", "edited,moved")
+    assert bad.exit_code == 2 and "unknown kind of change 'moved'" in bad.output
+
+
+def test_a_first_crawl_is_one_line_in_text_and_every_event_in_records(sample):
+    text = run(sample, "changes").output.splitlines()
+    assert len(text) == 5  # crawl 2's new, deleted, edited; each channel's first crawl
+    assert text[3].split()[2:] == ["archived", "news_cn", "6", "posts", "archived", "on",
+                                   "2026-11-26", "(the", "channel's", "first", "crawl)"]  # fmt: skip
+    assert text[3].startswith("2026-11-26 10:00:00Z")
+    assert "mirror_blog" in text[4] and "1 post archived on 2026-11-26" in text[4]
+    jsonl = run(sample, "changes", "--format", "jsonl").output.splitlines()
+    assert len(jsonl) == 10 and all(json.loads(line)["kind"] != "archived" for line in jsonl)
+    # Only "new" is summed up; other kinds ask for no summary.
+    assert "archived" not in run(sample, "changes", "--kinds", "edited").output
+    new_only = run(sample, "changes", "--kinds", "new").output.splitlines()
+    assert [line.split()[2] for line in new_only] == ["new", "archived", "archived"]
+    # The library, as pages read it: the first crawl's events left out, its summary apart.
+    conn = connect_readonly(sample)
+    try:
+        items = list(iter_items(conn, ChangeScope(channels=("news_cn",))))
+        assert [item.kind for item in items] == [NEW, DELETED, EDITED, ARCHIVED]
+        assert isinstance(items[-1], FirstCrawl) and items[-1].posts == 6 and items[-1].at == T1
+        left = changes_of(sample, ChangeScope(channels=("news_cn",), first_crawls=False))
+        assert [c.kind for c in left] == [NEW, DELETED, EDITED]
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("fmt", ["text", "jsonl"])
+def test_pages_of_changes_follow_on_without_a_gap_or_a_repeat(sample, fmt):
+    """Nine events share one time (the first crawl's page): a page may end among them."""
+    whole = run(sample, "changes", "--format", fmt)
+    assert whole.exit_code == 0 and "more:" not in whole.stderr
+    expected = whole.stdout.splitlines()
+    for size in (1, 2, 3, 4):
+        seen, before = [], None
+        for _ in range(20):
+            args = ["changes", "--format", fmt, "--limit", str(size)]
+            page = run(sample, *args, *(["--before", before] if before else []))
+            assert page.exit_code == 0, page.output
+            lines = page.stdout.splitlines()
+            assert len(lines) <= size
+            seen += lines
+            more = re.search(r"^more: --before '([^']+)'$", page.stderr, re.M)
+            if more is None:
+                break
+            before = more.group(1)
+        assert seen == expected, size
+
+
+def test_a_page_starts_before_a_time_or_a_cursor(sample):
+    older = run(sample, "changes", "--format", "jsonl", "--before", "2026-11-27")
+    kinds = {json.loads(line)["at"] for line in older.stdout.splitlines()}
+    assert kinds == {T1}  # strictly before the second crawl
+    first = run(sample, "changes", "--format", "jsonl", "--limit", "2")
+    cursor = re.search(r"--before '([^']+)'", first.stderr).group(1)
+    assert cursor == f"{T2}~2"
+    bad = run(sample, "changes", "--before", "yesterday~2")
+    assert bad.exit_code == 2 and "bad --before 'yesterday~2'" in bad.output

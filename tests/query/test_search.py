@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from archive import store
 from archive.errors import BadInput
 from archive.models import Capture, ChannelInfo, Page, Post
-from archive.query.search import make_snippet, search_posts, split_terms
+from archive.query.search import make_snippet, match_condition, search_posts, split_terms
 from archive.store import connect_readonly, open_archive
 from chanarchive.cli import cli
 from tests.sample_archive import build_sample_archive
@@ -140,3 +140,40 @@ def test_search_command(sample):
     assert set(hit) >= {"channel", "post_id", "url", "snippet", "published_at", "deleted_at"}
     empty = run(cli, ["--db", str(sample), "search", ""])
     assert empty.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "地铁",
+        "铁",
+        "轻轨",
+        "南湖隧道",
+        "Weather",
+        "sunny 地铁",
+        '"二号线每四分钟"',
+        "。",
+        "18",
+        "nothing",
+    ],
+)
+def test_the_condition_holds_for_exactly_the_posts_search_ranks(sample, query):
+    """What Datasette's search box runs (match_condition) finds what search_posts ranks."""
+    conn = connect_readonly(sample)
+    try:
+        condition, params = match_condition(conn, query, name="q")
+        found = {row[0] for row in conn.execute(f"SELECT id FROM posts WHERE {condition}", params)}
+        ranked = search_posts(conn, query, limit=1000)
+        expected = {
+            conn.execute(
+                "SELECT p.id FROM posts p JOIN channels ch ON ch.id = p.channel_id"
+                " WHERE ch.name = ? AND p.post_id = ?",
+                [hit.channel, hit.post_id],
+            ).fetchone()[0]
+            for hit in ranked
+        }
+        assert found == expected
+        with pytest.raises(BadInput):
+            match_condition(conn, "   ")
+    finally:
+        conn.close()

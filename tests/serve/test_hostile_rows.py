@@ -46,13 +46,25 @@ TABLE_PAGES = (
     "/archive/posts?_facet=channel_id&_facet_date=published_at",
 )
 
-#: The chanarchive pages that show them.
+#: The chanarchive pages that show them (and their JSON, search, change lists, captures).
 OWN_PAGES = (
     "/",
     channel_path("news_cn"),
     channel_path(WEB),
     *(post_path("news_cn", str(i)) for i in range(1, 8)),
     *(post_path(WEB, post_id) for post_id in WEB_POSTS),
+    "/-/index.json",
+    channel_path(WEB) + ".json",
+    post_path("news_cn", "1") + ".json",
+    *(post_path(WEB, post_id) + ".json" for post_id in WEB_POSTS),
+    "/-/search?q=" + urllib.parse.quote("长文"),
+    "/-/search.json?q=" + urllib.parse.quote("长文 END"),
+    "/-/changes",
+    "/-/changes.json?kinds=edited,new",
+    "/-/changes.atom",
+    "/-/capture/1",
+    "/-/capture/1.json",
+    "/-/capture/1/view",
 )
 
 
@@ -205,8 +217,8 @@ needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium")
 def test_every_page_shows_in_chromium(served, tab):  # noqa: F811
     base, _ = served
     for path in OWN_PAGES + TABLE_PAGES[:-1]:
-        if path.endswith(".json") or ".json?" in path:
-            continue
+        if path.endswith((".json", ".atom", "/view")) or ".json?" in path:
+            continue  # not a page of ours: JSON, a feed, a capture as cleaned
         response = tab.goto(base + path)
         assert response.status == 200, path
         content = tab.content()

@@ -72,7 +72,9 @@ def test_channel_page_draws_activity_and_lists_changes_and_crawls(sample):
     assert 'data-unit="day"' in svg and "<rect" in svg
     assert "2026-11-27: 1 edit</title>" in svg and "2026-11-27: 1 deletion</title>" in svg
     assert "<del>地铁</del><ins>轻轨</ins>" in page
-    assert page.count('class="change change-') == 9
+    # The first crawl's six posts are one line; the edit, deletion and new post of the second.
+    assert page.count('class="change change-') == 4
+    assert "6 posts archived on 2026-11-26 (the channel's first crawl)" in page
     # Its crawls, the newest first, with their errors.
     statuses = re.findall(r'<tr class="crawl crawl-(\w+)">', page)
     assert statuses == ["partial", "ok", "ok"]

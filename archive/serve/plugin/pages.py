@@ -3,17 +3,22 @@
 Each page reads the archive through Datasette's own read-only connection
 (``mode=ro``, with the SQL guard of :mod:`archive.query.guard` that the
 plugin's ``prepare_connection`` puts on it), calling the same library
-functions as the command line: :mod:`archive.query.changes` for what
-changed, :mod:`archive.query.channels` for a channel at a glance,
-:mod:`archive.query.history` for a post and its word diffs. A post's
-versions, views and reactions are read here, each value of a bounded size.
+functions as the command line: :mod:`archive.query.changelist` for what
+changed (through :mod:`.changes`), :mod:`archive.query.channels` for a
+channel at a glance, :mod:`archive.query.history` for a post and its word
+diffs. A post's versions, views and reactions are read here, each value of
+a bounded size.
 
 Every value from the archive reaches a template through :mod:`.values`, so
 that no one row can break a page: long text is shortened (the whole value
 a click away, on Datasette's row page), a count that is not a number and a
 time that does not parse (or lies outside 1970–2100) are shown as absent.
-Templates escape every value (Jinja autoescape); the charts escape their
-own text (:mod:`.charts`); links are made only of http(s) URLs.
+Times are kept as ISO 8601 (what the page's ``.json`` gives) and written
+out by the templates' ``moment`` filter. Templates escape every value
+(Jinja autoescape); the charts escape their own text (:mod:`.charts`);
+links are made only of http(s) URLs (:func:`.paths.safe_href`) and of the
+archive's own pages (:mod:`.paths`): a version links to the capture it
+came from, a deletion to the capture that confirmed it.
 """
 
 from __future__ import annotations
@@ -22,9 +27,9 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
 
-from ...query.changes import EDITED, Change, ChangeScope, change_from_row, change_query
+from ...query.changelist import Cursor
+from ...query.changes import KINDS
 from ...query.channels import (
     DayActivity,
     channel_crawls,
@@ -34,19 +39,16 @@ from ...query.channels import (
 )
 from ...query.history import get_post, word_segments
 from . import values
+from .changes import CHANNEL_CHANGES, HOME_CHANGES, change_list
 from .charts import activity_chart, line_chart
+from .paths import capture_path, channel_path, from_path, media_path, post_path, safe_href
 
-#: Tables that make a Datasette database a chanarchive archive.
-ARCHIVE_TABLES = {"channels", "posts", "post_versions", "post_deletions"}
+__all__ = ["channel_path", "from_path", "post_path", "safe_href"]
 
-#: How many changes the home page and a channel page list.
-HOME_CHANGES = 15
-CHANNEL_CHANGES = 30
+#: Crawls a channel page lists (the newest).
 CHANNEL_CRAWLS = 20
 #: Reactions drawn on a post's chart: the most given ones.
 REACTION_LINES = 6
-#: Characters of each text an edit's excerpt is drawn from (the excerpt shows a few dozen).
-CHANGE_TEXT = 20_000
 #: The largest JSON value (a version's media list, a reactions object) read to be shown.
 MAX_JSON = 256 * 1024
 #: Versions a post page shows (the newest); a post edited more often says so.
@@ -55,95 +57,34 @@ MAX_VERSIONS = 200
 MAX_POINTS = 2000
 
 
-def safe_href(url: Any) -> str | None:
-    """``url`` when it is an http(s) URL a page may link to; None otherwise (``javascript:`` …)."""
-    if not isinstance(url, str) or not url or len(url) > 8192:
-        return None
-    try:
-        scheme = urlsplit(url.strip()).scheme.lower()
-    except ValueError:
-        return None
-    return url.strip() if scheme in ("http", "https") else None
-
-
-def channel_path(name: str) -> str:
-    """The page of channel ``name``: every character but letters, digits and ``_.-~`` escaped."""
-    return "/-/channel/" + quote(name, safe="")
-
-
-def post_path(channel: str, post_id: str) -> str:
-    """The page of a post; its id escaped whole (``/`` too), so a browser never rewrites it."""
-    return f"/-/post/{quote(channel, safe='')}/{quote(post_id, safe='')}"
-
-
-def from_path(part: str) -> str:
-    """A channel name or post id as a page's URL carries it (:func:`channel_path`, :func:`post_path`)."""
-    return unquote(part)
-
-
 def short(text: Any, width: int = 140) -> str:
     return values.text(text, width)
 
 
-def when(stamp: Any) -> str:
-    """An archive time as a page shows it: ``2026-11-27 10:00:05 UTC`` ("" when it is not one)."""
-    return values.moment(stamp)
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?", [name]
+        ).fetchone()
+        is not None
+    )
 
 
-# ------------------------------------------------------------------ changes
-
-
-def _change_text(value: Any) -> str:
-    return values.shown(value, CHANGE_TEXT).text
-
-
-def bounded_changes(conn: sqlite3.Connection, scope: ChangeScope) -> list[Change]:
-    """The change events of ``scope``, each text cut to :data:`CHANGE_TEXT` before its diff."""
-    sql, params = change_query(scope)
-    found = []
-    for row in conn.execute(sql, params):
-        kind, at, channel, post_id, url, version, text, title, prev_text, prev_title = row
-        found.append(
-            change_from_row(
-                (
-                    values.text(kind, 20),
-                    at if isinstance(at, str) else None,
-                    values.exact(channel),
-                    values.exact(post_id),
-                    url if isinstance(url, str) else None,
-                    values.count(version),
-                    _change_text(text),
-                    values.optional(title, 500),
-                    _change_text(prev_text),
-                    values.optional(prev_title, 500),
-                )
-            )
-        )
-    return found
-
-
-def change_view(change: Change) -> dict[str, Any]:
-    """What a template needs of a change event."""
-    return {
-        "kind": change.kind,
-        "at": when(change.at),
-        "name": values.text(change.name, 300),
-        "channel": change.channel,
-        "href": post_path(change.channel, change.post_id),
-        "version": change.version,
-        "segments": [
-            {"kind": kind, "text": values.text(text, 400)} for kind, text in change.excerpt(24)
-        ]
-        if change.kind == EDITED
-        else [],
-        "text": short(change.title or change.text),
-    }
+def has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
+    return any(row[1] == column for row in conn.execute(f"PRAGMA table_info({table})"))
 
 
 # ------------------------------------------------------------------ home
 
 
-def home_data(conn: sqlite3.Connection) -> dict[str, Any]:
+def home_data(
+    conn: sqlite3.Connection,
+    database: str,
+    *,
+    kinds: tuple[str, ...] = KINDS,
+    before: Cursor | None = None,
+    many: bool = False,
+) -> dict[str, Any]:
     """The channels of one archive with their counts, and its latest changes."""
     channels = []
     for c in channel_summaries(conn):
@@ -156,11 +97,13 @@ def home_data(conn: sqlite3.Connection) -> dict[str, Any]:
                 "posts": values.number(c.posts),
                 "edits": values.number(c.edits),
                 "deletions": values.number(c.deletions),
-                "last_crawl": when(c.last_crawl_at) or when(c.last_crawled),
+                "last_crawl": values.iso(c.last_crawl_at) or values.iso(c.last_crawled),
                 "last_status": values.optional(c.last_crawl_status, 20),
             }
         )
-    changes = [change_view(c) for c in bounded_changes(conn, ChangeScope(limit=HOME_CHANGES))]
+    changes = change_list(
+        conn, database, kinds=kinds, before=before, limit=HOME_CHANGES, here="/", many=many
+    )
     return {"channels": channels, "changes": changes}
 
 
@@ -184,23 +127,37 @@ def activity_days(days: list[DayActivity]) -> list[DayActivity]:
     return kept
 
 
-def channel_data(conn: sqlite3.Connection, name: str) -> dict[str, Any] | None:
+def channel_data(
+    conn: sqlite3.Connection,
+    name: str,
+    database: str,
+    *,
+    kinds: tuple[str, ...] = KINDS,
+    before: Cursor | None = None,
+    many: bool = False,
+) -> dict[str, Any] | None:
     """Everything ``/-/channel/NAME`` shows, or None when there is no such channel."""
     summary = channel_summary(conn, name)
     if summary is None:
         return None
     key = values.exact(summary.name)
-    latest = [
-        change_view(c)
-        for c in bounded_changes(conn, ChangeScope(channels=(key,), limit=CHANNEL_CHANGES))
-    ]
+    latest = change_list(
+        conn,
+        database,
+        channel=key,
+        kinds=kinds,
+        before=before,
+        limit=CHANNEL_CHANGES,
+        here=channel_path(key),
+        many=many,
+    )
     crawls = [
         {
             "id": values.count(r.id),
             "trigger": values.optional(r.trigger, 40),
             "status": values.text(r.status, 20),
-            "started_at": when(r.started_at),
-            "finished_at": when(r.finished_at),
+            "started_at": values.iso(r.started_at),
+            "finished_at": values.iso(r.finished_at),
             "pages": values.count(r.pages),
             "new": values.count(r.posts_new),
             "changed": values.count(r.posts_changed),
@@ -209,7 +166,7 @@ def channel_data(conn: sqlite3.Connection, name: str) -> dict[str, Any] | None:
             "reason": values.optional(r.reason, 2000),
             "error_list": [
                 {
-                    "at": when(e.at),
+                    "at": values.iso(e.at),
                     "kind": values.text(e.kind, 40),
                     "url": values.optional(e.url, 500),
                     "message": values.text(e.message, 2000),
@@ -232,8 +189,8 @@ def channel_data(conn: sqlite3.Connection, name: str) -> dict[str, Any] | None:
             "source_url": safe_href(summary.source_url),
             "source_text": source_text,
             "subscribers": values.count(summary.subscribers),
-            "first_seen": when(summary.first_seen),
-            "last_crawled": when(summary.last_crawled),
+            "first_seen": values.iso(summary.first_seen),
+            "last_crawled": values.iso(summary.last_crawled),
             "posts": values.number(summary.posts),
             "deleted": values.number(summary.deleted),
             "edits": values.number(summary.edits),
@@ -261,6 +218,7 @@ class _Version:
     raw_text: values.Shown
     source_url: Any
     media: list[dict[str, Any]]
+    snapshot: int | None  # the capture it came from
 
 
 def _versions(conn: sqlite3.Connection, post: int) -> tuple[list[_Version], int]:
@@ -269,13 +227,13 @@ def _versions(conn: sqlite3.Connection, post: int) -> tuple[list[_Version], int]
     rows = conn.execute(
         "SELECT * FROM (SELECT id, version, captured_at, substr(title, 1, 2000),"
         " substr(text, 1, :n), length(text), substr(raw_text, 1, :n), length(raw_text),"
-        " source_url, CASE WHEN length(media) <= :json THEN media END"
+        " source_url, CASE WHEN length(media) <= :json THEN media END, snapshot"
         " FROM post_versions WHERE post = :post ORDER BY version DESC, id DESC LIMIT :many)"
         " ORDER BY version, id",
         {"n": values.LONG + 1, "json": MAX_JSON, "post": post, "many": MAX_VERSIONS},
     ).fetchall()
     found = []
-    for row_id, version, at, title, text, text_len, raw, raw_len, source, media in rows:
+    for row_id, version, at, title, text, text_len, raw, raw_len, source, media, snap in rows:
         found.append(
             _Version(
                 values.count(row_id),
@@ -286,6 +244,7 @@ def _versions(conn: sqlite3.Connection, post: int) -> tuple[list[_Version], int]
                 values.shown(raw, values.LONG, length=raw_len),
                 source,
                 _media_items(media),
+                values.count(snap),
             )
         )
     return found, values.number(total)
@@ -355,8 +314,14 @@ def _reactions_chart(reactions: list[tuple[str, dict[str, int]]]) -> str | None:
     return line_chart(lines, label="Reactions over time", css_class="reactions")
 
 
-def post_data(conn: sqlite3.Connection, channel: str, post_id: str) -> dict[str, Any] | None:
-    """Everything ``/-/post/NAME/ID`` shows, or None when there is no such post."""
+def post_data(
+    conn: sqlite3.Connection, channel: str, post_id: str, database: str | None = None
+) -> dict[str, Any] | None:
+    """Everything ``/-/post/NAME/ID`` shows, or None when there is no such post.
+
+    ``database``: the archive's name, for the links to its captures (when
+    Datasette serves more than one archive).
+    """
     ref = get_post(conn, channel, post_id)
     if ref is None:
         return None
@@ -378,7 +343,7 @@ def post_data(conn: sqlite3.Connection, channel: str, post_id: str) -> dict[str,
             {
                 "version": v.version,
                 "row_id": v.row_id,
-                "captured_at": when(v.captured_at),
+                "captured_at": values.iso(v.captured_at),
                 "title": v.title,
                 "title_before": previous.title if previous and previous.title != v.title else None,
                 "text": v.text.text,
@@ -390,6 +355,10 @@ def post_data(conn: sqlite3.Connection, channel: str, post_id: str) -> dict[str,
                 "raw_length": v.raw_text.length,
                 "source_href": safe_href(v.source_url),
                 "source_text": values.optional(v.source_url, 500),
+                "capture": v.snapshot,
+                "capture_href": capture_path(v.snapshot, database, post_id=the_id)
+                if v.snapshot is not None
+                else None,
                 "segments": segments,
                 "changed": bool(previous is not None and previous.text.text != v.text.text),
             }
@@ -419,12 +388,15 @@ def post_data(conn: sqlite3.Connection, channel: str, post_id: str) -> dict[str,
         "SELECT published_at, first_seen FROM posts WHERE id = ?", [ref.id]
     ).fetchone()
     deletions = [
-        {"deleted_at": when(d), "restored_at": when(r)}
-        for d, r in conn.execute(
-            "SELECT deleted_at, restored_at FROM post_deletions WHERE post = ?"
-            " ORDER BY deleted_at LIMIT 100",
-            [ref.id],
-        )
+        {
+            "deleted_at": values.iso(d),
+            "restored_at": values.iso(r),
+            "evidence": values.count(evidence),
+            "evidence_href": capture_path(values.count(evidence), database)
+            if values.count(evidence) is not None
+            else None,
+        }
+        for d, r, evidence in _deletions(conn, ref.id, ref.url)
     ]
     return {
         "post": {
@@ -435,22 +407,45 @@ def post_data(conn: sqlite3.Connection, channel: str, post_id: str) -> dict[str,
             "name": f"{channel_name}/{the_id}",
             "href": safe_href(ref.url),
             "url": values.optional(ref.url, 2000),
-            "deleted_at": when(ref.deleted_at),
+            "deleted_at": values.iso(ref.deleted_at),
             "current_version": values.count(ref.current_version),
-            "published_at": when(published_at),
-            "first_seen": when(first_seen),
+            "published_at": values.iso(published_at),
+            "first_seen": values.iso(first_seen),
         },
         "versions": shown,
         "versions_total": total,
         "edits": max(0, total - 1),
         "deletions": deletions,
-        "views": [{"at": when(at), "views": n} for at, n in views],
+        "views": [{"at": values.iso(at), "views": n} for at, n in views],
         "views_svg": line_chart({"views": views}, label="Views over time") if views else None,
         "reactions_kept": reactions is not None,
         "reactions_svg": _reactions_chart(reactions) if reactions else None,
         "media": list(media.values()),
         "pictures": pictures(files),
     }
+
+
+def _deletions(conn: sqlite3.Connection, post: int, url: Any) -> list[tuple[Any, Any, Any]]:
+    """A post's deletions (found gone, back), each with the capture that confirmed it: the
+    answer of the deletion check that found it gone (its embed's "Post not found"), or a
+    web post's own page answering 404 / 410 at that time (None: none kept)."""
+    checks = has_table(conn, "deletion_checks") and has_column(conn, "deletion_checks", "snapshot")
+    evidence = (
+        "(SELECT c.snapshot FROM deletion_checks c WHERE c.post = d.post"
+        " AND c.checked_at = d.deleted_at AND c.outcome = 'deleted'"
+        " AND c.snapshot IS NOT NULL ORDER BY c.id LIMIT 1)"
+        if checks
+        else "NULL"
+    )
+    gone = (
+        "(SELECT s.id FROM snapshots s WHERE s.url = :url AND s.fetched_at = d.deleted_at"
+        " AND s.page_type = 'gone' ORDER BY s.id LIMIT 1)"
+    )
+    return conn.execute(
+        f"SELECT d.deleted_at, d.restored_at, COALESCE({evidence}, {gone})"
+        " FROM post_deletions d WHERE d.post = :post ORDER BY d.deleted_at LIMIT 100",
+        {"post": post, "url": url if isinstance(url, str) else None},
+    ).fetchall()
 
 
 def archived_media(conn: sqlite3.Connection, post: int) -> dict[str, list[tuple[int, dict]]]:
@@ -487,10 +482,6 @@ def _file_for(files: dict[str, list[tuple[int, dict]]], slot: str, version: int)
         if linked <= version:
             found = item
     return found
-
-
-def media_path(sha256: str) -> str:
-    return f"/-/media/{sha256}"
 
 
 def pictures(files: dict[str, list[tuple[int, dict]]]) -> list[dict[str, Any]]:

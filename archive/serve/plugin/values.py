@@ -11,8 +11,8 @@ expect, so no single row can break a page:
   value is a click away" note);
 - :func:`count`: a whole number a count can be (0 to 10¹⁵), else None —
   "not a number" is shown as absent;
-- :func:`moment` and :func:`day`: an ISO 8601 time or date from 1970 to
-  2100, else absent: a time that does not parse, or that no crawl could
+- :func:`iso`, :func:`moment` and :func:`day`: an ISO 8601 time or date
+  from 1970 to 2100 (as data, as a page writes it, as a day), else absent: a time that does not parse, or that no crawl could
   have seen, is not drawn or written as if it were one.
 """
 
@@ -126,6 +126,20 @@ def moment(value: Any) -> str:
     if isinstance(value, str) and "T" not in value and " " not in value.strip():
         return when.date().isoformat()
     return readable(when) + " UTC"
+
+
+def iso(value: Any) -> str | None:
+    """A stored time from 1970 to 2100 as ISO 8601 in UTC (a date alone stays a date), else None.
+
+    What a page's data (and its ``.json``) holds; the template shows it with
+    the ``moment`` filter (:func:`moment`).
+    """
+    when = _datetime(value)
+    if when is None:
+        return None
+    if isinstance(value, str) and "T" not in value and " " not in value.strip():
+        return when.date().isoformat()
+    return when.isoformat()
 
 
 def timestamp(value: Any) -> str | None:
