@@ -8,6 +8,7 @@ the last line a person reads.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,6 +17,10 @@ Progress = Callable[[str, int, int], None]
 
 #: How many items go by between two progress calls.
 PROGRESS_EVERY = 200
+
+#: The longest line a problem is told in (a damaged file's bytes quoted in an error are cut).
+MAX_LINE = 400
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -26,7 +31,9 @@ class Problem:
     what: str
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.what}"
+        """One line, whatever the damage put in it (a broken record's bytes, a line break)."""
+        line = _CONTROL.sub("?", " ".join(f"{self.where}: {self.what}".split()))
+        return line if len(line) <= MAX_LINE else line[: MAX_LINE - 1] + "…"
 
 
 @dataclass

@@ -19,15 +19,21 @@ line's), and the WARC files are not hashed whole in step 3: quick on a
 large package, and the summary says what was left out.
 
 The package is read where it is, never unpacked to disk, in constant
-memory (files are hashed and records read a piece at a time).
+memory (files are hashed and records read a piece at a time). A file
+stored in the ZIP as it is (a WACZ stores its WARCs so) is read from its
+own bytes in the package, not through the ZIP's CRC check: a damaged byte
+then shows as the file's hash and the record it falls in, not as one
+unreadable file.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import random
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -76,6 +82,70 @@ def check_package(
         if sample is None:
             for name in warcs:
                 yield from _records(package, name, report, progress)
+
+
+class _Stored(io.RawIOBase):
+    """The bytes of a file stored uncompressed in a ZIP, read from the package itself.
+
+    Reading through :meth:`zipfile.ZipFile.open` fails the whole file on a
+    bad CRC once its end is reached; read here, each record of a damaged
+    WARC is still checked on its own digests, and the damage named by them.
+    """
+
+    def __init__(self, path: str, info: zipfile.ZipInfo) -> None:
+        self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        try:
+            self._file.seek(info.header_offset)
+            header = self._file.read(_LOCAL_HEADER.size)
+            if len(header) != _LOCAL_HEADER.size or not header.startswith(b"PK\x03\x04"):
+                raise zipfile.BadZipFile(f"no local file header for {info.filename!r}")
+            name_length, extra_length = _LOCAL_HEADER.unpack(header)[-2:]
+        except BaseException:
+            self._file.close()
+            raise
+        self._start = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
+        self._size = info.compress_size
+        self._at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._at
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._at, io.SEEK_END: self._size}[whence]
+        self._at = max(0, base + offset)
+        return self._at
+
+    def readinto(self, buffer) -> int:
+        wanted = min(len(buffer), self._size - self._at)
+        if wanted <= 0:
+            return 0
+        self._file.seek(self._start + self._at)
+        data = self._file.read(wanted)
+        buffer[: len(data)] = data
+        self._at += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+#: A ZIP local file header: signature, versions, flags, method, time, date, CRC, sizes,
+#: then the lengths of its name and extra field.
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+
+
+def _open_member(package: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes]:
+    """A file of the package to read: a stored one from its own bytes (:class:`_Stored`)."""
+    if info.compress_type == zipfile.ZIP_STORED and package.filename:
+        return io.BufferedReader(_Stored(package.filename, info), _CHUNK)
+    return package.open(info)
 
 
 def _is_warc(name: str) -> bool:
@@ -211,7 +281,7 @@ def _file_problem(package, info: zipfile.ZipInfo, resource: dict) -> str | None:
         return f"its hash {expected!r} is not one this check knows (sha256:…, md5:…)"
     size = 0
     try:
-        with package.open(info) as stream:
+        with _open_member(package, info) as stream:
             while chunk := stream.read(_CHUNK):
                 hasher.update(chunk)
                 size += len(chunk)
@@ -265,7 +335,7 @@ def _index(package, members: dict, warcs: list[str], report: Report, sample, pro
 
 def _index_lines(package, info: zipfile.ZipInfo) -> Iterator[tuple[int, Any]]:
     """Each line of an index (gzip blocks or plain CDXJ): its number and its JSON part."""
-    with package.open(info) as raw:
+    with _open_member(package, info) as raw:
         stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if info.filename.endswith(".gz") else raw
         for number, line in enumerate(stream, 1):
             text = line.decode("utf-8").strip()
@@ -299,8 +369,8 @@ def _index_blocks(package, members: dict, report: Report) -> Iterator[Problem]:
     blocks = 0
     try:
         with (
-            package.open(members["indexes/index.idx"]) as idx,
-            package.open(members["indexes/index.cdx.gz"]) as cdx,
+            _open_member(package, members["indexes/index.idx"]) as idx,
+            _open_member(package, members["indexes/index.cdx.gz"]) as cdx,
         ):
             for number, line in enumerate(idx, 1):
                 text = line.decode("utf-8").strip()
@@ -343,8 +413,9 @@ def _record_problems(record) -> list[str]:
 
 def _records(package, name: str, report: Report, progress) -> Iterator[Problem]:
     count = 0
+    records = None
     try:
-        with package.open(name) as stream:
+        with _open_member(package, package.getinfo(name)) as stream:
             records = ArchiveIterator(stream, check_digests=True)
             for record in records:
                 problems = _record_problems(record)
@@ -357,14 +428,24 @@ def _records(package, name: str, report: Report, progress) -> Iterator[Problem]:
                 if progress is not None and count % PROGRESS_EVERY == 0:
                     progress("WARC records", count, 0)
     except (ArchiveLoadFailed, OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
-        yield report.found(Problem(name, f"cannot be read past record {count} ({exc})"))
+        # Where the record that could not be read begins: its first byte, as the index gives it.
+        at = getattr(records, "offset", None)
+        where = f" the record at byte {at:,}" if isinstance(at, int) else ""
+        yield report.found(
+            Problem(name, f"cannot read{where} (after {count:,} good records): {_said(exc)}")
+        )
     report.count("WARC records", count)
+
+
+def _said(exc: BaseException) -> str:
+    """What a failed read says, without the damaged bytes warcio quotes after it."""
+    return str(exc).split(", first line:", 1)[0]
 
 
 def _sampled_record_problem(package, warc: str, entry: dict) -> str | None:
     """The record an index line points at: there, of its URL, its digests passing."""
     try:
-        with package.open(warc) as stream:
+        with _open_member(package, package.getinfo(warc)) as stream:
             stream.seek(int(entry["offset"]))
             record = next(iter(ArchiveIterator(stream, check_digests=True)), None)
             if record is None:
@@ -374,5 +455,5 @@ def _sampled_record_problem(package, warc: str, entry: dict) -> str | None:
                 return f"the record at the offset the index gives is of {uri!r}"
             problems = _record_problems(record)
     except (ArchiveLoadFailed, OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
-        return f"no readable WARC record at the offset the index gives ({exc})"
+        return f"no readable WARC record at the offset the index gives ({_said(exc)})"
     return "; ".join(problems) or None

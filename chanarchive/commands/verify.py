@@ -35,6 +35,15 @@ class _Progress:
             self.shown = False
 
 
+def _is_sqlite(path: Path) -> bool:
+    """Whether ``path`` begins as an SQLite database does (given as FILE.wacz by mistake)."""
+    try:
+        with open(path, "rb") as file:
+            return file.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
 @click.command()
 @click.argument("package", required=False, metavar="[FILE.wacz]")
 @click.option(
@@ -75,6 +84,11 @@ def verify(ctx, package, sample):
         path = Path(package)
         if not path.is_file():
             raise BadUsage(f"no file {package}: give a .wacz file made by export --format wacz")
+        if _is_sqlite(path):
+            raise BadUsage(
+                f"{package} is an SQLite file, not a WACZ: to verify an archive, run"
+                f" chanarchive --db {package} verify"
+            )
         report = Report(str(path))
         problems = check_package(path, report, sample=sample, progress=shown)
         conn = None

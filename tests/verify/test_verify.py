@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from archive.store import connect_readonly
-from archive.verify import Report, check_archive
+from archive.verify import Problem, Report, check_archive
 from tests.crawling import run_cli
 from tests.sample_archive import build_sample_archive
 
@@ -228,6 +228,53 @@ def test_a_changed_warc_record_is_named_by_its_hash_and_its_digest(package):
     assert "payload digest failed" in record
     sampled = verify("--sample", "50", str(package))
     assert sampled.returncode == 1 and "payload digest failed" in sampled.stdout
+
+
+def test_a_byte_damaged_in_the_package_file_names_the_warc_and_its_record(package):
+    """One bit flipped in the .wacz file itself, as a disk or a copy does: the ZIP's own
+    CRC no longer holds, yet verify names the WARC by its hash and the record it hit."""
+    with zipfile.ZipFile(package) as wacz:
+        info = wacz.getinfo("archive/data.warc.gz")
+        index = gzip.decompress(wacz.read("indexes/index.cdx.gz")).decode().splitlines()
+    entries = [json.loads(line.split(" ", 2)[2]) for line in index]
+    [hit] = [e for e in entries if "mirror.example" in e["url"]]
+    data = bytearray(package.read_bytes())
+    start = data.index(b"PK\x03\x04", info.header_offset) + 30
+    start += len(info.filename.encode()) + len(info.extra)  # the WARC's first byte
+    data[start + int(hit["offset"]) + int(hit["length"]) // 2] ^= 0x04
+    package.write_bytes(bytes(data))
+    done = verify(str(package))
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("archive/data.warc.gz: hashes to sha256:")
+    assert lines[0].endswith("as datapackage.json says (altered)")
+    assert lines[1].startswith(
+        f"archive/data.warc.gz: cannot read the record at byte {int(hit['offset']):,}"
+    )
+    assert lines[-1].startswith(f"{package}: 2 problems")
+    assert all(line.isprintable() for line in lines)  # one line each, the damage not quoted
+    sampled = verify("--sample", str(len(entries)), str(package))
+    assert sampled.returncode == 1
+    [line] = [x for x in sampled.stdout.splitlines() if "mirror.example" in x]
+    assert "no readable WARC record at the offset the index gives" in line
+
+
+def test_an_archive_given_as_the_package_is_bad_input(tmp_path):
+    db = build_sample_archive(tmp_path / "archive.db")
+    before = db.read_bytes()
+    done = verify(str(db))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"Error: {db} is an SQLite file, not a WACZ: to verify an archive, run"
+        f" chanarchive --db {db} verify"
+    )
+    assert done.stdout == "" and db.read_bytes() == before
+
+
+def test_a_problem_is_told_on_one_line_whatever_it_quotes():
+    said = str(Problem("archive/data.warc.gz", "Invalid record: \x1f\x8b\r\nWARC/1.1\x00" * 50))
+    assert "\n" not in said and said.isprintable() and len(said) <= 400
+    assert said.startswith("archive/data.warc.gz: Invalid record: ? WARC/1.1?Invalid record")
 
 
 def test_a_changed_manifest_or_an_unlisted_file_is_named(package):
