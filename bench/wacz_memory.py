@@ -131,6 +131,7 @@ def build_archive(path: Path, captures: int, media: int) -> float:
 def measured(args: list[str]) -> dict:
     """Run ``chanarchive ARGS`` in its own process: wall time and peak RSS (``os.wait4``)."""
     command = [sys.executable, "-m", "chanarchive", *args]
+    load = os.getloadavg()[0]  # the machine is shared: times are read against it
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err)
@@ -142,7 +143,12 @@ def measured(args: list[str]) -> dict:
         said = out.read().decode(errors="replace") + err.read().decode(errors="replace")
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}): {said}")
-    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024, "said": said.strip()}
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "load": load,
+        "said": said.strip(),
+    }
 
 
 def run_all(db: Path, work: Path) -> dict:
@@ -199,15 +205,18 @@ def write_report(rows: list[tuple[str, int, dict]]) -> None:
         "in five a repeat of an earlier page: a revisit record), each with its server address",
         "and request, and media files of 20 KB of incompressible bytes.",
         "",
-        "| archive | file | step | time | peak RSS |",
-        "|---|---:|---|---:|---:|",
+        "The load column is the 1-minute load average as each command started (2 cores,",
+        "shared with other work): times grow with it, peak memory does not.",
+        "",
+        "| archive | file | step | time | peak RSS | load |",
+        "|---|---:|---|---:|---:|---:|",
     ]
     for name, size, result in rows:
         for step, r in result.items():
             extra = f" → {r['bytes'] / 1e6:,.1f} MB package" if "bytes" in r else ""
             lines.append(
                 f"| {name} | {size / 1e6:,.1f} MB | {step}{extra} | {r['seconds']:.1f} s"
-                f" | {r['peak_rss_mb']:.0f} MB |"
+                f" | {r['peak_rss_mb']:.0f} MB | {r['load']:.1f} |"
             )
     small, large = rows[-2][2], rows[-1][2]
     lines += ["", "Ratios, the larger synthetic archive to the smaller (10x the captures):", ""]
