@@ -13,10 +13,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# pywb, which the tests replay WACZ exports with, in a virtualenv of its own: it pins
+# redis 2.x, which chanarchive's own redis client cannot live beside.
+REPLAY := $(VENV)/replay
+REPLAY_STAMP := $(REPLAY)/.installed
+
+$(REPLAY_STAMP): tests/replay-requirements.txt
+	test -x $(REPLAY)/bin/python || $(PYTHON) -m venv $(REPLAY)
+	$(REPLAY)/bin/python -m pip install --quiet -r tests/replay-requirements.txt
+	touch $(REPLAY_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/chanarchive demo
 
-test: $(STAMP)
+test: $(STAMP) $(REPLAY_STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)

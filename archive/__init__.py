@@ -1,7 +1,8 @@
 """The archive library: from fetched bytes to posts, into one SQLite file, and out again.
 
 One subpackage per concern; dependencies point one way (each may import only
-what is to its left): models ← clean ← extract ← store ← query / export / serve.
+what is to its left): models ← clean ← extract ← store ← query / export / verify
+← serve.
 
 Holds: the shared terms at the bottom, here: :mod:`.models` (the records
 that flow: Post, Page, Capture; statuses and error kinds), :mod:`.errors`,
@@ -13,7 +14,9 @@ what it holds and may import:
 - :mod:`archive.clean`: raw text → clean text (rules as data, profiles, learning);
 - :mod:`archive.extract`: bytes → :class:`~archive.models.Page` (no SQLite);
 - :mod:`archive.store`: the only code that writes the archive file;
-- :mod:`archive.query`, :mod:`archive.export`, :mod:`archive.serve`: read it.
+- :mod:`archive.query`, :mod:`archive.export`, :mod:`archive.serve`: read it;
+- :mod:`archive.verify`: checks that an archive file, or a WACZ exported
+  from one, still holds what was kept.
 
 May import: the standard library only. The library never prints and
 imports neither the crawler, the scheduler nor the command line.

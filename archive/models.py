@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import ipaddress
 import re
 import types
 import typing
@@ -174,9 +175,65 @@ class Page:
         return self.listing_range(start=start)
 
 
+#: A request line as a WARC ``request`` record holds it: method, target, HTTP version.
+_REQUEST_LINE = re.compile(r"^[A-Z]{1,16} [\x21-\x7e]{1,8192} HTTP/[0-9]\.[0-9]\Z", re.ASCII)
+#: A header name (an RFC 9110 token) and a value on one line, without control characters.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}\Z", re.ASCII)
+_HEADER_VALUE = re.compile(r"^[^\x00-\x08\x0a-\x1f\x7f]{0,16384}\Z")
+
+
+def checked_ip_address(value: object) -> str | None:
+    """An IP address as text (its canonical spelling), or None when ``value`` is not one."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        return ipaddress.ip_address(value).compressed
+    except ValueError:
+        return None
+
+
+def checked_request_line(value: object) -> str | None:
+    """``METHOD TARGET HTTP/x.y`` on one line, or None when ``value`` is not one."""
+    if isinstance(value, str) and _REQUEST_LINE.match(value):
+        return value
+    return None
+
+
+def checked_headers(headers: object) -> list[tuple[str, str]]:
+    """The (name, value) pairs of ``headers`` that a WARC record can carry as they are.
+
+    A pair that is not two strings, a name that is not an HTTP token, or a
+    value with a line break or another control character (a tab aside) is
+    left out: such a header would break the record it is written into.
+    """
+    if not isinstance(headers, list | tuple):
+        return []
+    kept = []
+    for pair in headers:
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            continue
+        name, value = pair
+        if (
+            isinstance(name, str)
+            and isinstance(value, str)
+            and _HEADER_NAME.match(name)
+            and _HEADER_VALUE.match(value)
+        ):
+            kept.append((name, value))
+    return kept
+
+
 @dataclass
 class Capture:
-    """A fetched HTTP response, as it came off the wire."""
+    """A fetched HTTP response, as it came off the wire, and how it was asked for.
+
+    ``ip_address`` is the server's address the response came from;
+    ``request_line`` and ``request_headers`` are the request as it was sent
+    (None and empty when not known, as for captures made before chanarchive
+    kept them). They are provenance for the WARC export and are checked
+    here, whoever built the capture: a value that is not an IP address, a
+    request line, or a header a WARC record can carry is dropped.
+    """
 
     url: str
     fetched_at: str  # ISO 8601, UTC
@@ -185,6 +242,14 @@ class Capture:
     headers: list[tuple[str, str]] = field(default_factory=list)
     requested_url: str | None = None
     protocol: str = "HTTP/1.1"
+    ip_address: str | None = None
+    request_line: str | None = None
+    request_headers: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.ip_address = checked_ip_address(self.ip_address)
+        self.request_line = checked_request_line(self.request_line)
+        self.request_headers = checked_headers(self.request_headers) if self.request_line else []
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -401,3 +466,7 @@ class MediaFetch:
     content_type: str | None = None
     http_status: int | None = None
     reason: str | None = None
+    ip_address: str | None = None  # the server's address the file came from, when known
+
+    def __post_init__(self) -> None:
+        self.ip_address = checked_ip_address(self.ip_address)

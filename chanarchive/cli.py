@@ -22,6 +22,7 @@ from .commands import (
     search,
     serve,
     sources,
+    verify,
     worker,
 )
 
@@ -98,3 +99,4 @@ cli.add_command(changes.changes)
 cli.add_command(serve.serve)
 cli.add_command(worker.worker)
 cli.add_command(ingest.ingest)
+cli.add_command(verify.verify)

@@ -1,11 +1,14 @@
 """What a fetch gave, in the archive's terms: a response as a Capture, a failure as a reason.
 
 :func:`capture_from_response` keeps a Scrapy response as the archive keeps
-it (a :class:`~archive.models.Capture`); :func:`describe_failure` gives one
+it (a :class:`~archive.models.Capture`, with the server's address and the
+request as sent); :func:`describe_failure` gives one
 short, stable reason for each way a fetch can fail, as kept in ``crawl_errors``.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from scrapy.exceptions import (
     CannotResolveHostError,
@@ -25,14 +28,20 @@ from archive.times import utcnow
 
 from .addresses import Refused
 
+#: Request headers never kept with a capture: credentials (a proxy's or a site's).
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization"})
+
 
 def capture_from_response(response) -> Capture:
-    """The response as fetched: URL, status, headers and body, and when."""
+    """The response as fetched: URL, status, headers and body, and when; the server's
+    address it came from, and the request as it was sent (:func:`request_sent`)."""
     headers = [
         (key.decode("latin-1"), value.decode("latin-1"))
         for key, values in response.headers.items()
         for value in values
     ]
+    protocol = getattr(response, "protocol", None) or "HTTP/1.1"
+    request_line, request_headers = request_sent(response.request)
     return Capture(
         url=response.url,
         requested_url=response.request.url if response.request else None,
@@ -40,8 +49,50 @@ def capture_from_response(response) -> Capture:
         status=response.status,
         body=response.body,
         headers=headers,
-        protocol=getattr(response, "protocol", None) or "HTTP/1.1",
+        protocol=protocol,
+        ip_address=ip_address_of(response),
+        request_line=request_line,
+        request_headers=request_headers,
     )
+
+
+def ip_address_of(response) -> str | None:
+    """The address of the server that sent ``response`` (None when Scrapy does not know it)."""
+    address = getattr(response, "ip_address", None)
+    return str(address) if address is not None else None
+
+
+def request_sent(request) -> tuple[str | None, list[tuple[str, str]]]:
+    """The request line and headers of ``request`` as Scrapy's HTTP/1.1 client sends them.
+
+    The headers are the request's once every downloader middleware has run
+    (user agent, compression, cookies, referer), with the ``Host`` header
+    that Twisted's client adds when the request has none; credentials
+    (``Authorization``, ``Proxy-Authorization``) are never kept. (None, [])
+    without a request.
+    """
+    if request is None:
+        return None, []
+    try:
+        parts = urlsplit(request.url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return None, []
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    line = f"{request.method} {target} HTTP/1.1"
+    headers = [
+        (key.decode("latin-1"), value.decode("latin-1"))
+        for key, values in request.headers.items()
+        for value in values
+        if key.decode("latin-1").lower() not in _SECRET_HEADERS
+    ]
+    if not any(name.lower() == "host" for name, _ in headers):
+        if ":" in host:
+            host = f"[{host}]"  # an IPv6 literal
+        default = {"http": 80, "https": 443}.get(parts.scheme)
+        headers.insert(0, ("Host", host if port in (None, default) else f"{host}:{port}"))
+    return line, headers
 
 
 _REASONS: list[tuple[tuple[type[BaseException], ...], str]] = [

@@ -38,6 +38,7 @@ LAYERS = {
     "archive.store": 3,
     "archive.query": 4,
     "archive.export": 4,
+    "archive.verify": 4,
     "archive.serve": 5,
 }
 OUTSIDE = ("crawler", "scheduler", "chanarchive", "tests", "bench")

@@ -3,9 +3,10 @@
 Holds: what an export covers and its records read as a stream
 (:mod:`.scope`), the export record itself, the product contract's field
 names (:mod:`.records`), jsonl and csv (:mod:`.tabular`), the raw captures
-as WARC/1.1 (:mod:`.warc`) with the archived media files
-(:mod:`.media`, also written to a folder) and the digest they share
-(:mod:`.digest`), Atom feeds of a channel's posts and of the archive's
+as WARC/1.1 (:mod:`.warc`, with each capture's provenance) with the
+archived media files (:mod:`.media`, also written to a folder) and the
+digest they share (:mod:`.digest`), that WARC packed as a WACZ for replay
+tools (:mod:`.wacz`), Atom feeds of a channel's posts and of the archive's
 change events (:mod:`.atom`), and the file an export is written to
 (:mod:`.output`). Every export runs in constant memory.
 

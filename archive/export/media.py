@@ -24,12 +24,13 @@ from typing import Any
 from warcio.statusandheaders import StatusAndHeaders
 
 from ..errors import BadInput
+from ..models import checked_headers, checked_ip_address
 from ..store.media import media_file
 from ..times import warc_date
 from .digest import payload_digest
 from .output import OutputFailed
 from .records import archived_files
-from .scope import ExportScope, has_media_tables
+from .scope import ExportScope, has_media_tables, table_columns
 
 _RECORD_NAMESPACE = uuid.UUID("9c2e61a4-1f7b-4a3e-8d51-6b0a2e4c7f93")
 _SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
@@ -89,6 +90,7 @@ class MediaRecord:
     content_type: str | None
     size: int
     first: bool  # the file's own URL: its bytes go here
+    ip_address: str | None = None  # the server's address it came from, when kept
 
 
 def media_records(conn: sqlite3.Connection, scope: ExportScope) -> Iterator[MediaRecord]:
@@ -96,15 +98,16 @@ def media_records(conn: sqlite3.Connection, scope: ExportScope) -> Iterator[Medi
     if not has_media_tables(conn):
         return
     where, params = _scope_filters(scope.normalized())
+    address = "u.ip_address" if "ip_address" in table_columns(conn, "media_urls") else "NULL"
     sql = (
         "SELECT u.url, COALESCE(u.last_tried, f.first_seen), f.sha256, f.content_type, f.size,"
-        " u.url = f.url FROM media_files f JOIN media_urls u ON u.sha256 = f.sha256"
-        " AND u.status = 'ok'"
+        f" u.url = f.url, {address} FROM media_files f JOIN media_urls u"
+        " ON u.sha256 = f.sha256 AND u.status = 'ok'"
         + (" WHERE " + " AND ".join(where) if where else "")
         + " ORDER BY f.first_seen, f.sha256, u.url <> f.url, u.url"
     )
-    for url, at, sha, kind, size, first in conn.execute(sql, params):
-        yield MediaRecord(url, at, sha, kind, size, bool(first))
+    for url, at, sha, kind, size, first, ip_address in conn.execute(sql, params):
+        yield MediaRecord(url, at, sha, kind, size, bool(first), checked_ip_address(ip_address))
 
 
 def media_record_id(url: str, sha256: str) -> str:
@@ -114,21 +117,29 @@ def media_record_id(url: str, sha256: str) -> str:
 
 
 def _http_headers(content_type: str | None, size: int) -> StatusAndHeaders:
-    headers = [("Content-Type", content_type or "application/octet-stream")]
+    kept = checked_headers([("Content-Type", content_type)]) if content_type else []
+    headers = kept or [("Content-Type", "application/octet-stream")]
     headers.append(("Content-Length", str(size)))
     return StatusAndHeaders("200 OK", headers, protocol="HTTP/1.1")
 
 
 def write_media_records(conn: sqlite3.Connection, writer: Any, scope: ExportScope) -> int:
-    """Write the media files of ``scope`` with warcio's ``writer``; returns the records written."""
+    """Write the media files of ``scope`` with warcio's ``writer``; returns the records written.
+
+    A file's URLs come one after the other, its own first, so only the
+    current file's first record is remembered: memory stays constant.
+    """
     count = 0
-    first: dict[str, MediaRecord] = {}
+    current: str | None = None  # the sha256 of the file whose URLs are being written
+    origin: MediaRecord | None = None  # its response record (None: its bytes are not kept)
     for item in media_records(conn, scope):
-        if item.sha256 not in first:
+        provenance = {} if item.ip_address is None else {"WARC-IP-Address": item.ip_address}
+        if item.sha256 != current or origin is None:
+            current, origin = item.sha256, None
             body = file_bytes(conn, item.sha256)
             if body is None:
                 continue
-            first[item.sha256] = item
+            origin = item
             record = writer.create_warc_record(
                 item.url,
                 "response",
@@ -138,10 +149,10 @@ def write_media_records(conn: sqlite3.Connection, writer: Any, scope: ExportScop
                 warc_headers_dict={
                     "WARC-Record-ID": media_record_id(item.url, item.sha256),
                     "WARC-Date": warc_date(item.fetched_at),
+                    **provenance,
                 },
             )
         else:
-            origin = first[item.sha256]
             record = writer.create_revisit_record(
                 item.url,
                 digest=payload_digest(item.sha256),
@@ -152,6 +163,7 @@ def write_media_records(conn: sqlite3.Connection, writer: Any, scope: ExportScop
                     "WARC-Record-ID": media_record_id(item.url, item.sha256),
                     "WARC-Date": warc_date(item.fetched_at),
                     "WARC-Refers-To": media_record_id(origin.url, origin.sha256),
+                    **provenance,
                 },
             )
         writer.write_record(record)

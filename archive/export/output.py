@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 import stat
 import struct
@@ -153,6 +154,47 @@ def atomic_output(target: str | os.PathLike[str], *, binary: bool = False) -> It
     try:
         with os.fdopen(handle, mode, **text) as out:
             yield out
+        _keep_mode(temp, target)
+        os.replace(temp, target)
+    except OSError as exc:
+        _discard(temp)
+        raise OutputFailed(f"cannot write {target}: {exc.strerror or exc}") from None
+    except BaseException:
+        _discard(temp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """A new file's path that becomes ``target`` only when the ``with`` block ends without
+    error, for a writer that needs a path rather than a stream (a ZIP file is read back as
+    it is written). The rules of :func:`atomic_output` hold: the file is made beside
+    ``target`` and renamed into place, or discarded; a device or a pipe gets a copy of
+    it; write errors are :class:`OutputFailed`.
+    """
+    target = Path(target)
+    try:
+        special = target.exists() and not stat.S_ISREG(target.stat().st_mode)
+    except OSError:
+        special = False
+    if special:
+        with tempfile.TemporaryDirectory(prefix=".chanarchive-") as folder:
+            made = Path(folder) / target.name
+            try:
+                yield made
+                with open(made, "rb") as source, open(target, "wb") as out:
+                    shutil.copyfileobj(source, out, 1024 * 1024)
+            except OSError as exc:
+                raise OutputFailed(f"cannot write {target}: {exc.strerror or exc}") from None
+        return
+    folder = target.parent
+    try:
+        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+        os.close(handle)
+    except OSError as exc:
+        raise OutputFailed(f"cannot write into {folder}: {exc.strerror or exc}") from None
+    try:
+        yield Path(temp)
         _keep_mode(temp, target)
         os.replace(temp, target)
     except OSError as exc:

@@ -92,6 +92,12 @@ def has_media_tables(conn: sqlite3.Connection) -> bool:
     return row is not None
 
 
+def table_columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    """The columns ``table`` has (none when it is missing): an older archive, read as it is,
+    lacks the newer ones."""
+    return {row[1] for row in conn.execute("SELECT * FROM pragma_table_info(?)", [table])}
+
+
 def record_query(scope: ExportScope, *, media: bool = False) -> tuple[str, dict[str, Any]]:
     """The SQL (and its parameters) whose rows are the export records of ``scope``.
 

@@ -48,7 +48,9 @@ def keep_capture(
     posts: int = 0,
 ) -> tuple[int, bool]:
     """A ``snapshots`` row for ``capture``, its body kept once by sha256 (inside the
-    caller's transaction). Returns the snapshot's id and whether the body was new."""
+    caller's transaction), with the capture's provenance (the server's address, the
+    request as sent) when it has any. Returns the snapshot's id and whether the body was
+    new."""
     sha, compressed = packed
     body_stored = (
         db.execute(
@@ -59,8 +61,9 @@ def keep_capture(
     )
     snapshot_id = db.execute(
         "INSERT INTO snapshots (crawl_id, channel_id, url, requested_url, fetched_at,"
-        " http_status, content_sha256, content_type, headers, protocol, page_type, posts)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " http_status, content_sha256, content_type, headers, protocol, page_type, posts,"
+        " ip_address, request_line, request_headers)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             crawl_id,
             channel_id,
@@ -74,6 +77,13 @@ def keep_capture(
             capture.protocol,
             page_type,
             posts,
+            capture.ip_address,
+            capture.request_line,
+            (
+                json.dumps([list(h) for h in capture.request_headers], ensure_ascii=False)
+                if capture.request_line
+                else None
+            ),
         ],
     ).lastrowid
     return snapshot_id, body_stored

@@ -241,11 +241,12 @@ def _keep_fetch(
         db.execute("INSERT INTO media_bodies (sha256, body) VALUES (?, ?)", [sha256, stored])
     db.execute(
         "INSERT INTO media_urls (url, sha256, status, http_status, reason, attempts,"
-        " first_tried, last_tried) VALUES (?, ?, 'ok', ?, NULL, 1, ?, ?)"
+        " first_tried, last_tried, ip_address) VALUES (?, ?, 'ok', ?, NULL, 1, ?, ?, ?)"
         " ON CONFLICT (url) DO UPDATE SET sha256 = excluded.sha256, status = 'ok',"
         " http_status = excluded.http_status, reason = NULL,"
-        " attempts = media_urls.attempts + 1, last_tried = excluded.last_tried",
-        [fetch.url, sha256, fetch.http_status, fetch.fetched_at, now],
+        " attempts = media_urls.attempts + 1, last_tried = excluded.last_tried,"
+        " ip_address = excluded.ip_address",
+        [fetch.url, sha256, fetch.http_status, fetch.fetched_at, now, fetch.ip_address],
     )
 
 

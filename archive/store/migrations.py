@@ -633,3 +633,17 @@ def _crawl_media(db: sqlite_utils.Database) -> None:
     for name in ("media_archived", "media_failed"):
         if name not in columns:
             db.execute(f"ALTER TABLE crawls ADD COLUMN {name} INTEGER NOT NULL DEFAULT 0")
+
+
+@migration("0018_provenance")
+def _provenance(db: sqlite_utils.Database) -> None:
+    # Provenance for the WARC and WACZ exports, kept at capture time from now on (older
+    # captures keep NULL): the server's address each page and media file came from, and
+    # the request as it was sent (its request line; its headers as a JSON list of
+    # [name, value], as `headers` keeps the response's).
+    snapshots = db["snapshots"].columns_dict
+    for column in ("ip_address", "request_line", "request_headers"):
+        if column not in snapshots:
+            db.execute(f"ALTER TABLE snapshots ADD COLUMN {column} TEXT")
+    if "ip_address" not in db["media_urls"].columns_dict:
+        db.execute("ALTER TABLE media_urls ADD COLUMN ip_address TEXT")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -11,15 +13,22 @@ import click
 from archive.export import ExportScope, iter_scope, write_csv, write_jsonl
 from archive.export.atom import channel_info, write_atom
 from archive.export.media import MediaWriteFailed, check_media_dir, write_media_dir
-from archive.export.output import OutputFailed, atomic_output, check_target, file_in
+from archive.export.output import (
+    OutputFailed,
+    atomic_output,
+    atomic_path,
+    check_target,
+    file_in,
+)
 from archive.export.records import archived_files
+from archive.export.wacz import write_wacz
 from archive.export.warc import write_warc
 from archive.source import channel_key
 from archive.store import connect_readonly
 
 from ..clitools import BadUsage, WorkFailed, db_path, is_terminal, translate_errors
 
-FORMATS = ("jsonl", "csv", "warc", "atom")
+FORMATS = ("jsonl", "csv", "warc", "atom", "wacz")
 
 
 class _Progress:
@@ -75,7 +84,7 @@ def _atom_channels(conn, channel: str | None) -> list[str]:
 @click.option(
     "--since",
     metavar="T",
-    help="Only versions captured at or after T (ISO 8601; WARC: captures fetched since T).",
+    help="Only versions captured at or after T (ISO 8601; warc, wacz: captures fetched since T).",
 )
 @click.option("--until", metavar="T", help="Only versions captured before T.")
 @click.option(
@@ -99,7 +108,7 @@ def _atom_channels(conn, channel: str | None) -> list[str]:
     "--output",
     type=click.Path(writable=True),
     help="Write here, not to stdout (atom: a folder gets one NAME.atom per channel; "
-    "warc: a name ending in .warc is not compressed).",
+    "warc: a name ending in .warc is not compressed; wacz: a name ending in .wacz).",
 )
 @click.option(
     "--media-dir",
@@ -123,8 +132,12 @@ def export(
     deleted posts out. --since/--until select on when a
     version was captured. jsonl and csv carry the export record; warc the raw
     page captures (WARC/1.1: response records, revisit records for captures
-    identical to an earlier one); atom one feed per channel of its new and
-    edited posts. Progress shows on stderr when it is a terminal.
+    identical to an earlier one, the request as sent and the server's address
+    where they were kept) and the media files; wacz the same WARC packed as a
+    WACZ 1.1.1 file with its index, its page list and a manifest of SHA-256
+    hashes, which ReplayWeb.page and pywb open and `chanarchive verify
+    FILE.wacz` checks; atom one feed per channel of its new and edited
+    posts. Progress shows on stderr when it is a terminal.
 
     csv is for spreadsheets: a text cell a spreadsheet would run as a formula
     (one starting with =, +, -, @, a tab or a carriage return, also after
@@ -149,6 +162,8 @@ def export(
 
         chanarchive export --format warc -o captures.warc.gz
 
+        chanarchive export --format wacz --channel durov -o durov.wacz
+
         chanarchive export --format atom --channel durov -o durov.atom
 
         chanarchive export --format jsonl -o archive.jsonl --media-dir media/
@@ -166,12 +181,13 @@ def export(
     if output is not None:
         _check_output(Path(output), fmt)
         check_target(output, archive)
+        _check_wacz_name(Path(output), fmt)
     if media_dir is not None:
         check_media_dir(media_dir)  # a bad folder is refused before anything is written
         if output is not None and Path(media_dir).resolve() == Path(output).resolve():
             raise BadUsage("--media-dir and -o name the same path")
     conn = connect_readonly(archive)
-    progress = _Progress("captures" if fmt == "warc" else "records")
+    progress = _Progress("captures" if fmt in ("warc", "wacz") else "records")
     # On a terminal only, and not over the export itself when that goes to the same screen.
     shown = is_terminal() and (output is not None or not is_terminal(sys.stdout))
     report = progress if shown else None
@@ -186,6 +202,8 @@ def export(
             _export_media(conn, scope, media_dir)
         if fmt == "atom":
             count = _export_atom(conn, scope, output, report, archive)
+        elif fmt == "wacz":
+            count = _export_wacz(conn, scope, output, report)
         elif fmt == "warc":
             gzip = not (output and output.endswith(".warc"))
             if output:
@@ -253,6 +271,27 @@ def _check_output(path: Path, fmt: str) -> None:
         raise BadUsage(f"-o {path} is a folder: give a file name (only atom writes a folder)")
     if not path.parent.is_dir():
         raise BadUsage(f"cannot write {path}: folder {path.parent} does not exist")
+
+
+def _check_wacz_name(path: Path, fmt: str) -> None:
+    """A WACZ file's name ends in ``.wacz`` (the format says so; a pipe or device is fine)."""
+    if fmt == "wacz" and path.suffix.lower() != ".wacz" and (path.is_file() or not path.exists()):
+        raise BadUsage(f"-o {path}: a WACZ file's name ends in .wacz (e.g. -o {path.stem}.wacz)")
+
+
+def _export_wacz(conn, scope: ExportScope, output: str | None, report) -> int:
+    """The WACZ of ``scope`` into ``output`` (whole or not at all), else to stdout."""
+    if output:
+        with atomic_path(output) as path:
+            return write_wacz(conn, path, scope, progress=report).warc.records
+    # A ZIP is read back as it is made: it is made in a temporary folder, then copied out.
+    with tempfile.TemporaryDirectory(prefix="chanarchive-wacz-") as folder:
+        path = Path(folder) / "export.wacz"
+        count = write_wacz(conn, path, scope, progress=report).warc.records
+        with open(path, "rb") as made:
+            shutil.copyfileobj(made, sys.stdout.buffer, 1024 * 1024)
+        sys.stdout.buffer.flush()
+    return count
 
 
 def _export_atom(conn, scope: ExportScope, output: str | None, report, archive: str) -> int:

@@ -35,7 +35,7 @@ from archive.store.media import MediaKnown
 from archive.times import utcnow
 
 from ..items import MediaItem
-from ..responses import describe_failure
+from ..responses import describe_failure, ip_address_of
 
 #: Media types fetched with ``--media photos`` (their own URL is an image).
 PHOTO_TYPES = {"photo"}
@@ -153,6 +153,7 @@ def media_item(response) -> MediaItem:
         content_type=content_type,
         http_status=response.status,
         reason=reason,
+        ip_address=ip_address_of(response),
     )
     return MediaItem(meta["source"], url, _refs(meta), fetch)
 
