@@ -63,7 +63,8 @@ def crawl(ctx, sources, options, verbose, redis_url, no_wait, trigger):
     deleted only once its own embed says "Post not found" (--deletion-checks).
     A channel that cannot be read (web preview disabled, no such channel, a
     page without channel markup) fails with the reason and exit status 1.
-    Ends with a summary line.
+    --fill-gaps fetches only the pages that cover the holes `chanarchive gaps`
+    lists. Ends with a summary line.
 
     Example:
 
@@ -72,6 +73,8 @@ def crawl(ctx, sources, options, verbose, redis_url, no_wait, trigger):
         chanarchive crawl @durov --full --max-pages 50
 
         chanarchive crawl @durov --deletion-checks 200
+
+        chanarchive crawl @durov --fill-gaps
 
         chanarchive crawl https://mirror.example/channel/foo --follow '/post/' --depth 2
 
@@ -96,6 +99,14 @@ def crawl(ctx, sources, options, verbose, redis_url, no_wait, trigger):
             raise BadUsage(str(exc)) from exc
     if no_wait and not redis_url:
         raise BadUsage("--no-wait goes with --redis (a local crawl always waits)")
+    if options.fill_gaps:
+        if redis_url:
+            raise BadUsage("--fill-gaps crawls here, not through --redis")
+        from .gaps import sources_with_holes
+
+        parsed = sources_with_holes(db_path(ctx), parsed)
+        if not parsed:
+            return
     if redis_url:
         root = ctx.find_root()
         named = root.get_parameter_source("db") not in (None, click.core.ParameterSource.DEFAULT)
