@@ -34,6 +34,8 @@ def ranges_text(ranges: list[tuple[int, int]], limit: int = 40) -> str:
 
 
 def write_text(found: list[ChannelGaps]) -> None:
+    if not found:
+        click.echo("no Telegram channel in the archive")
     for n, gaps in enumerate(found):
         if n:
             click.echo("")
