@@ -59,6 +59,22 @@ def post_number(post_id: str) -> int | None:
     return int(post_id) if _POST_NUMBER.match(post_id) else None
 
 
+def uncovered_ranges(covered: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The id ranges of a Telegram channel that no archived range covers, newest first.
+
+    ``covered`` are the ranges archived in full (any order, overlapping or not);
+    the holes lie between 1 and the highest covered id: below the lowest range
+    (unless it reaches 1, the channel's start) and between the ranges.
+    """
+    holes: list[tuple[int, int]] = []
+    nxt = 1  # the lowest id not yet accounted for
+    for lo, hi in sorted(covered):
+        if lo > nxt:
+            holes.append((nxt, lo - 1))
+        nxt = max(nxt, hi + 1)
+    return holes[::-1]
+
+
 @dataclass
 class Post:
     """One post as captured on one page."""

@@ -15,6 +15,7 @@ from .commands import (
     demo,
     export,
     extract,
+    gaps,
     history,
     ingest,
     query,
@@ -96,6 +97,7 @@ cli.add_command(search.search)
 cli.add_command(history.history)
 cli.add_command(history.diff)
 cli.add_command(changes.changes)
+cli.add_command(gaps.gaps)
 cli.add_command(serve.serve)
 cli.add_command(worker.worker)
 cli.add_command(ingest.ingest)

@@ -223,6 +223,14 @@ OPTIONS: tuple[Option, ...] = (
         lambda value: "yes" if value else "", scheduled=False,
     ),
     Option(
+        "fill_gaps", False, "--fill-gaps",
+        "Telegram: fetch only the pages that cover the channel's holes (the id ranges no crawl"
+        " has walked, as `chanarchive gaps` lists them), starting at each hole's ?before= page;"
+        " nothing else. Example: --fill-gaps --max-pages 100",
+        _flag("fill_gaps"), lambda text: parse_bool(text, "fill_gaps"),
+        lambda value: "yes" if value else "", scheduled=False,
+    ),
+    Option(
         "max_pages", None, "--max-pages", "Fetch at most N pages per source, {scope}.",
         _whole("max_pages", 1, MAX_PAGES), _int_text("max_pages"), metavar="N",
     ),
@@ -298,6 +306,8 @@ class CrawlOptions:
     """How a crawl runs: checked when made, never changed after."""
 
     full: bool = False
+    #: ``--fill-gaps``: walk only the holes of the archived id ranges.
+    fill_gaps: bool = False
     max_pages: int | None = None
     depth: int = 1
     follow: str | None = None
@@ -321,6 +331,8 @@ class CrawlOptions:
             problem = spec.check(value)
             if problem:
                 raise BadOption(problem)
+        if self.fill_gaps and self.full:
+            raise BadOption("--fill-gaps and --full do not go together: choose one walk")
 
     @property
     def scrapy_settings(self) -> dict[str, str]:

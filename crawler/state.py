@@ -40,6 +40,7 @@ from archive.source import SOURCE_TELEGRAM, Source
 
 from .options import CrawlOptions
 from .plans.backfill import ConcurrentWalk
+from .plans.gaps import GapWalk
 from .plans.walks import TelegramWalk, WebWalk
 from .view import ArchiveView, EmptyView
 
@@ -181,7 +182,7 @@ class CrawlState:
         self.requested: dict[str, int] = {}
         #: Sources a page of which the archive refused whole: they ask for nothing more.
         self.halted: set[str] = set()
-        self.telegram_walks: dict[str, TelegramWalk | ConcurrentWalk] = {}
+        self.telegram_walks: dict[str, TelegramWalk | ConcurrentWalk | GapWalk] = {}
         self.web_walks: dict[str, WebWalk] = {}
         self.web_known: dict[str, WebKnown] = {}
         #: The Telegram channel each source's pages must list (a @name source knows it).

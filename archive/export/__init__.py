@@ -2,7 +2,8 @@
 
 Holds: what an export covers and its records read as a stream
 (:mod:`.scope`), the export record itself, the product contract's field
-names (:mod:`.records`), jsonl and csv (:mod:`.tabular`), the raw captures
+names (:mod:`.records`), jsonl and csv (:mod:`.tabular`), Parquet
+(:mod:`.parquet`) and 4CAT's import CSV (:mod:`.fourcat`), the raw captures
 as WARC/1.1 (:mod:`.warc`, with each capture's provenance) with the
 archived media files (:mod:`.media`, also written to a folder) and the
 digest they share (:mod:`.digest`), that WARC packed as a WACZ for replay

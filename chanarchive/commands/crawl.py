@@ -74,7 +74,8 @@ def crawl(ctx, sources, options, verbose, redis_url, no_wait, trigger):
     A write the archive refuses (a full disk, read-only, an I/O error) stops
     the crawl with exit status 3; what it could not write is fetched again
     by the next crawl. A new archive file the crawl archived nothing into
-    is not left behind. Ends with a summary line.
+    is not left behind. --fill-gaps fetches only the pages that cover the
+    holes `chanarchive gaps` lists. Ends with a summary line.
 
     Example:
 
@@ -83,6 +84,8 @@ def crawl(ctx, sources, options, verbose, redis_url, no_wait, trigger):
         chanarchive crawl @durov --full --max-pages 50
 
         chanarchive crawl @durov --deletion-checks 200
+
+        chanarchive crawl @durov --fill-gaps
 
         chanarchive crawl https://mirror.example/channel/foo --follow '/post/' --depth 2
 
@@ -108,6 +111,14 @@ def crawl(ctx, sources, options, verbose, redis_url, no_wait, trigger):
             raise BadUsage(str(exc)) from exc
     if no_wait and not redis_url:
         raise BadUsage("--no-wait goes with --redis (a local crawl always waits)")
+    if options.fill_gaps:
+        if redis_url:
+            raise BadUsage("--fill-gaps crawls here, not through --redis")
+        from .gaps import sources_with_holes
+
+        parsed = sources_with_holes(db_path(ctx), parsed)
+        if not parsed:
+            return
     if redis_url:
         root = ctx.find_root()
         named = root.get_parameter_source("db") not in (None, click.core.ParameterSource.DEFAULT)

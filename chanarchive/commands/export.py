@@ -12,6 +12,7 @@ import click
 
 from archive.export import ExportScope, iter_scope, write_csv, write_jsonl
 from archive.export.atom import channel_info, write_atom
+from archive.export.fourcat import write_fourcat_csv
 from archive.export.media import MediaWriteFailed, check_media_dir, write_media_dir
 from archive.export.output import (
     OutputFailed,
@@ -27,8 +28,9 @@ from archive.source import channel_key
 from archive.store import connect_readonly
 
 from ..clitools import BadUsage, WorkFailed, db_path, is_terminal, translate_errors
+from .analysis import write_parquet_to
 
-FORMATS = ("jsonl", "csv", "warc", "atom", "wacz")
+FORMATS = ("jsonl", "csv", "warc", "atom", "wacz", "parquet", "4cat")
 
 
 class _Progress:
@@ -147,6 +149,11 @@ def export(
     byte-order mark so that Excel shows Chinese and other non-Latin text
     right.
 
+    parquet carries the jsonl records as typed columns (links a list, media a
+    list of structs, reactions a map), for pandas, pyarrow and DuckDB; 4cat is
+    a csv whose first columns are the ones 4CAT's import asks for (id,
+    thread_id, author, body, timestamp), then the record's.
+
     With --media-dir the media files are written first: if one cannot be
     written, the export says how many were and writes no export (exit 1).
 
@@ -167,6 +174,10 @@ def export(
         chanarchive export --format atom --channel durov -o durov.atom
 
         chanarchive export --format jsonl -o archive.jsonl --media-dir media/
+
+        chanarchive export --format parquet -o archive.parquet
+
+        chanarchive export --format 4cat -o for-4cat.csv
     """
     scope = ExportScope(
         channel=channel,
@@ -216,10 +227,16 @@ def export(
                     conn, sys.stdout.buffer, scope, gzip=gzip, progress=report
                 ).records
                 sys.stdout.buffer.flush()
+        elif fmt == "parquet":
+            count = write_parquet_to(iter_scope(conn, scope), output, report)
         else:
             records = iter_scope(conn, scope)
 
             def write(out) -> int:
+                if fmt == "4cat":
+                    return write_fourcat_csv(
+                        records, out, report, all_versions=all_versions, raw=raw_csv, excel=excel
+                    )
                 if fmt == "jsonl":
                     return write_jsonl(records, out, report)
                 return write_csv(records, out, report, raw=raw_csv, excel=excel)
@@ -244,9 +261,9 @@ def export(
 
 
 def check_csv_flags(fmt: str, raw_csv: bool, excel: bool) -> None:
-    if (raw_csv or excel) and fmt != "csv":
+    if (raw_csv or excel) and fmt not in ("csv", "4cat"):
         flag = "--raw-csv" if raw_csv else "--excel"
-        raise BadUsage(f"{flag} is for --format csv only")
+        raise BadUsage(f"{flag} is for --format csv and 4cat only")
     if raw_csv and excel:
         raise BadUsage(
             "--raw-csv keeps formulas a spreadsheet would run, --excel is for a spreadsheet:"

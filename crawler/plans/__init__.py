@@ -2,7 +2,8 @@
 
 Holds: the pagination walks (:mod:`.walks`: a Telegram channel's
 ``?before=`` walk, a web site's links), the ``--full`` walk in windows
-(:mod:`.backfill`), the media files a page's posts show (:mod:`.media`) and
+(:mod:`.backfill`), the ``--fill-gaps`` walk through a channel's holes
+(:mod:`.gaps`), the media files a page's posts show (:mod:`.media`) and
 the deletion checks of the posts a page no longer shows (:mod:`.checks`),
 with the requests and items of both.
 

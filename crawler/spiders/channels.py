@@ -50,6 +50,7 @@ from archive.models import (
     KIND_TELEGRAM,
     PAGE_LISTING,
     Capture,
+    uncovered_ranges,
 )
 from archive.source import SOURCE_TELEGRAM, SOURCE_URL, Source, origin_of, site_channel_name
 
@@ -57,6 +58,7 @@ from ..items import ITEM_TYPES, ErrorItem, PageItem
 from ..options import CrawlOptions
 from ..plans import checks, media
 from ..plans.backfill import ConcurrentWalk
+from ..plans.gaps import GapWalk
 from ..plans.walks import TelegramWalk, WebWalk
 from ..responses import capture_from_response, describe_failure
 from ..state import CrawlState, source_idle
@@ -129,9 +131,24 @@ class ChannelSpider(scrapy.Spider):
     async def start(self):
         state = self.state
         for source in state.sources.values():
-            request = self._request(state, source.key, source.url, depth=0, before=None)
+            if state.options.fill_gaps:
+                request = self._gap_request(state, source)
+            else:
+                request = self._request(state, source.key, source.url, depth=0, before=None)
             if request is not None:
                 yield request
+
+    def _gap_request(self, state: CrawlState, source: Source) -> scrapy.Request | None:
+        """``--fill-gaps``: the first page of the walk through the channel's holes, or None."""
+        name = state.channel_names.get(source.key)
+        if name is None:
+            return None  # not a Telegram channel by name: it has no id ranges to fill
+        walk = GapWalk(uncovered_ranges(state.view.coverage(name)))
+        state.telegram_walks[source.key] = walk
+        before = walk.first_before()
+        if before is None:
+            return None
+        return self._request(state, source.key, with_before(source.url, before), before=before)
 
     def _handle(self, request: scrapy.Request, produce):
         """What a callback gives for ``request``: ``produce(state, source)``'s outputs, each
