@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from archive.export.atom import channel_info, write_change_feed
-from archive.query.changes import EDITED, ChangeScope, iter_changes
+from archive.query.changes import EDITED, ChangeScope, iter_changes, iter_matching
+from archive.query.search import parse_query
 from archive.store import connect_readonly
 from archive.times import readable
 
@@ -51,10 +52,15 @@ def _text_line(change, *, colour: bool) -> str:
 @click.option(
     "--limit", type=click.IntRange(min=1), metavar="N", help="At most N changes (the newest)."
 )
+@click.option(
+    "--match",
+    metavar="QUERY",
+    help="Only new and edited posts holding every word of QUERY (as `search` reads it).",
+)
 @output_format("text", "jsonl", "atom", default="text")
 @click.pass_context
 @translate_errors
-def changes(ctx, channel, since, limit, fmt):
+def changes(ctx, channel, since, limit, match, fmt):
     """List what changed in the archive, newest first.
 
     Each change is a post new, edited (with the words removed and added;
@@ -62,7 +68,11 @@ def changes(ctx, channel, since, limit, fmt):
     deletion, at the time a crawl saw it. text marks an edit's removed
     [-words-] and added {+words+}; jsonl gives one record a line (kind, at,
     channel, post_id, url, version, title, text, removed, added, diff); atom
-    a feed of the changes. Reads the archive only.
+    a feed of the changes. --match keeps the new and edited posts whose
+    text holds every word of QUERY, written as for `search` (Chinese
+    included; "quoted text" is one term), and names the words that
+    matched: what a source's keyword alerts (`sources add --match`) tell.
+    Reads the archive only.
 
     Example:
 
@@ -71,9 +81,12 @@ def changes(ctx, channel, since, limit, fmt):
         chanarchive changes --channel durov --format jsonl
 
         chanarchive changes --channel durov --format atom > durov-changes.atom
+
+        chanarchive changes --match '地铁 "line 2"' --since 2026-11-20
     """
     scope = ChangeScope(channels=(channel,) if channel else (), since=since, limit=limit)
     scope = scope.normalized()  # a bad time is refused here, before anything is printed
+    query = parse_query(match, option="--match") if match is not None else None
     path = db_path(ctx)
     conn = connect_readonly(path)
     try:
@@ -83,17 +96,22 @@ def changes(ctx, channel, since, limit, fmt):
             title = (
                 f"Changes in {scope.channels[0]}" if channel else f"Changes in {Path(path).name}"
             )
-            write_change_feed(conn, sys.stdout, scope, title=title)
+            write_change_feed(conn, sys.stdout, scope, title=title, query=query)
             return
         colour = fmt == "text" and is_terminal(sys.stdout)
         count = 0
-        for change in iter_changes(conn, scope):
+        found = iter_changes(conn, scope) if query is None else iter_matching(conn, scope, query)
+        for change in found:
             if fmt == "jsonl":
                 click.echo(json.dumps(change.record(), ensure_ascii=False))
             else:
-                click.echo(_text_line(change, colour=colour))
+                line = _text_line(change, colour=colour)
+                if change.matched:
+                    line += f"  (matched: {' · '.join(change.matched)})"
+                click.echo(line)
             count += 1
     finally:
         conn.close()
     if count == 0 and fmt == "text":
-        click.echo("no changes" + (f" since {since}" if since else ""), err=True)
+        matching = f" matching {match}" if query else ""
+        click.echo("no changes" + matching + (f" since {since}" if since else ""), err=True)
