@@ -156,7 +156,7 @@ def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, noti
 
         chanarchive sources add @durov --every 1h --notify ntfy://ntfy.example/t
 
-        chanarchive sources add @news --every 1h --notify json://host/hook --match '地铁 "line 2"'
+        chanarchive sources add @news --every 1h --notify json://h/hook --match 地铁
 
         chanarchive sources add @durov --every 6h --media all --deletion-checks 200
     """

@@ -119,6 +119,8 @@ def test_a_scheduled_crawl_with_match_tells_of_the_matching_posts_only(site, tmp
     assert f"metro/{other}" not in done.stdout and len(expected) < len(
         [line for line in run_cli(db, "changes", "--format", "jsonl").stdout.splitlines()]
     )
+    feed = run_cli(db, "changes", "--match", CJK, "--format", "atom")
+    assert feed.returncode == 0 and feed.stdout.count("<entry>") == len(expected)
     text = run_cli(db, "changes", "--match", CJK, "--limit", "1")
     assert text.stdout.count("\n") == 1 and text.stdout.rstrip().endswith(f"(matched: {CJK})")
 
