@@ -12,7 +12,8 @@ The archive file is written only through :mod:`archive.store`; the
 command line is a layer over the scheduler and is never imported by it.
 
 May import: :mod:`archive.errors`, :mod:`archive.export.cells`, :mod:`archive.models`,
-:mod:`archive.query.changes`, :mod:`archive.source`, :mod:`archive.store`,
+:mod:`archive.query.changes`, :mod:`archive.query.search`, :mod:`archive.source`,
+:mod:`archive.store`,
 :mod:`archive.times`, :mod:`crawler.options`,
 :mod:`crawler.distributed.frontier`, :mod:`crawler.distributed.jobs`.
 """

@@ -19,7 +19,8 @@ May import: :mod:`archive.models`, :mod:`archive.errors`,
 :mod:`archive.store` (its read-only connection, stored bodies and media
 files, the mark of an archive), :mod:`archive.query.changes` (the change
 events the change feed is made of) and :mod:`archive.query.history` (the
-marks of a word diff).
+marks of a word diff), :mod:`archive.query.search` (the query a feed of
+keyword alerts is read with).
 """
 
 from .records import FIELDS, record_from_post, record_from_row

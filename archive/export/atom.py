@@ -22,8 +22,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 from .. import __version__
 from ..errors import BadInput
-from ..query.changes import EDITED, Change, ChangeScope, iter_changes
+from ..query.changes import EDITED, Change, ChangeScope, iter_changes, iter_matching
 from ..query.history import ADDED, REMOVED
+from ..query.search import SearchQuery
 from ..source import channel_key
 from ..times import rfc3339
 from .scope import ExportScope, counted, iter_scope, latest_capture
@@ -196,19 +197,25 @@ def write_change_feed(
     *,
     title: str,
     changes: Iterable[Change] | None = None,
+    query: SearchQuery | None = None,
 ) -> int:
     """Write the change events of ``scope`` as an Atom feed named ``title``; returns the entries.
 
     ``changes``: the events already read (newest first; e.g. one page of
-    them, their texts bounded), instead of every event of ``scope``.
+    them, their texts bounded), instead of every event of ``scope``. With
+    ``query``, only the new and edited posts that match it (:func:`iter_matching`).
     """
     scope = scope.normalized()
     feed_key = ",".join(scope.channels) or "all"
+
+    def events(scope: ChangeScope):
+        return iter_changes(conn, scope) if query is None else iter_matching(conn, scope, query)
+
     if changes is not None:
         changes = list(changes)
         newest = changes[0] if changes else None
     else:
-        newest = next(iter_changes(conn, ChangeScope(**{**vars(scope), "limit": 1})), None)
+        newest = next(events(ChangeScope(**{**vars(scope), "limit": 1})), None)
     updated = newest.at if newest else "1970-01-01T00:00:00+00:00"
     out.write('<?xml version="1.0" encoding="utf-8"?>\n')
     out.write(f'<feed xmlns="{ATOM_NS}">\n')
@@ -218,7 +225,7 @@ def write_change_feed(
     out.write("  <author><name>chanarchive</name></author>\n")
     out.write(f'  <generator version="{_x(__version__)}">chanarchive</generator>\n')
     count = 0
-    for change in iter_changes(conn, scope) if changes is None else changes:
+    for change in events(scope) if changes is None else changes:
         out.write(_change_entry(change))
         count += 1
     out.write("</feed>\n")

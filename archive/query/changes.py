@@ -40,10 +40,13 @@ from ..errors import BadInput
 from ..source import channel_key
 from ..times import parse_time
 from .history import ADDED, REMOVED, word_segments
+from .search import SearchQuery
 
 NEW, EDITED, DELETED, UNDELETED = "new", "edited", "deleted", "undeleted"
 #: Every kind of change event.
 KINDS = (NEW, EDITED, DELETED, UNDELETED)
+#: The kinds a query picks among (:func:`iter_matching`): the posts with new text.
+MATCHED_KINDS = (NEW, EDITED)
 
 
 def parse_kinds(text: str | None) -> tuple[str, ...]:
@@ -98,6 +101,8 @@ class Change:
     title: str | None = None
     #: edited: the word diff from the version before, as (kind, text) runs.
     segments: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    #: Read with a query (:func:`iter_matching`): the post's words that matched it.
+    matched: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -157,6 +162,7 @@ class Change:
             "removed": self.removed if self.kind == EDITED else None,
             "added": self.added if self.kind == EDITED else None,
             "diff": self.marked() if self.kind == EDITED else None,
+            **({"matched": list(self.matched)} if self.matched else {}),
         }
 
 
@@ -327,6 +333,35 @@ def iter_changes(conn: sqlite3.Connection, scope: ChangeScope | None = None) -> 
     try:
         for row in cursor:
             yield change_from_row(row)
+    finally:
+        with contextlib.suppress(sqlite3.ProgrammingError):  # the connection may be closed
+            cursor.close()
+
+
+def iter_matching(
+    conn: sqlite3.Connection, scope: ChangeScope, query: SearchQuery
+) -> Iterator[Change]:
+    """The new and edited events of ``scope`` whose post holds every term of ``query``
+    (its title or text after the change, read as ``search`` reads a query), newest first,
+    each with the words that matched (:attr:`Change.matched`).
+
+    Keyword alerts (``sources add --match``) and ``changes --match`` read this. Deletions
+    and returns bring no new text and are left out. ``scope.limit`` counts the matches.
+    """
+    kinds = tuple(kind for kind in scope.kinds if kind in MATCHED_KINDS)
+    if not kinds:
+        return
+    sql, params = change_query(replace(scope, kinds=kinds, limit=None))
+    cursor = conn.execute(sql, params)
+    left = scope.limit
+    try:
+        for row in cursor:
+            if left is not None and left <= 0:
+                break
+            words = query.found(row[7], row[6])  # checked before any word diff is made
+            if words:
+                yield replace(change_from_row(row), matched=words)
+                left = None if left is None else left - 1
     finally:
         with contextlib.suppress(sqlite3.ProgrammingError):  # the connection may be closed
             cursor.close()

@@ -16,7 +16,10 @@ only is found by a substring scan.
 
 A query is split on white space into terms that must all occur; text in
 double quotes is one term. FTS syntax is never interpreted: ``AND``, ``*``
-or ``-`` are searched for as written.
+or ``-`` are searched for as written. :func:`parse_query` is the one reader
+of that syntax: ``search`` takes a query through it, and so do the keyword
+alerts (``sources add --match``, ``changes --match``), whose
+:meth:`SearchQuery.found` tells whether one post holds every term.
 
 :func:`match_condition` gives the same choice of index as an SQL
 condition on ``posts``: the posts it holds for are exactly the posts
@@ -43,6 +46,58 @@ CANDIDATES = 1000
 #: What the CJK index holds of a term: its words (each CJK character one).
 _WORD = re.compile(r"\w+")
 SNIPPET_WIDTH = 80
+#: The longest query, in characters, and the most terms one may have (a stored one too).
+MAX_QUERY = 500
+MAX_TERMS = 20
+#: Control characters (C0 and C1): no query holds one.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+class BadQuery(BadInput):
+    """A query that cannot be searched for (no term, a control character, too long)."""
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A checked query: its text as given and its terms (see :func:`parse_query`)."""
+
+    text: str
+    terms: tuple[str, ...]
+
+    def found(self, title: str | None, text: str | None) -> tuple[str, ...]:
+        """The words of a post that match, each term as the post spells it, or ``()``
+        unless its title or text holds every term (any case, as ``search`` marks them)."""
+        body = f"{title or ''}\n{text or ''}"
+        words: list[str] = []
+        for term in self.terms:
+            hit = re.search(re.escape(term), body, re.IGNORECASE)
+            if hit is None:
+                return ()
+            if hit.group() not in words:
+                words.append(hit.group())
+        return tuple(words)
+
+
+def parse_query(text: object, *, option: str | None = None) -> SearchQuery:
+    """``text`` read as a query: white-space separated terms that must all occur,
+    ``"quoted text"`` one term. Raises :class:`BadQuery` (named after ``option``, when
+    given) for a query with no term, a control character, more than :data:`MAX_TERMS`
+    terms or more than :data:`MAX_QUERY` characters. (A lone ``"`` is searched for as
+    written, like every other character.)"""
+    where = f"{option} " if option else ""
+    if not isinstance(text, str):
+        raise BadQuery(f"{where}{text!r} is not text")
+    shown = repr(text[:60] + ("…" if len(text) > 60 else ""))
+    if len(text) > MAX_QUERY:
+        raise BadQuery(f"{where}{shown} is longer than {MAX_QUERY} characters")
+    if _CONTROL.search(text):
+        raise BadQuery(f"{where}{shown} holds a control character")
+    terms = split_terms(text)
+    if not terms:
+        raise BadQuery(f"{where}nothing to search for: give one or more words".lstrip())
+    if len(terms) > MAX_TERMS:
+        raise BadQuery(f"{where}{shown} has {len(terms)} terms; at most {MAX_TERMS}")
+    return SearchQuery(text.strip(), tuple(terms))
 
 
 @dataclass
@@ -93,9 +148,7 @@ def search_posts(
     with every match wrapped in ``marks``. Raises :class:`BadInput` for an
     empty query or a limit below 1.
     """
-    terms = split_terms(text)
-    if not terms:
-        raise BadInput("nothing to search for: give one or more words")
+    terms = list(parse_query(text).terms)
     if limit < 1:
         raise BadInput("--limit must be at least 1")
     key = channel_key(channel) if channel is not None else None

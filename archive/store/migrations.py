@@ -647,3 +647,12 @@ def _provenance(db: sqlite_utils.Database) -> None:
             db.execute(f"ALTER TABLE snapshots ADD COLUMN {column} TEXT")
     if "ip_address" not in db["media_urls"].columns_dict:
         db.execute("ALTER TABLE media_urls ADD COLUMN ip_address TEXT")
+
+
+@migration("0019_notify_match")
+def _notify_match(db: sqlite_utils.Database) -> None:
+    # Keyword alerts (`sources add ... --notify URL --match QUERY`): a source's
+    # notifications tell only of the new and edited posts that hold every term of
+    # its query (the syntax of `chanarchive search`); null tells of every change.
+    if "notify_match" not in db["sources"].columns_dict:
+        db.execute("ALTER TABLE sources ADD COLUMN notify_match TEXT")

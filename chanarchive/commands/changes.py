@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from archive.export.atom import channel_info, write_change_feed
 from archive.query.changelist import FirstCrawl, iter_items, list_changes, parse_cursor
-from archive.query.changes import EDITED, ChangeScope, parse_kinds
+from archive.query.changes import EDITED, ChangeScope, iter_matching, parse_kinds
+from archive.query.search import parse_query
 from archive.store import connect_readonly
 from archive.times import readable
 
-from ..clitools import db_path, is_terminal, output_format, translate_errors
+from ..clitools import BadUsage, db_path, is_terminal, output_format, translate_errors
 from ..tables import pad, truncate
 
 #: Unchanged characters kept on each side of a change in the text format.
@@ -64,10 +66,15 @@ def _text_line(change, *, colour: bool) -> str:
     metavar="CURSOR",
     help="Only changes older than this: a time, or the cursor a --limit page printed.",
 )
+@click.option(
+    "--match",
+    metavar="QUERY",
+    help="Only new and edited posts holding every word of QUERY (as `search` reads it).",
+)
 @output_format("text", "jsonl", "atom", default="text")
 @click.pass_context
 @translate_errors
-def changes(ctx, channel, since, kinds, limit, before, fmt):
+def changes(ctx, channel, since, kinds, limit, before, match, fmt):
     """List what changed in the archive, newest first.
 
     Each change is a post new, edited (with the words removed and added;
@@ -78,7 +85,11 @@ def changes(ctx, channel, since, kinds, limit, before, fmt):
     record a line for every change (kind, at, channel, post_id, url,
     version, title, text, removed, added, diff); atom a feed of them.
     --limit N shows a page of N and prints (on stderr) the --before cursor
-    of the next one. Reads the archive only.
+    of the next one. --match keeps the new and edited posts whose text
+    holds every word of QUERY, written as for `search` (Chinese included;
+    "quoted text" is one term), and names the words that matched: what a
+    source's keyword alerts (`sources add --match`) tell; it lists every
+    match (the newest N with --limit), without paging. Reads the archive only.
 
     Example:
 
@@ -89,20 +100,27 @@ def changes(ctx, channel, since, kinds, limit, before, fmt):
         chanarchive changes --channel durov --format jsonl
 
         chanarchive changes --channel durov --format atom > durov-changes.atom
+
+        chanarchive changes --match '地铁 "line 2"' --since 2026-11-20
     """
     scope = ChangeScope(
         channels=(channel,) if channel else (), since=since, kinds=parse_kinds(kinds)
     )
     scope = scope.normalized()  # a bad time is refused here, before anything is printed
     cursor = parse_cursor(before) if before else None
-    summarise = fmt == "text"
+    query = parse_query(match, option="--match") if match is not None else None
+    if query is not None and cursor is not None:
+        raise BadUsage("--match lists every match (the newest N with --limit): no --before")
+    summarise = fmt == "text" and query is None
     path = db_path(ctx)
     conn = connect_readonly(path)
     more = None
     try:
         if channel:
             channel_info(conn, channel)  # an unknown channel is bad input: exit 2
-        if limit is not None or cursor is not None:
+        if query is not None:
+            items = iter_matching(conn, replace(scope, limit=limit), query)
+        elif limit is not None or cursor is not None:
             page = list_changes(
                 conn, scope, limit=limit or 10**9, before=cursor, summarise=summarise
             )
@@ -120,11 +138,17 @@ def changes(ctx, channel, since, kinds, limit, before, fmt):
             for item in items:
                 if fmt == "jsonl":
                     click.echo(json.dumps(item.record(), ensure_ascii=False))
-                else:
-                    click.echo(_text_line(item, colour=colour))
+                    count += 1
+                    continue
+                line = _text_line(item, colour=colour)
+                matched = getattr(item, "matched", None)
+                if matched:
+                    line += f"  (matched: {' · '.join(matched)})"
+                click.echo(line)
                 count += 1
             if count == 0 and fmt == "text":
-                click.echo("no changes" + (f" since {since}" if since else ""), err=True)
+                matching = f" matching {match}" if query is not None else ""
+                click.echo("no changes" + matching + (f" since {since}" if since else ""), err=True)
     finally:
         conn.close()
     if more is not None:

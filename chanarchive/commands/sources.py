@@ -120,11 +120,18 @@ def _options(every, cron, jitter, adaptive, min_, max_, time_limit, crawl) -> Op
 @click.option(
     "--no-notify", is_flag=True, help="Stop the notifications of this source (see --notify)."
 )
+@click.option(
+    "--match",
+    metavar="QUERY",
+    help="Notify only of new and edited posts holding every word of QUERY "
+    '(as `search` reads it: Chinese included, "quoted text" one term).',
+)
+@click.option("--no-match", is_flag=True, help="Notify of every change again (forget --match).")
 @crawl_flags(scheduled=True, scope="for every run of this source")
 @click.pass_context
 @translate_errors
 def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, notify, no_notify,
-        options):  # fmt: skip
+        match, no_match, options):  # fmt: skip
     """Schedule SOURCE (or change its schedule: a source is never listed twice).
 
     Give exactly one of --every or --cron. With --adaptive the interval
@@ -133,7 +140,11 @@ def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, noti
     URL naming what changed since it was last told: new posts, edits with
     their removed and added words, deletions. A message that fails is sent
     with the next run's changes; it never fails the crawl. Adding a source
-    again with --notify replaces its URLs; without it, they stay.
+    again with --notify replaces its URLs; without it, they stay. With
+    --match, the messages tell only of the new and edited posts whose text
+    holds every word of QUERY (the syntax of `search`), naming the words
+    found; --no-match tells of every change again, and without either the
+    query stays.
 
     Example:
 
@@ -145,18 +156,20 @@ def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, noti
 
         chanarchive sources add @durov --every 1h --notify ntfy://ntfy.example/t
 
+        chanarchive sources add @news --every 1h --notify json://h/hook --match 地铁
+
         chanarchive sources add @durov --every 6h --media all --deletion-checks 200
     """
     if notify and no_notify:
         raise BadUsage("give --notify URL or --no-notify, not both")
-    spec = make_spec(
-        source, _options(every, cron, jitter, adaptive, min_, max_, time_limit, options)
-    )  # checked before the file is touched
+    given = _options(every, cron, jitter, adaptive, min_, max_, time_limit, options)
+    given.match, given.no_match = match, no_match
+    spec = make_spec(source, given)  # checked before the file is touched
     urls = check_urls(notify)
     db = open_db(ctx, create=True)
     scheduled, created = add_source(
         db, source, spec.schedule, adaptive=spec.adaptive, crawl=spec.crawl,
-        time_limit=spec.time_limit,
+        time_limit=spec.time_limit, match=spec.match, clear_match=spec.clear_match,
     )  # fmt: skip
     if urls or no_notify:
         set_targets(db, scheduled.key, urls)
@@ -167,6 +180,11 @@ def add(ctx, source, every, cron, jitter, adaptive, min_, max_, time_limit, noti
     click.echo(f"{verb} {scheduled.key}: {scheduled.describe_schedule()}{state}")
     if told:
         click.echo(f"changes go to: {', '.join(told)}")
+    if scheduled.match:
+        waits = "" if told else " (once it has a --notify URL)"
+        click.echo(
+            f"changes told: only new and edited posts matching {scheduled.match.text}{waits}"
+        )
 
 
 @sources.command("import")
@@ -189,7 +207,7 @@ def import_(ctx, file, fmt, every, cron, jitter, adaptive, min_, max_, time_limi
     A text file has one SOURCE a line; blank lines and # comments are
     skipped. A CSV file needs a header row with a 'source' column; its other
     columns (every, cron, jitter, adaptive, min, max, time_limit, paused,
-    max_pages, depth, follow, profile, since, media, media_max_size,
+    match, max_pages, depth, follow, profile, since, media, media_max_size,
     deletion_checks, settings) are each line's own, over
     the options given here. In an OPML file each outline's link is a source.
     Every line is checked first: one bad line is reported with its number
@@ -360,6 +378,10 @@ def _table(rows: list[SourceStatus], told: dict[str, list]) -> str:
         )
         if src.adaptive and src.interval_reason:
             notes.append(f"{src.key}: {src.interval_reason}")
+        if src.match:
+            notes.append(
+                f"{src.key}: notifies only of new and edited posts matching {src.match.text}"
+            )
         if row.last_status == "failed" and row.last_reason:
             notes.append(f"{src.key} failed: {row.last_reason}")
         for target in told.get(src.key, []):
@@ -399,8 +421,9 @@ def list_(ctx, state, limit, offset, fmt):
 
     Each source: its schedule, next run, last run and its status, last
     success, consecutive failures, paused or not; adaptive sources say why
-    their interval is what it is, and failing notifications why they fail
-    (json adds each source's notification targets, their secrets masked).
+    their interval is what it is, keyword alerts their query (--match), and
+    failing notifications why they fail (json adds each source's
+    notification targets, their secrets masked).
     --state and --limit / --offset page through thousands.
 
     Example:

@@ -5,6 +5,6 @@ the message telling one target of the changes (:mod:`.messages`); and
 sending them after each scheduled crawl, with the watermark that makes
 sure nothing is lost or sent twice (:mod:`.delivery`).
 
-May import: :mod:`archive.errors`, :mod:`archive.query.changes`,
+May import: :mod:`archive.errors`, :mod:`archive.query.changes`, :mod:`archive.query.search`,
 :mod:`archive.store`, :mod:`archive.times`.
 """

@@ -37,7 +37,8 @@ from datetime import timedelta
 
 import sqlite_utils
 
-from archive.query.changes import ChangeScope, iter_changes
+from archive.query.changes import ChangeScope, iter_changes, iter_matching
+from archive.query.search import SearchQuery
 from archive.store import open_archive
 from archive.store.connection import decoded
 from archive.store.notifications import FAILED, SENT, move_watermark, record_notification
@@ -201,9 +202,12 @@ def notify_source(
     send: Sender = apprise_sender,
     stop: threading.Event | None = None,
     timeout: float | None = None,
+    match: SearchQuery | None = None,
 ) -> list[Delivery]:
     """Tell each target of source ``key`` the changes it has not been told yet.
 
+    With ``match`` (the source's ``--match``), only the new and edited posts
+    matching it, with the words found; the others are passed over as told.
     Each message is waited for at most ``timeout`` seconds (default:
     :func:`send_timeout`); once ``stop`` is set nothing more is sent.
     """
@@ -222,12 +226,17 @@ def notify_source(
         if until <= target.notified_until:
             continue
         scope = ChangeScope(channels=tuple(channels), after=target.notified_until, until=until)
-        changes = list(iter_changes(db.conn, scope)) if channels else []
+        if not channels:
+            changes = []
+        elif match is None:
+            changes = list(iter_changes(db.conn, scope))
+        else:
+            changes = list(iter_matching(db.conn, scope, match))
         if not changes:
             move_watermark(db, key, target.url, after=target.notified_until, until=until)
             deliveries.append(Delivery(target.shown, None, 0))
             continue
-        title, body = compose(key, changes)
+        title, body = compose(key, changes, match=match)
         try:
             error = send_bounded(send, target.url, title, body, timeout=timeout, stop=stop)
         except Stopped:
@@ -254,9 +263,14 @@ def notify_source(
 
 
 def notify_after_crawl(
-    db_path: str, key: str, *, stop: threading.Event | None = None
+    db_path: str,
+    key: str,
+    *,
+    stop: threading.Event | None = None,
+    match: SearchQuery | None = None,
 ) -> list[Delivery]:
-    """After a scheduled crawl of ``key`` has finished its crawl rows: notify its targets.
+    """After a scheduled crawl of ``key`` has finished its crawl rows: notify its targets
+    (of the posts matching ``match`` only, when the source has a query).
 
     Never raises: a notification must not fail the crawl. Whatever goes
     wrong is logged, and the changes wait for the next run. Bounded in
@@ -267,7 +281,7 @@ def notify_after_crawl(
         db = open_archive(db_path, create=False)
         db.conn.text_factory = decoded  # a stored text that is not UTF-8 stops no message
         try:
-            return notify_source(db, key, stop=stop)
+            return notify_source(db, key, stop=stop, match=match)
         finally:
             db.close()
     except Exception:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from archive.query.changes import DELETED, EDITED, NEW, UNDELETED, Change
+from archive.query.search import SearchQuery
 
 #: At most this many changes of each kind are spelled out in one message; the rest are counted.
 MAX_LISTED = 10
@@ -67,12 +68,18 @@ def counts(changes: list[Change]) -> str:
     return ", ".join(parts)
 
 
-def compose(source: str, changes: list[Change]) -> tuple[str, str]:
+def compose(
+    source: str, changes: list[Change], *, match: SearchQuery | None = None
+) -> tuple[str, str]:
     """The title and body of the message telling of ``changes`` (newest first) in ``source``.
 
-    Plain text, every mention made inert (:func:`plain`).
+    A keyword alert (``match``, the source's ``--match``) says its query in the
+    title, and each change the words of it the post holds. Plain text, every
+    mention made inert (:func:`plain`).
     """
     title = f"chanarchive: {source}: {counts(changes)}"
+    if match is not None:
+        title += f" matching {_line(match.text, QUOTE_WIDTH)}"
     lines: list[str] = []
     for kind, heading in SECTIONS:
         of_kind = [c for c in changes if c.kind == kind]
@@ -84,6 +91,8 @@ def compose(source: str, changes: list[Change]) -> tuple[str, str]:
         for change in of_kind[:MAX_LISTED]:
             named = _line(change.name, QUOTE_WIDTH)
             lines.append(f"- {named}" + (f"  {link(change.url)}" if change.url else ""))
+            if change.matched:
+                lines.append("  matched: " + _line(" · ".join(change.matched)))
             if kind == EDITED:
                 if change.removed:
                     lines.append("  removed: " + _line(" · ".join(change.removed)))

@@ -402,7 +402,8 @@ class Service:
         log = logger.warning if outcome.status == FAILED else logger.info
         log("%s", outcome.summary())
         # Issue 13: the crawl rows are finished; tell the source's --notify targets what changed.
-        notify_after_crawl(self.db_path, source.key, stop=self.stop_event)
+        # With --match, only the new and edited posts matching the source's query.
+        notify_after_crawl(self.db_path, source.key, stop=self.stop_event, match=source.match)
         if source.adaptive and outcome.status in (OK, PARTIAL):
             try:
                 self._adapt(source)

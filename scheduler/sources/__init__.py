@@ -10,7 +10,8 @@ source's health and pages of them (:mod:`.listing`); and the adaptive
 interval that follows a channel's posting rate (:mod:`.adaptive`).
 
 May import: :mod:`archive.errors`, :mod:`archive.export.cells` (CSV cells a
-spreadsheet cannot run), :mod:`archive.source`,
+spreadsheet cannot run), :mod:`archive.query.search` (a keyword alert's query,
+read as ``search`` reads one), :mod:`archive.source`,
 :mod:`archive.store.sources` (the one writer of the table),
 :mod:`archive.times`, :mod:`crawler.options`. Never another room of the
 scheduler: they all build on this one.

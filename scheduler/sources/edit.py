@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlite_utils
 
+from archive.query.search import SearchQuery
 from archive.source import parse_source
 from archive.store.sources import delete_source, save_sources, set_source_paused
 from crawler.options import GivenOptions
@@ -30,17 +31,22 @@ def add_source(
     adaptive: Adaptive | None = None,
     crawl: GivenOptions | None = None,
     time_limit: int | None = None,
+    match: SearchQuery | None = None,
+    clear_match: bool = False,
 ) -> tuple[ScheduledSource, bool]:
     """Schedule SOURCE, or update its schedule when it is already there; returns (source, created).
 
     Re-adding a source replaces its schedule and crawl options and keeps the
     rest (created_at, paused, its crawl history): a source is never listed twice.
+    Its keyword alert's query is replaced by ``match``, forgotten with
+    ``clear_match``, else kept.
     """
     check_source(text, schedule, adaptive=adaptive, time_limit=time_limit)
     parsed = parse_source(text)
     spec = SourceSpec(
-        text, parsed.key, schedule, adaptive, crawl or GivenOptions(), time_limit, None
-    )
+        text, parsed.key, schedule, adaptive, crawl or GivenOptions(), time_limit, None,
+        match, clear_match,
+    )  # fmt: skip
     created = save_sources(db, [source_row(spec)], merge=merge_rows) == 1
     return get_source(db, parsed.key), created
 
@@ -55,7 +61,8 @@ def add_sources(db: sqlite_utils.Database, specs: list[SourceSpec]) -> tuple[int
 
 
 def source_row(spec: SourceSpec) -> dict[str, Any]:
-    """The ``sources`` row a checked spec makes (``paused`` only when the spec sets it)."""
+    """The ``sources`` row a checked spec makes (``paused`` and ``notify_match`` only when the
+    spec sets them)."""
     parsed = parse_source(spec.text)
     schedule, adaptive = spec.schedule, spec.adaptive
     row = {
@@ -74,6 +81,8 @@ def source_row(spec: SourceSpec) -> dict[str, Any]:
     }
     if spec.paused is not None:
         row["paused"] = int(spec.paused)
+    if spec.match is not None or spec.clear_match:
+        row["notify_match"] = spec.match.text if spec.match is not None else None
     return row
 
 

@@ -45,7 +45,7 @@ FORMATS = ("txt", "csv", "opml")
 #: The columns of a CSV file (and attributes of an OPML outline), in the order export writes them.
 COLUMNS = (
     "source", "every", "cron", "jitter", "adaptive", "min", "max", "time_limit", "paused",
-    *SCHEDULED,
+    "match", *SCHEDULED,
 )  # fmt: skip
 #: Header names taken for the source column, in order of preference.
 SOURCE_COLUMNS = ("source", "url", "channel")
@@ -190,6 +190,7 @@ def source_fields(source: ScheduledSource) -> dict[str, str]:
         "max": format_duration(adaptive.max_seconds) if adaptive else "",
         "time_limit": format_duration(source.time_limit) if source.time_limit else "",
         "paused": "yes" if source.paused else "",
+        "match": source.match.text if source.match else "",
         **source.crawl.to_text(),
     }
 

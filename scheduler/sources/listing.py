@@ -94,6 +94,7 @@ class SourceStatus:
             "runs": self.runs,
             "time_limit": src.time_limit,
             "crawl_options": src.crawl.listing(),
+            "match": src.match.text if src.match else None,
         }
 
 

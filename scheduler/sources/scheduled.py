@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from archive.errors import BadInput
+from archive.query.search import SearchQuery, parse_query
 from archive.source import parse_source
 from crawler.options import GivenOptions
 
@@ -70,6 +71,8 @@ class ScheduledSource:
     interval_changed_at: str | None = None
     crawl: GivenOptions = field(default_factory=GivenOptions)
     time_limit: int | None = None
+    #: Keyword alerts: its notifications tell only of the new and edited posts matching this.
+    match: SearchQuery | None = None
     next_run_at: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
@@ -110,7 +113,8 @@ def source_from_row(row: dict[str, Any]) -> ScheduledSource:
     The row is data from a file people share: its key is parsed again (the
     URL, kind and host come from it, not from their columns), its schedule
     and bounds checked as ``sources add`` checks them, and its crawl options
-    as :class:`~crawler.options.GivenOptions` (politeness settings only). A
+    as :class:`~crawler.options.GivenOptions` (politeness settings only), its
+    keyword alert's query as ``search`` reads one (:func:`parse_query`). A
     row that fails is returned paused, with :attr:`ScheduledSource.problem`
     saying why: it is listed, never crawled.
     """
@@ -163,6 +167,7 @@ def _checked_row(row: dict[str, Any]) -> ScheduledSource:
         interval_changed_at=_text(row["interval_changed_at"]),
         crawl=GivenOptions.check(options),
         time_limit=limit,
+        match=_match(row.get("notify_match")),
         next_run_at=_text(row["next_run_at"]),
         created_at=_text(row["created_at"]),
         updated_at=_text(row["updated_at"]),
@@ -173,6 +178,10 @@ def _whole(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadSchedule(f"{value!r} is not a whole number of seconds")
     return value
+
+
+def _match(value: Any) -> SearchQuery | None:
+    return None if value is None else parse_query(value, option="its --match")
 
 
 def _text(value: Any) -> str | None:

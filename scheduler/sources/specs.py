@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from archive.errors import BadInput
+from archive.query.search import SearchQuery, parse_query
 from archive.source import parse_source
 from crawler.options import GivenOptions, parse_bool
 
@@ -46,6 +47,9 @@ class SourceSpec:
     crawl: GivenOptions = field(default_factory=GivenOptions)
     time_limit: int | None = None
     paused: bool | None = None  # None: a new source is active, an old one keeps its state
+    #: Keyword alerts: tell only of the posts matching this (None: an old source keeps its own).
+    match: SearchQuery | None = None
+    clear_match: bool = False  # --no-match: tell of every change again
 
 
 @dataclass
@@ -61,6 +65,8 @@ class Options:
     time_limit: str | None = None
     crawl: GivenOptions = field(default_factory=GivenOptions)  # the crawl options set
     paused: bool | None = None  # None: leave as it is (a new source is active)
+    match: str | None = None  # a keyword alert's query; None: leave as it is
+    no_match: bool = False  # forget the query: notifications tell of every change
 
 
 def make_spec(text: str, options: Options) -> SourceSpec:
@@ -82,8 +88,14 @@ def make_spec(text: str, options: Options) -> SourceSpec:
         else None
     )
     crawl = GivenOptions.check(options.crawl)
+    if options.match is not None and options.no_match:
+        raise BadInput("give --match QUERY or --no-match, not both")
+    match = parse_query(options.match, option="--match") if options.match is not None else None
     check_source(text, schedule, adaptive=bounds, time_limit=limit)
-    return SourceSpec(text, parse_source(text).key, schedule, bounds, crawl, limit, options.paused)
+    return SourceSpec(
+        text, parse_source(text).key, schedule, bounds, crawl, limit, options.paused,
+        match, options.no_match,
+    )  # fmt: skip
 
 
 def options_from_fields(fields: dict[str, str], defaults: Options) -> Options:
@@ -99,6 +111,8 @@ def options_from_fields(fields: dict[str, str], defaults: Options) -> Options:
         options.adaptive = parse_bool(got["adaptive"], "adaptive")
     if "paused" in got:
         options.paused = parse_bool(got["paused"], "paused")
+    if "match" in got:
+        options.match = got["match"]
     own = GivenOptions.from_text(got)  # the line's crawl options, over the command line's
     settings = {**defaults.crawl.get("settings", {}), **own.get("settings", {})}
     options.crawl = GivenOptions.check({**defaults.crawl, **own, "settings": settings})

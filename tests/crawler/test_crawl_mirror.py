@@ -71,7 +71,10 @@ def test_crawl_archives_each_post_once_then_follows_edits_deletions_and_new_post
 
     second = crawl(db, start, "--follow", "/post/", "--depth", "1")
     assert second.returncode == 0, second.stderr
-    assert "posts 1 new / 1 changed / 2 unchanged / 1 deleted, media 0 archived / 4 not archived, 0 errors" in second.stdout
+    assert (
+        "posts 1 new / 1 changed / 2 unchanged / 1 deleted, media 0 archived / 4 not archived, 0 errors"
+        in second.stdout
+    )
     archived = posts(db)
     assert archived["102"][0] == 2 and "恢复双向通行" in archived["102"][3]
     assert archived["103"][1] is not None  # deleted_at

@@ -98,9 +98,10 @@ _OPTIONS = st.one_of(
     limit=_VALUE,
     interval=_VALUE,
     stamps=_VALUE,
+    match=st.one_of(_VALUE, st.text(st.sampled_from('地铁 "a\x00\x85\t'), max_size=12)),
 )
 def test_any_stored_row_is_a_checked_source_or_listed_as_refused(
-    key, every, cron, jitter, adaptive, bounds, options, limit, interval, stamps
+    key, every, cron, jitter, adaptive, bounds, options, limit, interval, stamps, match
 ):
     row = {
         "key": key, "kind": "telegram", "url": "x", "host": "x", "every_seconds": every,
@@ -108,6 +109,7 @@ def test_any_stored_row_is_a_checked_source_or_listed_as_refused(
         "max_seconds": bounds[1], "paused": 0, "options": options, "time_limit": limit,
         "interval_seconds": interval, "interval_reason": stamps, "interval_changed_at": stamps,
         "next_run_at": stamps, "created_at": stamps, "updated_at": stamps,
+        "notify_match": match,
     }  # fmt: skip
     source = source_from_row(row)
     if source.problem:
@@ -117,3 +119,5 @@ def test_any_stored_row_is_a_checked_source_or_listed_as_refused(
     source.crawl.effective()
     assert source.schedule.every or source.schedule.cron
     source.describe_schedule()
+    if source.match is not None:  # a query as `search` reads one: terms, no control character
+        assert source.match.terms and source.match.found(None, " ".join(source.match.terms))
