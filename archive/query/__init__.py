@@ -6,7 +6,8 @@ caps (:mod:`.sql`), search over the current clean text (:mod:`.search`),
 every version of one post with diffs between them and its counts over
 time (:mod:`.history`), the archive's change events — posts new, edited,
 deleted, undeleted — that every "what changed" view reads
-(:mod:`.changes`), and each channel at a glance (:mod:`.channels`).
+(:mod:`.changes`), each channel at a glance (:mod:`.channels`), coverage
+gaps (:mod:`.gaps`) and the channels the posts point to (:mod:`.discover`).
 
 Everything here reads through :func:`archive.store.connect_readonly` and
 writes nothing.
