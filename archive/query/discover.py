@@ -23,6 +23,7 @@ Plain reads on a read-only connection; nothing here writes.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
@@ -51,6 +52,7 @@ _TEXT_LINK = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=65536)  # the same names come back post after post
 def telegram_name(text: str | None) -> str | None:
     """The channel a link or ``@name`` names (lower case), when ``sources add`` would take it
     as a Telegram channel; else None (a web page, an invite, a t.me path, a bad name)."""
@@ -126,13 +128,13 @@ class Candidate:
     def url(self) -> str:
         return f"https://t.me/s/{self.name}"
 
-    def count(self, kinds: set[str], channel: str, when: str | None) -> None:
+    def count(self, kinds: set[str], channel: str, when: str | None, moment: datetime | None):
+        """One more post of ``channel``, published (else captured) at ``when``, points here."""
         self.posts += 1
         self.forwards += "forward" in kinds
         self.mentions += "mention" in kinds
         self.links += "link" in kinds
         self.channels.add(channel)
-        moment = to_datetime(when)
         if moment is None:
             return
         if self._first is None or moment < self._first:
@@ -232,10 +234,11 @@ def discover(
     names = _channel_names(conn, list(channels or []))
     found: dict[str, Candidate] = {}
     for channel, when, forwarded_from, text, links in _pointing_posts(conn, names):
-        for name, kinds in references(forwarded_from, text, _links(links)).items():
-            if name == channel:
-                continue  # a channel never lists itself
-            found.setdefault(name, Candidate(name)).count(kinds, channel, when)
+        pointed = references(forwarded_from, text, _links(links))
+        pointed.pop(channel, None)  # a channel never lists itself
+        moment = to_datetime(when) if pointed else None
+        for name, kinds in pointed.items():
+            found.setdefault(name, Candidate(name)).count(kinds, channel, when, moment)
     ranked = sorted(
         (c for c in found.values() if c.posts >= min_posts),
         key=lambda c: (-c.posts, -len(c.channels), c.name),
