@@ -21,7 +21,12 @@ from .errors import BadSource
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,31}\Z", re.ASCII)
 #: The hosts that are Telegram itself (aliases of t.me).
 TELEGRAM_HOSTS = frozenset({"t.me", "telegram.me", "www.t.me", "www.telegram.me", "telegram.dog"})
-_RESERVED = {"s", "joinchat", "addstickers", "share", "proxy", "socks", "iv", "c", "login"}
+#: t.me's own paths (invites, sticker and folder links, proxies, Instant View ...): never a channel.
+_RESERVED = {
+    "s", "joinchat", "addstickers", "addemoji", "addtheme", "addlist", "share", "proxy",
+    "socks", "iv", "c", "login", "setlanguage", "confirmphone", "invoice", "giftcode",
+    "boost", "contact", "nft",
+}  # fmt: skip
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 

@@ -37,6 +37,11 @@ def test_url_forms(text):
         ("http:///nohost", "no host"),
         ("https://t.me/", "no channel name"),
         ("https://t.me/s/joinchat", "not a Telegram channel name"),
+        ("https://t.me/addlist/AbCdEf", "not a Telegram channel name"),
+        ("t.me/addemoji/SomeSet", "not a Telegram channel name"),
+        ("https://t.me/boost/durov", "not a Telegram channel name"),
+        ("https://t.me/contact/AbCdEf", "not a Telegram channel name"),
+        ("@setlanguage", "not a Telegram channel name"),
         ("http://example.com:99999/", "bad port"),
     ],
 )

@@ -7,8 +7,9 @@ every version of one post with diffs between them and its counts over
 time (:mod:`.history`), the archive's change events — posts new, edited,
 deleted, undeleted — that every "what changed" view reads
 (:mod:`.changes`), the same events as people read them, a page at a time,
-a channel's first crawl in one line (:mod:`.changelist`), and each channel
-at a glance (:mod:`.channels`).
+a channel's first crawl in one line (:mod:`.changelist`), each channel
+at a glance (:mod:`.channels`), coverage gaps (:mod:`.gaps`) and the
+channels the posts point to (:mod:`.discover`).
 
 Everything here reads through :func:`archive.store.connect_readonly` and
 writes nothing.

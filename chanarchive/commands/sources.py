@@ -33,6 +33,7 @@ from ..clitools import (
     translate_errors,
 )
 from ..tables import render_table
+from .discover import discover_command
 from .export import check_csv_flags, csv_flags
 
 
@@ -525,3 +526,6 @@ def resume(ctx, source):
     resumed = set_paused(db, source, False)
     db.close()
     click.echo(f"resumed {resumed.key}: {resumed.describe_schedule()}")
+
+
+sources.add_command(discover_command)
