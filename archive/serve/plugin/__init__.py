@@ -67,6 +67,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+import datasette.handle_exception
 from datasette import hookimpl
 
 from ...query.guard import Authorizer, limit_connection
@@ -91,6 +92,13 @@ SERVE_MAX_VALUE_BYTES = 1024 * 1024
 #: How much of a query's rows the browser gets whole (JSON may spell a byte in six);
 #: past it, long values come shortened.
 SERVE_MAX_RESULT_BYTES = 32 * 1024 * 1024
+
+# Datasette prints every error it answers, a refused query too, as a rich traceback with
+# its local variables whenever `rich` can be imported (a dependency of a dependency here):
+# a page of noise per bad query, and the request's values on the terminal. A refused
+# query is the visitor's error and is answered, not logged; a server fault (500) is
+# still printed, as a plain traceback.
+datasette.handle_exception.rich = None
 
 
 def is_archive(conn: sqlite3.Connection) -> bool:
