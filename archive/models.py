@@ -381,7 +381,11 @@ class MediaRef:
 
 @dataclass
 class MediaFetch:
-    """What fetching one media URL gave: the file, or the reason it failed."""
+    """What fetching one media URL gave: the file, or the reason it failed.
+
+    ``tried`` False: the URL was not asked for at all (its host failed too often in the
+    crawl): its reason is kept, and it uses up none of the URL's tries.
+    """
 
     url: str
     fetched_at: str
@@ -390,3 +394,4 @@ class MediaFetch:
     content_type: str | None = None
     http_status: int | None = None
     reason: str | None = None
+    tried: bool = True

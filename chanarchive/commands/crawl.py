@@ -114,7 +114,9 @@ def crawl(ctx, sources, options, verbose, redis_url, no_wait, trigger):
     }
     if len(rows) > 1:
         for row in rows:
-            click.echo(f"{row['source']}: {summary_line(row)} ({row['status']})")
+            # A source that failed says why here (its first page's failure is logged only here).
+            why = f": {row['reason']}" if row["status"] == "failed" and row["reason"] else ""
+            click.echo(f"{row['source']}: {summary_line(row)} ({row['status']}{why})")
     statuses = {r["status"] for r in rows}
     status = statuses.pop() if len(statuses) == 1 else "partial"
     click.echo(f"crawled {summary_line(totals)} ({status})")
