@@ -8,17 +8,15 @@ anything beyond loopback). The pages are the test server's; the pictures
 are elsewhere, so each crawl runs with ``--allow-private-hosts`` unless the
 pictures' host is a name.
 
-Times are asserted loosely (the machine is shared): what matters is minutes
-against seconds. Measured on the code before this change: 20 pictures on a
-hanging host did not finish in 15 minutes (each picture 4 tries of 30 s);
-50 pictures on a dead name took 313 s and 408 look-ups; a picture dripping
-10 bytes a second 134 s; ``crawl @anyname`` with no network 45 s and 78 lines
-of stderr with two tracebacks.
+Nothing here is timed (what a fault costs is measured by
+``bench/fault_costs.py``): the tests count what reached the failing host (its
+connections, a name's look-ups) and read what the archive kept. The side
+fetch's timeout is shortened with ``-s`` to keep them quick; the defaults are
+checked on their own.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -38,11 +36,14 @@ DEAD = "dead.invalid"
 QUICK = [*FAST, "-s", "DOWNLOAD_DELAY=0.01"]
 
 
-def crawl_timed(db: Path, *args: str, env: dict | None = None, timeout: float = 300):
-    """``chanarchive crawl ARGS`` (politeness delays all but off): (seconds taken, the process)."""
-    started = time.monotonic()
-    done = run_cli(db, "crawl", *QUICK, *args, timeout=timeout, env=env)
-    return time.monotonic() - started, done
+#: A side fetch's timeout in these tests (the default, 10 s, would only make them slower).
+SHORT = ["-s", "SIDE_FETCH_TIMEOUT=1"]
+
+
+def crawl(db: Path, *args: str, env: dict | None = None):
+    """``chanarchive crawl ARGS`` with politeness delays all but off and a short side fetch
+    timeout."""
+    return run_cli(db, "crawl", *QUICK, *SHORT, *args, timeout=300, env=env)
 
 
 def media_rows(db: Path) -> list[tuple[str, str, int, str | None]]:
@@ -71,9 +72,8 @@ def test_twenty_pictures_on_a_hanging_host_cost_three_timeouts_and_a_later_crawl
     with HangingHost() as host:
         site.control("media_channel", name="stuck", posts=20, base=host.url)
         url = f"{site.url}/s/stuck"
-        took, done = crawl_timed(db, url, "--allow-private-hosts", env=fenced_env(tmp_path))
+        done = crawl(db, url, "--allow-private-hosts", env=fenced_env(tmp_path))
         assert done.returncode == 0, done.stderr
-        assert took < 60, took  # before: not done in 15 minutes
         assert query(db, "SELECT COUNT(*) FROM posts") == [(20,)]
         assert done.stdout.strip().endswith("0 errors (ok)")  # pictures never fail a crawl
         no_traceback(done)
@@ -83,7 +83,7 @@ def test_twenty_pictures_on_a_hanging_host_cost_three_timeouts_and_a_later_crawl
         assert len(rows) == 20 and {status for _, status, _, _ in rows} == {"failed"}
         tried = [r for r in rows if r[2] == 1]
         assert len(tried) == 2
-        assert all(reason == "timed out: no answer within 10 s" for *_, reason in tried)
+        assert all(reason == "timed out: no answer within 1 s" for *_, reason in tried)
         untried = [r for r in rows if r[2] == 0]
         assert len(untried) == 18
         assert all(
@@ -93,11 +93,11 @@ def test_twenty_pictures_on_a_hanging_host_cost_three_timeouts_and_a_later_crawl
         # post_media counts the same tries: a picture not tried used none of its three.
         assert query(db, "SELECT SUM(attempts), COUNT(*) FROM post_media") == [(2, 20)]
         [warning] = [line for line in done.stderr.splitlines() if "Giving up on" in line]
-        assert f"127.0.0.1:{host.port}" in warning and "no answer within 10 s" in warning
+        assert f"127.0.0.1:{host.port}" in warning and "no answer within 1 s" in warning
 
         # The host works again: the next crawl archives every picture.
         host.heal()
-        _, again = crawl_timed(db, url, "--allow-private-hosts", env=fenced_env(tmp_path))
+        again = crawl(db, url, "--allow-private-hosts", env=fenced_env(tmp_path))
         assert again.returncode == 0, again.stderr
     assert query(db, "SELECT status, COUNT(*) FROM media_urls GROUP BY status") == [("ok", 20)]
     assert query(db, "SELECT COUNT(*) FROM post_media WHERE sha256 IS NULL") == [(0,)]
@@ -107,34 +107,53 @@ def test_twenty_pictures_on_a_hanging_host_cost_three_timeouts_and_a_later_crawl
 def test_a_dripping_picture_is_cut_and_a_steady_one_outlasts_the_first_byte_timeout(site, tmp_path):
     with DrippingHost(size=200_000, rate=10) as drip:
         site.control("media_channel", name="drip", posts=1, base=drip.url)
-        took, done = crawl_timed(tmp_path / "a.db", f"{site.url}/s/drip", "--allow-private-hosts")
+        done = crawl(tmp_path / "a.db", f"{site.url}/s/drip", "--allow-private-hosts")
     assert done.returncode == 0, done.stderr
-    assert took < 40, took  # before: 4 tries of 30 s
     [(_, status, attempts, reason)] = media_rows(tmp_path / "a.db")
     assert (status, attempts) == ("failed", 1)
     assert reason.startswith("too slow: ") and "(under 20 KB/s)" in reason, reason
     assert drip.connections == 2  # robots.txt and the picture, once: not retried
     no_traceback(done)
 
-    # 300 KB at 60 KB/s takes 5 s, longer than SIDE_FETCH_TIMEOUT: fetched whole all the same.
-    with DrippingHost(size=300_000, rate=60_000) as steady:
+    # 360 KB at 60 KB/s takes 6 s: far longer than SIDE_FETCH_TIMEOUT, and judged by its rate
+    # once the grace has passed, yet fetched whole.
+    with DrippingHost(size=360_000, rate=60_000) as steady:
         site.control("media_channel", name="steady", posts=1, base=steady.url)
-        _, done = crawl_timed(
-            tmp_path / "b.db", f"{site.url}/s/steady", "--allow-private-hosts",
-            "-s", "SIDE_FETCH_TIMEOUT=2",
-        )  # fmt: skip
+        done = crawl(tmp_path / "b.db", f"{site.url}/s/steady", "--allow-private-hosts")
     assert done.returncode == 0, done.stderr
     assert [row[1:3] for row in media_rows(tmp_path / "b.db")] == [("ok", 1)]
-    assert query(tmp_path / "b.db", "SELECT size FROM media_files") == [(300_000,)]
+    assert query(tmp_path / "b.db", "SELECT size FROM media_files") == [(360_000,)]
+    assert steady.connections == 2
+
+
+def test_pictures_on_a_port_that_refuses_are_tried_until_the_breaker_opens(site, tmp_path):
+    db = tmp_path / "archive.db"
+    with RefusingPort() as port:
+        site.control("media_channel", name="refused", posts=8, base=port.url)
+        done = crawl(db, f"{site.url}/s/refused", "--allow-private-hosts", "-s",
+                     "HOST_BREAKER_FAILURES=2")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("0 errors (ok)")
+    assert query(db, "SELECT COUNT(*) FROM posts") == [(8,)]
+    rows = media_rows(db)
+    assert len(rows) == 8
+    # robots.txt and one picture were refused (the breaker's two), once each: the rest waits.
+    tried = [reason for _, _, attempts, reason in rows if attempts == 1]
+    assert len(tried) == 1 and tried[0].startswith("connection refused ("), tried
+    untried = [reason for _, _, attempts, reason in rows if attempts == 0]
+    assert len(untried) == 7
+    assert all(
+        r.startswith(f"not tried: host 127.0.0.1:{port.port} failed 2 times") for r in untried
+    )
+    no_traceback(done)
 
 
 def test_a_dead_name_costs_one_look_up(site, tmp_path):
     db = tmp_path / "archive.db"
     site.control("media_channel", name="deadpics", posts=50, base=f"http://{DEAD}")
     env = fenced_env(tmp_path, {DEAD: [[]]})
-    took, done = crawl_timed(db, f"{site.url}/s/deadpics", env=env)
+    done = crawl(db, f"{site.url}/s/deadpics", env=env)
     assert done.returncode == 0, done.stderr
-    assert took < 40, took  # before: 313 s
     assert lookups(tmp_path, DEAD) == 1  # before: 408
     assert query(db, "SELECT COUNT(*) FROM posts") == [(50,)]
     rows = media_rows(db)
@@ -152,9 +171,8 @@ def test_a_dead_name_costs_one_look_up(site, tmp_path):
 def test_a_channel_whose_host_does_not_resolve_fails_at_once_in_one_line(tmp_path, source):
     # @anyname is t.me's: as with no network at all, the name does not resolve.
     env = fenced_env(tmp_path, {"t.me": [[]], DEAD: [[]]})
-    took, done = crawl_timed(tmp_path / "a.db", source, env=env)
+    done = crawl(tmp_path / "a.db", source, env=env)
     assert done.returncode == 1, done.stdout
-    assert took < 20, took  # before: 45 s
     [line] = done.stderr.strip().splitlines()  # before: 78 lines, two tracebacks
     assert line.startswith(f"Error: every fetch failed: {source}: fetch: DNS lookup failed (")
     assert done.stdout.strip().endswith("1 errors (failed)")
@@ -167,12 +185,11 @@ def test_a_channel_whose_host_does_not_resolve_fails_at_once_in_one_line(tmp_pat
 def test_an_unreachable_page_host_fails_in_one_line(tmp_path, fault):
     host = RefusingPort() if fault == "refused" else HangingHost()
     with host:
-        took, done = crawl_timed(
+        done = crawl(
             tmp_path / "a.db", f"{host.url}/s/chan",
-            "-s", "SIDE_FETCH_TIMEOUT=1", "-s", "DOWNLOAD_TIMEOUT=2", "-s", "RETRY_TIMES=1",
+            "-s", "DOWNLOAD_TIMEOUT=2", "-s", "RETRY_TIMES=1",
         )  # fmt: skip
     assert done.returncode == 1, done.stdout
-    assert took < 30, took
     [line] = done.stderr.strip().splitlines()
     reason = "connection refused (" if fault == "refused" else "timed out ("
     assert line.startswith(f"Error: every fetch failed: {host.url}/s/chan: fetch: {reason}"), line
@@ -220,8 +237,10 @@ def test_workers_bound_side_fetches_as_local_crawls_do(tmp_path):
     worker = worker_settings("redis://127.0.0.1:6379/0", {"SIDE_FETCH_TIMEOUT": "5"})
     for settings in (local, worker):
         handlers = settings.getdict("DOWNLOAD_HANDLERS")
-        assert handlers["http"] == handlers["https"] == (
-            "crawler.handlers.http.BoundedHTTPDownloadHandler"
+        assert (
+            handlers["http"]
+            == handlers["https"]
+            == ("crawler.handlers.http.BoundedHTTPDownloadHandler")
         )
         middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
         breaker = "crawler.downloadermiddlewares.breaker."
