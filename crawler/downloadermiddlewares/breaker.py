@@ -16,8 +16,11 @@ middleware, the next request would already be on its way.
   says the crawl gave up on the host), so twenty pictures on a host that
   hangs cost three timeouts, not twenty. The side fetches already waiting in
   the host's download slot are held back by the download handler as their
-  turn comes (it asks :meth:`HostBreaker.check`). Pages are never held back:
-  a page's failure is its crawl's to report.
+  turn comes (it asks :meth:`HostBreaker.check`); and until a host has given
+  an answer in the crawl, the handler sends it one side fetch at a time, so
+  a host that is down meets exactly ``HOST_BREAKER_FAILURES`` of them, however
+  many were queued together. Pages are never held back: a page's failure is
+  its crawl's to report.
 - :class:`HostFailures` sits after retry and backoff (its
   ``process_exception`` runs before theirs). It makes two kinds of failure
   below HTTP final, neither retried nor backing the host off: a side
@@ -70,15 +73,27 @@ class HostBreaker:
         self.failures: LocalCache[tuple[Any, str], tuple[int, str]] = LocalCache(REMEMBERED)
         #: The (crawl, host) given up on that the log was told of.
         self.told: LocalCache[tuple[Any, str], bool] = LocalCache(REMEMBERED)
+        #: The (crawl, host) that gave an answer (any HTTP status) in the crawl.
+        self.answers: LocalCache[tuple[Any, str], bool] = LocalCache(REMEMBERED)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> HostBreaker:
         return cls(crawler)
 
-    def _key(self, request: Any) -> tuple[Any, str]:
+    def key(self, request: Any) -> tuple[Any, str]:
+        """(the crawl, the host) of ``request``: what the breaker counts by."""
         crawl_key = getattr(self.crawler.spider, "crawl_key", None)
         crawl = crawl_key(request) if crawl_key is not None else None
         return crawl, urlparse_cached(request).netloc
+
+    def answered(self, request: Any) -> None:
+        """``request``'s host gave an answer (any HTTP status): it is up, in this crawl."""
+        self.answers[self.key(request)] = True
+
+    def has_answered(self, request: Any) -> bool:
+        """Whether ``request``'s host gave an answer in its crawl (see the download handler:
+        until then, its side fetches go one at a time)."""
+        return self.key(request) in self.answers
 
     def failed(self, request: Any, exception: BaseException) -> None:
         """``request`` ended with ``exception``: counted when its host failed below HTTP.
@@ -90,7 +105,7 @@ class HostBreaker:
             return
         self.crawler.stats.inc_value("chanarchive/host_failures")
         reason = describe_failure(Failure(exception))[1]
-        key = self._key(request)
+        key = self.key(request)
         count = self.failures.get(key, (0, ""))[0] + 1
         self.failures[key] = (count, reason)
 
@@ -98,7 +113,7 @@ class HostBreaker:
         """Raise :class:`~crawler.sidefetches.NotTried` for a side fetch to a host given up on."""
         if self.limit <= 0 or not is_side_fetch(request):
             return
-        key = self._key(request)
+        key = self.key(request)
         count, last = self.failures.get(key, (0, ""))
         if count >= self.limit:
             self.crawler.stats.inc_value("chanarchive/not_tried")

@@ -36,6 +36,15 @@ download ends, before the host's download slot sends its next request, and
 does not send a side fetch whose host the crawl gave up on while it waited
 for its turn in that slot (the breaker's middleware sees a request before
 the slot, this handler when its turn comes).
+
+And it sends a host that has not answered yet in the crawl one side fetch at
+a time (a *probe*): once the host answers, its side fetches go as Scrapy
+sends them; while it does not, the next waits for the last one's end, and
+after ``HOST_BREAKER_FAILURES`` failures the rest are not tried. Without it,
+a host's queued side fetches could all be sent together (with
+``DOWNLOAD_DELAY=0``, Scrapy 2.19's downloader starts every request queued
+for a slot at once, whatever ``CONCURRENT_REQUESTS_PER_DOMAIN`` says) and a
+host that hangs would meet them all before the first failure is counted.
 """
 
 from __future__ import annotations
@@ -105,6 +114,15 @@ class _Watch:
         self.timer = None
 
 
+class _Probe:
+    """The side fetches to a host not answered yet: the lock they take turns with."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        #: The side fetches holding or waiting for the lock.
+        self.users = 0
+
+
 class BoundedHTTPDownloadHandler(HTTP11DownloadHandler):
     """Scrapy's HTTP/1.1 handler; a side fetch is cut when it hangs or drips (see the module)."""
 
@@ -118,6 +136,8 @@ class BoundedHTTPDownloadHandler(HTTP11DownloadHandler):
             logger.warning("Side fetches are not bounded: the asyncio reactor is not installed")
         #: The watch of each side fetch under way, by its request's id.
         self._watches: dict[int, _Watch] = {}
+        #: The (crawl, host) not answered yet with side fetches for them: one at a time.
+        self._probes: dict[tuple[Any, str], _Probe] = {}
         self._looked: HostBreaker | None | bool = False  # the crawl's breaker, once looked up
         crawler.signals.connect(self._headers_received, signal=signals.headers_received)
         crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
@@ -130,17 +150,38 @@ class BoundedHTTPDownloadHandler(HTTP11DownloadHandler):
     async def download_request(self, request: Any) -> Any:
         breaker = self._breaker()
         try:
-            return await self._download(request, breaker)
+            response = await self._download(request, breaker)
         except Exception as exc:
             if breaker is not None:  # counted before the host's slot sends its next request
                 breaker.failed(request, exc)
             raise
+        if breaker is not None:
+            breaker.answered(request)
+        return response
 
     async def _download(self, request: Any, breaker: HostBreaker | None) -> Any:
         if not self.bounded or not is_side_fetch(request):
             return await super().download_request(request)
-        if breaker is not None:  # its host may have failed while it waited for its turn
-            breaker.check(request)
+        if breaker is None:
+            return await self._bounded(request)
+        if breaker.has_answered(request):
+            breaker.check(request)  # its host may have failed while it waited in the slot
+            return await self._bounded(request)
+        key = breaker.key(request)
+        probe = self._probes.setdefault(key, _Probe())
+        probe.users += 1
+        try:
+            async with probe.lock:  # one at a time until the host answers
+                breaker.check(request)  # its host may have failed while it waited its turn
+                if not breaker.has_answered(request):
+                    return await self._bounded(request)
+            return await self._bounded(request)  # it answered meanwhile: no more waiting
+        finally:
+            probe.users -= 1
+            if not probe.users:
+                del self._probes[key]
+
+    async def _bounded(self, request: Any) -> Any:
         task = asyncio.ensure_future(super().download_request(request))
         watch = self._watches[id(request)] = _Watch(task, self.first_byte, self.min_rate)
         try:

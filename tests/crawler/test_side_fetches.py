@@ -30,20 +30,17 @@ pytestmark = pytest.mark.slow
 DEAD = "dead.invalid"
 
 
-#: Politeness delays all but off. Not quite 0: with no delay at all, Scrapy starts every
-#: request queued for a host at once, whatever its concurrency (one here); a picture host
-#: then meets several requests together, as it never does with the default delay.
-QUICK = [*FAST, "-s", "DOWNLOAD_DELAY=0.01"]
-
-
 #: A side fetch's timeout in these tests (the default, 10 s, would only make them slower).
 SHORT = ["-s", "SIDE_FETCH_TIMEOUT=1"]
 
 
 def crawl(db: Path, *args: str, env: dict | None = None):
-    """``chanarchive crawl ARGS`` with politeness delays all but off and a short side fetch
-    timeout."""
-    return run_cli(db, "crawl", *QUICK, *SHORT, *args, timeout=300, env=env)
+    """``chanarchive crawl ARGS`` with the politeness delays off and a short side fetch timeout.
+
+    With no delay at all, Scrapy sends every request queued for a host at once, whatever its
+    concurrency: a host that fails meets several side fetches together, unless the crawl
+    sends it one at a time until it answers (as it does)."""
+    return run_cli(db, "crawl", *FAST, *SHORT, *args, timeout=300, env=env)
 
 
 def media_rows(db: Path) -> list[tuple[str, str, int, str | None]]:
@@ -77,7 +74,8 @@ def test_twenty_pictures_on_a_hanging_host_cost_three_timeouts_and_a_later_crawl
         assert query(db, "SELECT COUNT(*) FROM posts") == [(20,)]
         assert done.stdout.strip().endswith("0 errors (ok)")  # pictures never fail a crawl
         no_traceback(done)
-        # robots.txt and two pictures timed out; nothing was retried; the rest was not tried.
+        # robots.txt and two pictures timed out, one after the other (20 were queued at once);
+        # nothing was retried; the rest was not tried.
         assert host.connections == 3
         rows = media_rows(db)
         assert len(rows) == 20 and {status for _, status, _, _ in rows} == {"failed"}
