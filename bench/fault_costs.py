@@ -112,7 +112,9 @@ def crawl(code: Path, tmp: Path, source: str, limit: float, names: dict | None =
         done = False
     seconds = time.monotonic() - started
     if (tmp / "fence").exists():
-        raise SystemExit(f"{source}: the crawl tried to leave loopback: {(tmp / 'fence').read_text()}")
+        raise SystemExit(
+            f"{source}: the crawl tried to leave loopback: {(tmp / 'fence').read_text()}"
+        )
     lines = err.strip().splitlines()
     outcome = Outcome(seconds, done, proc.returncode, len(lines), err.count("Traceback"),
                       *counts(db), attempts="")  # fmt: skip
