@@ -137,3 +137,13 @@ def test_which_failures_are_final_and_which_are_left_to_retry():
     # Never sent: the host did nothing (and the retry middleware lets an IgnoreRequest be).
     assert outcome(picture(), NotTried("cdn.example", 3, "x")) == "left to the retry middleware"
     assert crawler.stats.get_value("chanarchive/not_retried") == 2
+
+
+def test_a_deletion_check_is_a_side_fetch_held_back_with_its_host():
+    from crawler.plans.checks import check_request
+
+    gate = breaker(limit=1)
+    gate.failed(page("t.me"), NoAnswer(10))  # a page's failure counts for the host too
+    check = check_request("@chan", "https://t.me/s/chan", "chan", 7)
+    assert held_back(gate, check) is not None
+    assert held_back(gate, page("t.me")) is None
