@@ -193,13 +193,14 @@ def measure(code: Path, limit: float, only: str | None) -> dict[str, Outcome]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--before", type=Path, help="a checkout whose code to measure too")
+    parser.add_argument("--label", default="before", help="what --before's code is")
     parser.add_argument("--limit", type=float, default=300, help="kill a crawl after this (s)")
     parser.add_argument("--only", help="only the faults whose name holds this")
     parser.add_argument("--no-write", action="store_true", help="print, do not write the doc")
     args = parser.parse_args()
     runs = {}
     if args.before:
-        runs["before"] = measure(args.before.resolve(), args.limit, args.only)
+        runs[args.label] = measure(args.before.resolve(), args.limit, args.only)
     runs["now"] = measure(ROOT, args.limit, args.only)
     header = "| fault | code | seconds | exit | stderr lines | archived | attempts |"
     lines = [
@@ -209,7 +210,8 @@ def main() -> None:
         "",
         "One `crawl` per fault, defaults but `DOWNLOAD_DELAY=0`, every host on loopback"
         " or a name faked not to resolve; attempts are the connections the failing host"
-        " accepted, or the look-ups of the dead name.",
+        " accepted, or the look-ups of the dead name; a crawl still running after"
+        f" {args.limit:g} s is killed.",
         "",
         header,
         "|---|---|---:|---:|---:|---|---|",
