@@ -473,7 +473,11 @@ class MediaRef:
 
 @dataclass
 class MediaFetch:
-    """What fetching one media URL gave: the file, or the reason it failed."""
+    """What fetching one media URL gave: the file, or the reason it failed.
+
+    ``tried`` False: the URL was not asked for at all (its host failed too often in the
+    crawl): its reason is kept, and it uses up none of the URL's tries.
+    """
 
     url: str
     fetched_at: str
@@ -483,6 +487,7 @@ class MediaFetch:
     http_status: int | None = None
     reason: str | None = None
     ip_address: str | None = None  # the server's address the file came from, when known
+    tried: bool = True
 
     def __post_init__(self) -> None:
         self.ip_address = checked_ip_address(self.ip_address)

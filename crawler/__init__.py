@@ -8,11 +8,13 @@ writer (:mod:`.writer`), running a crawl in this process (:mod:`.local`;
 seconds, whatever the delays: :mod:`.stopping`), what a fetch gave in the
 archive's terms (:mod:`.responses`), which addresses a crawl may reach
 (:mod:`.addresses`) and the resolver every connection goes through
-(:mod:`.resolver`), Scrapy's settings (:mod:`.settings`), and by Scrapy
+(:mod:`.resolver`), what a side fetch is and how one ends early
+(:mod:`.sidefetches`), Scrapy's settings (:mod:`.settings`), and by Scrapy
 component: the spider (:mod:`.spiders`), where a crawl goes next and what else
 it fetches (:mod:`.plans`), downloader middlewares
-(:mod:`.downloadermiddlewares`), the pipeline (:mod:`.pipelines`), extensions
-(:mod:`.extensions`); and the distributed crawl (:mod:`.distributed`).
+(:mod:`.downloadermiddlewares`), the download handler (:mod:`.handlers`), the
+pipeline (:mod:`.pipelines`), extensions (:mod:`.extensions`); and the
+distributed crawl (:mod:`.distributed`).
 
 May import: :mod:`archive` (the library: models, errors, times, source,
 clean, extract, store). Never the scheduler or the command line.

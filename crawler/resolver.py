@@ -13,7 +13,12 @@ past the check made before the request was sent: the address checked is the
 address connected to.
 
 It caches answers as Scrapy's resolvers do (``DNSCACHE_ENABLED``,
-``DNSCACHE_SIZE``; the check applies to cached answers too), resolves IPv4
+``DNSCACHE_SIZE``; the check applies to cached answers too) and, with the
+cache on, asks for a name once however many requests wait for it, and
+remembers a name that did not resolve for :data:`FAILED_NAME_TTL` seconds (a
+dead name, or no network at all, costs one look-up, not one per request: the
+robots.txt, the check before the request, the connection, the next picture on
+the same host), resolves IPv4
 and IPv6, and serves :class:`~crawler.downloadermiddlewares.reach.ReachGuard`'s
 look-ups made before a request is sent (:meth:`PublicResolver.lookup`), from
 the same cache. The hosts of the proxies named in the environment
@@ -23,6 +28,7 @@ the same cache. The hosts of the proxies named in the environment
 from __future__ import annotations
 
 import logging
+import time
 import urllib.request
 from collections.abc import Sequence
 from typing import Any
@@ -42,6 +48,9 @@ from zope.interface import implementer, provider
 from .addresses import address_refusal, host_key, ip_of, is_public, why_not_public
 
 logger = logging.getLogger(__name__)
+
+#: Seconds a name that did not resolve is taken as not resolving, without asking again.
+FAILED_NAME_TTL = 60.0
 
 
 @implementer(IHostResolution)
@@ -98,6 +107,11 @@ class PublicResolver:
         self.allowed: set[str] = _proxy_hosts()
         #: Why a host's addresses were all dropped at its last connection, by host.
         self.refusals: LocalCache[str, str] = LocalCache(1000)
+        #: Names that did not resolve, and when (``time.monotonic``): not asked again for
+        #: :data:`FAILED_NAME_TTL` seconds.
+        self.failed: LocalCache[str, float] = LocalCache(1000)
+        #: Names being looked up, with whoever waits for the same answer meanwhile.
+        self._asking: dict[str, list[defer.Deferred[list[IAddress]]]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Any, reactor: Any) -> PublicResolver:
@@ -144,15 +158,34 @@ class PublicResolver:
         cacheable = self.cache is not None and address_types is None
         if cacheable and key in self.cache:
             return defer.succeed(list(self.cache[key]))
+        failed_at = self.failed.get(key) if cacheable else None
+        if failed_at is not None and time.monotonic() - failed_at < FAILED_NAME_TTL:
+            return defer.succeed([])
+        if cacheable and key in self._asking:  # asked already: wait for that answer
+            waiter: defer.Deferred[list[IAddress]] = defer.Deferred()
+            self._asking[key].append(waiter)
+            return waiter
+        if cacheable:
+            self._asking[key] = []
         done: defer.Deferred[list[IAddress]] = defer.Deferred()
-        self.system.resolveHostName(_Collector(done), host, 0, address_types)
 
         def keep(found: list[IAddress]) -> list[IAddress]:
             if cacheable and found:
                 self.cache[key] = list(found)
+                self.failed.pop(key, None)
+            elif cacheable:
+                self.failed[key] = time.monotonic()
+            for waiter in self._asking.pop(key, []) if cacheable else []:
+                waiter.callback(list(found))
             return found
 
-        return done.addCallback(keep)
+        done.addCallback(keep)
+        try:
+            self.system.resolveHostName(_Collector(done), host, 0, address_types)
+        except Exception:
+            self._asking.pop(key, None)
+            raise
+        return done
 
     def resolveHostName(
         self,

@@ -3,7 +3,9 @@
 :func:`capture_from_response` keeps a Scrapy response as the archive keeps
 it (a :class:`~archive.models.Capture`, with the server's address and the
 request as sent); :func:`describe_failure` gives one
-short, stable reason for each way a fetch can fail, as kept in ``crawl_errors``.
+short, stable reason for each way a fetch can fail, as kept in ``crawl_errors``;
+:func:`host_failure` and :func:`dns_failure` say which failures are the host's
+(it could not be reached, or did not answer in time), not the answer's.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from archive.models import ERROR_FETCH, ERROR_HTTP, ERROR_ROBOTS, Capture
 from archive.times import utcnow
 
 from .addresses import Refused
+from .sidefetches import SideFetchCut
 
 #: Request headers never kept with a capture: credentials (a proxy's or a site's).
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization"})
@@ -107,9 +110,37 @@ _REASONS: list[tuple[tuple[type[BaseException], ...], str]] = [
 ]
 
 
+#: Failures to reach a host or to get its answer in time: a name that does not resolve, a
+#: connection refused or not made, no answer (or too slow a one), a connection lost.
+HOST_FAILURES: tuple[type[BaseException], ...] = (
+    CannotResolveHostError,
+    twisted_errors.DNSLookupError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    twisted_errors.ConnectError,  # refused, timed out, no route ...
+    DownloadFailedError,  # closed without a response, or not HTTP at all
+    ResponseDataLossError,
+    twisted_errors.ConnectionClosed,
+)
+DNS_FAILURES: tuple[type[BaseException], ...] = (
+    CannotResolveHostError,
+    twisted_errors.DNSLookupError,
+)
+
+
+def host_failure(exception: BaseException) -> bool:
+    """Whether ``exception`` is the host failing below HTTP (see :data:`HOST_FAILURES`)."""
+    return isinstance(exception, HOST_FAILURES)
+
+
+def dns_failure(exception: BaseException) -> bool:
+    """Whether ``exception`` is a host name that did not resolve."""
+    return isinstance(exception, DNS_FAILURES)
+
+
 def describe_failure(failure: Failure) -> tuple[str, str]:
     """(kind, message) for a failed request: kind is http, robots or fetch."""
-    if failure.check(Refused):  # never sent: where it pointed is not for a page to choose
+    if failure.check(Refused, SideFetchCut):  # its message says it all
         return ERROR_FETCH, str(failure.value)
     if failure.check(HttpError):
         return ERROR_HTTP, f"HTTP {failure.value.response.status}"
@@ -120,6 +151,9 @@ def describe_failure(failure: Failure) -> tuple[str, str]:
         return ERROR_FETCH, f"too large: {detail}"
     for classes, reason in _REASONS:
         if failure.check(*classes):
+            # Twisted's own words often begin with the same reason: say it once.
+            if detail.lower().startswith(reason.lower() + ":"):
+                detail = detail[len(reason) + 1 :].strip()
             return ERROR_FETCH, f"{reason} ({detail})"
     if failure.check(DownloadFailedError):
         # Scrapy wraps the transport's failures; name the common one plainly.

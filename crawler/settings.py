@@ -25,7 +25,17 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 
-# Retries with backoff on 429 / 5xx / network errors; Retry-After honoured per host.
+# Side fetches (media files, link-preview images, thumbnails, deletion-check embeds,
+# robots.txt) never hold a crawl's pages hostage (crawler/handlers/http.py,
+# crawler/downloadermiddlewares/breaker.py): a page keeps DOWNLOAD_TIMEOUT.
+SIDE_FETCH_TIMEOUT = 10.0  # seconds to resolve, connect and get the answer's headers
+SIDE_FETCH_MIN_RATE = 20 * 1024  # bytes a second a body must average after 5 s (0: no floor)
+# A host that failed this many times below HTTP (DNS, refused, no answer, too slow) gets no
+# more side fetches in the crawl: they are kept as "not tried", for a later crawl (0: never).
+HOST_BREAKER_FAILURES = 3
+
+# Retries with backoff on 429 / 5xx / network errors; Retry-After honoured per host. A side
+# fetch whose host failed below HTTP, and a name that did not resolve, are not retried.
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
@@ -36,9 +46,14 @@ BACKOFF_MAX = 300.0  # the longest pause we honour, Retry-After included
 TELEGRAM_THROTTLE_RETRIES = 3
 TELEGRAM_THROTTLE_DELAY = 10.0
 
+# The failure a request ends with is told once, by whoever keeps it (the crawl's error, the
+# media file's reason), not again by the retry middleware at ERROR.
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"
+
 # Only http and https: a page's file:///etc/passwd, data:, s3:// or ftp:// is never read.
-# Scrapy's HTTP/1.1 handler and downloader, which drop what they hold when the crawl is
-# stopped (SIGTERM, SIGINT): a stop takes seconds, whatever the delays (crawler/stopping.py).
+# Scrapy's HTTP/1.1 handler with a side fetch's time bounded (crawler/handlers/http.py), and
+# a downloader and handler that drop what they hold when the crawl is stopped (SIGTERM,
+# SIGINT): a stop takes seconds, whatever the delays (crawler/stopping.py).
 DOWNLOAD_HANDLERS = {
     "file": None,
     "data": None,
@@ -56,9 +71,14 @@ DOWNLOADER_MIDDLEWARES = {
     # Before all others: a request a page chose reaches only public addresses (or its crawl's
     # sources), checked again on every redirect hop and retry.
     "crawler.downloadermiddlewares.reach.ReachGuard": 30,
+    # A side fetch to a host that failed HOST_BREAKER_FAILURES times: not sent, at once.
+    "crawler.downloadermiddlewares.breaker.HostBreaker": 40,
     "crawler.downloadermiddlewares.backoff.HostBackoffMiddleware": 560,
     # Each source's crawl row closed when it is done or at its time limit.
     "crawler.downloadermiddlewares.lifecycle.SourceLifecycle": 570,
+    # A host's failures below HTTP counted for HostBreaker; a side fetch's, a DNS failure's and
+    # a robots.txt's are final (not retried, no backoff).
+    "crawler.downloadermiddlewares.breaker.HostFailures": 590,
     # A connection whose name resolved only to addresses it may not reach: refused, not retried.
     "crawler.downloadermiddlewares.reach.ConnectRefusal": 595,
 }

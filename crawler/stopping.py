@@ -47,12 +47,13 @@ import logging
 from typing import Any
 
 from scrapy.core.downloader import Downloader
-from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.crawler import CrawlerProcess
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.asyncio import is_asyncio_available
 from twisted.internet import defer
 from twisted.python.failure import Failure
+
+from .handlers.http import BoundedHTTPDownloadHandler
 
 logger = logging.getLogger(__name__)
 
@@ -138,8 +139,9 @@ class StoppableDownloader(Downloader):
             self.crawler.stats.inc_value("chanarchive/stop_cut", cut)
 
 
-class StoppableDownloadHandler(HTTP11DownloadHandler):
-    """Scrapy's HTTP/1.1 download handler, whose downloads in flight end when the crawl stops."""
+class StoppableDownloadHandler(BoundedHTTPDownloadHandler):
+    """The http(s) handler (side fetches bounded), whose downloads in flight end when the
+    crawl stops."""
 
     def __init__(self, crawler) -> None:
         super().__init__(crawler)

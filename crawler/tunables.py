@@ -10,8 +10,9 @@ wait on for ever (``LOG_LEVEL=NOPE``, ``DOWNLOAD_DELAY=1e308``).
 
 Scheduled sources live in the archive file and in sources files, which
 people share: a source keeps only the *politeness* settings marked
-``stored`` (delays, timeouts, retries, concurrency per host, the user
-agent), never anything that changes what runs or where it writes.
+``stored`` (delays, timeouts, retries, concurrency per host, a side
+fetch's bounds, the user agent), never anything that changes what runs or
+where it writes.
 """
 
 from __future__ import annotations
@@ -135,6 +136,11 @@ TUNABLES: tuple[Tunable, ...] = (
     Tunable("BACKOFF_MAX", _number(0, 86400), stored=True),
     Tunable("TELEGRAM_THROTTLE_RETRIES", _number(0, 20, whole=True), stored=True),
     Tunable("TELEGRAM_THROTTLE_DELAY", SECONDS, stored=True),
+    # How long a side fetch may take and how often a host may fail it: a source whose
+    # pictures live on a slow host may keep more patience (crawler/handlers/http.py).
+    Tunable("SIDE_FETCH_TIMEOUT", _number(0, MAX_SECONDS, above=True), stored=True),
+    Tunable("SIDE_FETCH_MIN_RATE", _number(0, 10**9, whole=True), stored=True),
+    Tunable("HOST_BREAKER_FAILURES", _number(0, 1000, whole=True), stored=True),
     Tunable("AUTOTHROTTLE_ENABLED", _flag, stored=True),
     Tunable("AUTOTHROTTLE_START_DELAY", SECONDS, stored=True),
     Tunable("AUTOTHROTTLE_MAX_DELAY", SECONDS, stored=True),

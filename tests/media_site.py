@@ -8,12 +8,12 @@ around seeded random bytes, as incompressible as a real photo:
 
 Controls (``/_control/...``):
 
-- ``media_channel?name=X&posts=N[&shared=1][&preview=1][&video=1]``: channel X with N
-  posts, each with one photo ``/media/X-ID.jpg`` (absolute URLs: Telegram
-  markup resolves against t.me); ``shared``: the last two show identical
-  bytes under two URLs; ``preview``: post 1 also has a link preview with an image;
-  ``video``: post 1 also has a video ``/media/X-video.mp4`` shown by its thumbnail
-  ``/media/X-thumb.jpg``
+- ``media_channel?name=X&posts=N[&shared=1][&preview=1][&video=1][&base=URL]``: channel X
+  with N posts, each with one photo ``/media/X-ID.jpg`` (absolute URLs: Telegram
+  markup resolves against t.me) on this server, or on ``base`` when given; ``shared``: the
+  last two show identical bytes under two URLs; ``preview``: post 1 also has a link
+  preview with an image; ``video``: post 1 also has a video ``/media/X-video.mp4``
+  shown by its thumbnail ``/media/X-thumb.jpg``
 - ``media?state=gone|ok``: every media file answers 404 (gone) or again its bytes
 - ``media_fail?file=NAME&code=500``: NAME answers ``code`` (0: no more)
 - ``media_size?file=NAME&bytes=N``: NAME is N bytes long
@@ -119,7 +119,7 @@ class MediaFiles:
             channel = media_channel(
                 query.get("name", "media"),
                 int(query.get("posts", "3")),
-                site.url,
+                query.get("base") or site.url,
                 shared=query.get("shared") == "1",
                 preview=query.get("preview") == "1",
                 video=query.get("video") == "1",

@@ -6,7 +6,9 @@ The tables (migration ``0012_media``):
   size; its bytes in ``media_bodies``, kept as fetched unless zlib saves more
   than :data:`COMPRESS_GAIN` of them (pictures are compressed already, mostly).
 - ``media_urls``: every URL tried, ``ok`` (never fetched again) or ``failed``
-  with its reason, tried again by later crawls up to :data:`MAX_ATTEMPTS` times.
+  with its reason, tried again by later crawls up to :data:`MAX_ATTEMPTS` times
+  (a URL a crawl did not try, its host having failed too often, keeps its
+  reason, ``not tried: ...``, and uses up no try).
 - ``post_media``: each post version's media item (a *slot*: ``"0"``,
   ``"0/thumb"``, ``"preview"``) with the URL it had and, once it arrives, its
   file. Telegram's CDN URLs are signed and change between fetches, so whether a
@@ -131,6 +133,7 @@ def ingest_media(
         sha256 = row[0] if row else None
         failed = fetch is not None and not fetch.ok
         reason = fetch.reason if failed else None
+        tries = int(failed and fetch.tried)  # a URL not tried uses up none of its tries
         crawl_channel = _crawl_channel(db, crawl_id)
         foreign = []
         for ref in refs:
@@ -151,7 +154,7 @@ def ingest_media(
                 " sha256 = COALESCE(post_media.sha256, excluded.sha256),"
                 " attempts = post_media.attempts + excluded.attempts,"
                 " reason = COALESCE(excluded.reason, post_media.reason)",
-                [post[0], post[1], ref.slot, url, sha256, int(failed), reason],
+                [post[0], post[1], ref.slot, url, sha256, tries, reason],
             )
         if foreign and crawl_id is not None:
             insert_errors(
@@ -213,14 +216,14 @@ def _keep_fetch(
     if packed is None:
         db.execute(
             "INSERT INTO media_urls (url, status, http_status, reason, attempts, first_tried,"
-            " last_tried) VALUES (?, 'failed', ?, ?, 1, ?, ?)"
-            " ON CONFLICT (url) DO UPDATE SET attempts = media_urls.attempts + 1,"
+            " last_tried) VALUES (?, 'failed', ?, ?, ?, ?, ?)"
+            " ON CONFLICT (url) DO UPDATE SET attempts = media_urls.attempts + excluded.attempts,"
             " last_tried = excluded.last_tried,"
             " http_status = CASE WHEN media_urls.status = 'ok' THEN media_urls.http_status"
             " ELSE excluded.http_status END,"
             " reason = CASE WHEN media_urls.status = 'ok' THEN media_urls.reason"
             " ELSE excluded.reason END",
-            [fetch.url, fetch.http_status, fetch.reason, fetch.fetched_at, now],
+            [fetch.url, fetch.http_status, fetch.reason, int(fetch.tried), fetch.fetched_at, now],
         )
         return
     sha256, compression, stored = packed

@@ -95,10 +95,19 @@ def crawl(ctx, sources, options, verbose, redis_url, no_wait, trigger):
 
         chanarchive crawl @durov @telegram --redis redis://10.0.0.5:6379/0
 
+        chanarchive crawl @durov -s SIDE_FETCH_TIMEOUT=30
+
     Media: photos (and the thumbnails of videos and link previews) are archived by
     default, each file once by sha256; a failed one is tried again by later crawls.
     Distributed crawls (--redis) archive them too, and make the deletion checks: the
     ingester asks for them, the workers fetch them.
+
+    Side fetches (media, deletion checks, robots.txt) never hold the pages up: each
+    gets SIDE_FETCH_TIMEOUT seconds (10) to start answering and must then keep
+    SIDE_FETCH_MIN_RATE bytes a second (20480); they are not retried when their host
+    fails below HTTP, and after HOST_BREAKER_FAILURES such failures (3) the crawl
+    asks that host for nothing more, leaving its files "not tried" for a later crawl.
+    A failure is told in one line: no network at all ends the crawl within seconds.
     """
     from archive.store.unused import remove_unused
     from crawler.local import CrawlStopped, run_crawl  # Scrapy loads only when crawling
@@ -157,7 +166,9 @@ def _summary(rows: list[dict]) -> None:
     }
     if len(rows) > 1:
         for row in rows:
-            click.echo(f"{row['source']}: {summary_line(row)} ({_status(row)})")
+            # A source that failed says why here (its first page's failure is logged only here).
+            why = f": {row['reason']}" if row["status"] == "failed" and row["reason"] else ""
+            click.echo(f"{row['source']}: {summary_line(row)} ({_status(row)}{why})")
     statuses = {_status(r) for r in rows}
     status = statuses.pop() if len(statuses) == 1 else "partial"
     click.echo(f"crawled {summary_line(totals)} ({status})")

@@ -10,5 +10,5 @@ with the requests and items of both.
 May import: :mod:`archive.extract`, :mod:`archive.models`,
 :mod:`archive.store` (its :class:`~archive.store.MediaKnown` type only),
 :mod:`archive.source`, :mod:`archive.times`, :mod:`crawler.items`,
-:mod:`crawler.responses`.
+:mod:`crawler.responses`, :mod:`crawler.sidefetches` (which failures are not tries).
 """

@@ -8,7 +8,10 @@ holds (asked by post slot and by URL), links every slot to its URL, and
 returns a request for each URL not yet asked for in this crawl. Media
 requests go through the same downloader as pages: robots.txt, the per-host
 delay and backoff apply to media hosts too, and ``download_maxsize`` caps
-each file.
+each file. They are side fetches (:mod:`crawler.sidefetches`): bounded in
+time, not retried when their host fails below HTTP, and not sent at all to a
+host that failed too often in the crawl (kept as *not tried*, for a later
+crawl).
 
 Each fetched (or failed) URL becomes one :class:`~crawler.items.MediaItem`
 naming the post slots its request was made for.
@@ -36,6 +39,7 @@ from archive.times import utcnow
 
 from ..items import MediaItem
 from ..responses import describe_failure, ip_address_of
+from ..sidefetches import NotTried
 
 #: Media types fetched with ``--media photos`` (their own URL is an image).
 PHOTO_TYPES = {"photo"}
@@ -159,7 +163,8 @@ def media_item(response) -> MediaItem:
 
 
 def failed_media_item(failure) -> MediaItem:
-    """The item of a media request that failed (HTTP error, too large, timeout ...)."""
+    """The item of a media request that failed (HTTP error, too large, timeout ...), or was
+    not tried at all (its host failed too often in the crawl: no try used up)."""
     request = failure.request
     url = request.meta["media_url"]
     _kind, message = describe_failure(failure)
@@ -170,6 +175,7 @@ def failed_media_item(failure) -> MediaItem:
         ok=False,
         http_status=response.status if response is not None else None,
         reason=message,
+        tried=not failure.check(NotTried),
     )
     return MediaItem(request.meta["source"], url, _refs(request.meta), fetch)
 

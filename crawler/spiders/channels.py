@@ -35,6 +35,7 @@ is closed as stopped.
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import scrapy
@@ -112,6 +113,12 @@ class ChannelSpider(scrapy.Spider):
         state = self.state
         source = state.sources.get(request.meta.get("source")) if state is not None else None
         return (source, state.options) if source is not None else None
+
+    def crawl_key(self, request: scrapy.Request) -> int | None:
+        """Which crawl ``request`` belongs to, for what a crawl learns of hosts (the hosts it
+        stopped asking: :mod:`crawler.downloadermiddlewares.breaker`); None: this process's
+        one crawl."""
+        return None
 
     # -- requests -------------------------------------------------------------
 
@@ -327,7 +334,7 @@ class ChannelSpider(scrapy.Spider):
             by_url = {url: pid for pid, url in state.known(channel).urls.items()}
             post_id = by_url.get(response.url) or by_url.get(response.request.url)
         if post_id is None:
-            self.logger.warning("Fetch failed: %s (HTTP %s)", response.url, response.status)
+            self._failed(response.request, f"HTTP {response.status}", response.url)
             yield ErrorItem(source, response.url, ERROR_HTTP, f"HTTP {response.status}")
             return
         yield PageItem(
@@ -353,8 +360,17 @@ class ChannelSpider(scrapy.Spider):
                 self.logger.info("Cannot read %s: %s", response.url, unreadable)
                 yield ErrorItem(source, response.url, ERROR_UNREADABLE, unreadable)
                 return
-        self.logger.warning("Fetch failed: %s (%s)", request.url, message)
+        self._failed(request, message)
         yield ErrorItem(source, request.url, kind, message)
+
+    def _failed(self, request: scrapy.Request, message: str, url: str | None = None) -> None:
+        """Log a page that failed, once: a source's first page failing fails its crawl, whose
+        reason the command line tells (so only at INFO here); a later page's at WARNING."""
+        first = request.meta.get("depth") == 0
+        self.logger.log(
+            logging.INFO if first else logging.WARNING,
+            "Fetch failed: %s (%s)", url or request.url, message,
+        )  # fmt: skip
 
     # -- side requests: media files and deletion checks -------------------------
 

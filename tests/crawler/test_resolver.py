@@ -118,6 +118,58 @@ def test_a_name_that_does_not_resolve_completes_with_nothing():
     assert guard.refusal("nowhere.example") is None
 
 
+def test_a_name_that_did_not_resolve_is_asked_once_while_the_cache_is_on(monkeypatch):
+    system = ScriptedSystem({"up.example": [[], ["1.2.3.4"]]})
+    guard = PublicResolver(Reactor(system), 10)
+    guard.install_on_reactor()
+    assert looked_up(guard, "dead.example") == []  # the check before the request
+    assert connect(guard, "dead.example") == []  # the connection: the failure remembered
+    assert connect(guard, "DEAD.example") == []
+    assert system.asked == {"dead.example": 1}
+    # Remembered for FAILED_NAME_TTL only: then asked again, and an answer replaces it.
+    monkeypatch.setattr("crawler.resolver.FAILED_NAME_TTL", 0.0)
+    assert connect(guard, "up.example") == []
+    assert connect(guard, "up.example") == [("1.2.3.4", 80)]
+    assert system.asked["up.example"] == 2
+    # Without the cache (DNSCACHE_ENABLED=False) every connection asks.
+    plain = resolver({}, cache_size=0)
+    connect(plain, "dead.example")
+    connect(plain, "dead.example")
+    assert plain.system.asked == {"dead.example": 2}
+
+
+class HeldSystem:
+    """Answers each name only when the test says so (a look-up still under way)."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, object]] = []
+
+    def resolveHostName(self, receiver, name, port=0, types=None, semantics="TCP"):
+        receiver.resolutionBegan(None)
+        self.asked.append((name, receiver))
+
+    def answer(self, addresses: list[str]) -> None:
+        for _name, receiver in self.asked:
+            for text in addresses:
+                receiver.addressResolved(IPv4Address("TCP", text, 0))
+            receiver.resolutionComplete()
+
+
+def test_requests_waiting_for_one_name_share_one_look_up():
+    system = HeldSystem()
+    guard = PublicResolver(Reactor(system), 10)
+    guard.install_on_reactor()
+    checks = [[] for _ in range(5)]
+    for found in checks:  # five requests checked at once, before any answer
+        guard.lookup("slow.example").addCallback(found.extend)
+    connection = Connection()
+    guard.resolveHostName(connection, "slow.example", 443)
+    assert len(system.asked) == 1
+    system.answer(["1.2.3.4"])
+    assert checks == [["1.2.3.4"]] * 5
+    assert connection.complete and connection.addresses == [("1.2.3.4", 443)]
+
+
 @pytest.mark.parametrize("variable", ["http_proxy", "HTTPS_PROXY"])
 def test_the_proxy_the_user_named_may_be_private(monkeypatch, variable):
     monkeypatch.setenv(variable, "http://proxy.corp:3128")

@@ -7,7 +7,10 @@ and the crawler in it, unchanged, sees:
 - ``CHANARCHIVE_TEST_DNS``: JSON ``{name: [answer, ...]}``; the n-th look-up of a
   name gets its n-th answer (the last one from then on), each a list of IP
   addresses: a name that answers a public address once and loopback after, as
-  a hostile DNS server rebinding it does. Other names resolve as usual.
+  a hostile DNS server rebinding it does; ``[]`` is a name that does not resolve.
+  Other names resolve as usual.
+- ``CHANARCHIVE_TEST_DNS_LOG``: a file; every look-up of a name above is written
+  there, one line each (how often the crawler asked).
 - ``CHANARCHIVE_TEST_FENCE``: a file; every connection to an address off
   loopback is refused and written there, one line each. Nothing leaves the
   machine, whatever the crawler does.
@@ -26,6 +29,7 @@ _ANSWERS: dict[str, list[list[str]]] = {
     for name, answers in json.loads(os.environ.get("CHANARCHIVE_TEST_DNS") or "{}").items()
 }
 _FENCE = os.environ.get("CHANARCHIVE_TEST_FENCE")
+_LOG = os.environ.get("CHANARCHIVE_TEST_DNS_LOG")
 _asked: dict[str, int] = {}
 _lock = threading.Lock()
 _getaddrinfo = socket.getaddrinfo
@@ -36,6 +40,9 @@ def _answer(name: str) -> list[str]:
     with _lock:
         seen = _asked.get(name, 0)
         _asked[name] = seen + 1
+        if _LOG:
+            with open(_LOG, "a", encoding="utf-8") as log:
+                log.write(f"{name}\n")
     answers = _ANSWERS[name]
     return answers[min(seen, len(answers) - 1)]
 

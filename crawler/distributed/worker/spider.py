@@ -92,6 +92,13 @@ class WorkerSpider(ChannelSpider):
             return None
         return context.source, context.options
 
+    def crawl_key(self, request: scrapy.Request) -> int | None:
+        """The id of the crawl ``request`` carries (None: it carries none, as robots.txt)."""
+        try:
+            return CrawlContext.from_meta(request.meta).id
+        except BadInput:
+            return None
+
     @property
     def trusts_sources(self) -> bool:
         """Whether a source's own origin may be a private address, and a crawl may allow
