@@ -63,11 +63,11 @@ finds its ``templates/`` and ``static/`` through the package's name.
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-import datasette.handle_exception
 from datasette import hookimpl
 
 from ...query.guard import Authorizer, limit_connection
@@ -93,12 +93,6 @@ SERVE_MAX_VALUE_BYTES = 1024 * 1024
 #: past it, long values come shortened.
 SERVE_MAX_RESULT_BYTES = 32 * 1024 * 1024
 
-# Datasette prints every error it answers, a refused query too, as a rich traceback with
-# its local variables whenever `rich` can be imported (a dependency of a dependency here):
-# a page of noise per bad query, and the request's values on the terminal. A refused
-# query is the visitor's error and is answered, not logged; a server fault (500) is
-# still printed, as a plain traceback.
-datasette.handle_exception.rich = None
 
 
 def is_archive(conn: sqlite3.Connection) -> bool:
@@ -112,6 +106,19 @@ def is_archive(conn: sqlite3.Connection) -> bool:
         )
     except sqlite3.DatabaseError:
         return False
+
+
+@hookimpl
+def startup(datasette: Any) -> None:
+    """Datasette prints every error it answers, a refused query too, as a rich traceback
+    with its local variables whenever ``rich`` can be imported (a dependency of a
+    dependency here): a page of noise per bad query, and the request's values on the
+    terminal. A refused query is the visitor's error and is answered, not logged; a server
+    fault (500) is still printed, as a plain traceback. (Done at startup, not on import:
+    importing Datasette's module here would load the plugins while this one is half made.)
+    """
+    handler = importlib.import_module("datasette.handle_exception")
+    handler.rich = None
 
 
 @hookimpl
