@@ -94,7 +94,6 @@ SERVE_MAX_VALUE_BYTES = 1024 * 1024
 SERVE_MAX_RESULT_BYTES = 32 * 1024 * 1024
 
 
-
 def is_archive(conn: sqlite3.Connection) -> bool:
     """True when ``conn`` is a connection to a chanarchive archive."""
     try:
