@@ -44,7 +44,7 @@ def write_text(found: list[ChannelGaps]) -> None:
         for what, label, meaning in LISTS:
             count = gaps.ids(what)
             click.echo(
-                f"  {label:<11} {ranges_text(getattr(gaps, what))}  [{count} ids: {meaning}]"
+                f"  {label:<11} {ranges_text(getattr(gaps, what))}  [{count} {'id' if count == 1 else 'ids'}: {meaning}]"
             )
         if not gaps.pages:
             click.echo("  pages       - (nothing to fill)")
