@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -56,7 +57,14 @@ def queue_without_waiting(cluster: Cluster, *args: str) -> tuple[int, str]:
     token = re.search(r"\(job ([0-9a-f]+)\)", out).group(1)
     deadline = time.monotonic() + 60
     while True:
-        found = query(cluster.db, "SELECT crawl_id FROM queued_crawls WHERE token = ?", [token])
+        found = []
+        if cluster.db.exists():  # a connection would make the file: only once the ingester has
+            try:
+                found = query(
+                    cluster.db, "SELECT crawl_id FROM queued_crawls WHERE token = ?", [token]
+                )
+            except sqlite3.OperationalError:  # the ingester is still making the archive
+                pass
         if found:
             return found[0][0], token
         assert time.monotonic() < deadline, "the ingester never began the crawl"
