@@ -95,6 +95,20 @@ def origin_of(url: str) -> str:
     return f"{host}:{port}" if port else host
 
 
+def telegram_post_parts(ref: str) -> tuple[str, str] | None:
+    """(channel, post id) as a Telegram post URL names them (``https://t.me/NAME/ID``,
+    ``t.me/s/NAME/ID``, with or without scheme, any of :data:`TELEGRAM_HOSTS`), as written;
+    None for another host or a path without both. :class:`ValueError` when ``ref`` is not
+    a URL at all."""
+    parts = urlsplit(ref if "://" in ref else "https://" + ref)
+    if (parts.hostname or "").lower() not in TELEGRAM_HOSTS:
+        return None
+    segments = [s for s in parts.path.split("/") if s]
+    if segments and segments[0] == "s":
+        segments = segments[1:]
+    return (segments[0], segments[1]) if len(segments) >= 2 else None
+
+
 def is_channel_name(name: str) -> bool:
     """Whether ``name`` can be a Telegram channel's public username (case ignored)."""
     return bool(_USERNAME.match(name)) and name.lower() not in _RESERVED

@@ -24,8 +24,8 @@ import csv
 from collections.abc import Iterable
 from datetime import UTC
 from typing import IO, Any
-from urllib.parse import urlsplit
 
+from ..source import telegram_post_parts
 from ..times import to_datetime
 from .cells import BOM
 from .records import FIELDS
@@ -38,14 +38,13 @@ FOURCAT_COLUMNS = ["id", "thread_id", "author", "body", "timestamp"]
 
 def _post_ref(url: str | None) -> str | None:
     """``CHANNEL/POST_ID`` of a Telegram post URL (``t.me/NAME/ID``, ``/s/NAME/ID``), or None."""
-    if not url:
+    try:
+        found = telegram_post_parts(url) if url else None
+    except ValueError:
         return None
-    parts = [p for p in urlsplit(url).path.split("/") if p]
-    if parts[:1] == ["s"]:
-        parts = parts[1:]
-    if len(parts) == 2 and parts[1].isdigit():
-        return f"{parts[0].lower()}/{parts[1]}"
-    return None
+    if found is None or not found[1].isdigit():
+        return None
+    return f"{found[0].lower()}/{found[1]}"
 
 
 def _timestamp(record: dict[str, Any]) -> str:

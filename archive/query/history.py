@@ -21,10 +21,9 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..errors import BadInput
-from ..source import TELEGRAM_HOSTS, channel_key
+from ..source import channel_key, telegram_post_parts
 
 
 class UnknownPost(BadInput):
@@ -70,20 +69,10 @@ _POST_COLUMNS = (
 
 
 def _telegram_parts(ref: str) -> tuple[str, str] | None:
-    candidate = ref if "://" in ref else "https://" + ref
     try:
-        parts = urlsplit(candidate)
-        host = (parts.hostname or "").lower()
+        return telegram_post_parts(ref)
     except ValueError:
         raise UnknownPost(f"not a post's URL or channel/post_id: {ref!r}") from None
-    if host not in TELEGRAM_HOSTS:
-        return None
-    segments = [s for s in parts.path.split("/") if s]
-    if segments and segments[0] == "s":
-        segments = segments[1:]
-    if len(segments) >= 2:
-        return segments[0], segments[1]
-    return None
 
 
 def find_post(conn: sqlite3.Connection, ref: str) -> PostRef:
