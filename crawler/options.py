@@ -81,6 +81,11 @@ def _flag(name: str) -> Callable[[Any], str | None]:
     return check
 
 
+def _switch(name: str) -> tuple[Callable[..., Any], ...]:
+    """A true/false option's check, its reading from text and its text (``yes`` or empty)."""
+    return _flag(name), lambda text: parse_bool(text, name), lambda value: "yes" if value else ""
+
+
 def _follow(value: Any) -> str | None:
     if not isinstance(value, str):
         return f"follow must be a regular expression, not {value!r}"
@@ -219,16 +224,14 @@ OPTIONS: tuple[Option, ...] = (
         " requests at once (-s CONCURRENT_REQUESTS_PER_DOMAIN=4; for t.me its DOWNLOAD_SLOTS"
         " entry), several older pages are fetched at a time. Example: --full -s"
         " CONCURRENT_REQUESTS_PER_DOMAIN=4",
-        _flag("full"), lambda text: parse_bool(text, "full"),
-        lambda value: "yes" if value else "", scheduled=False,
+        *_switch("full"), scheduled=False,
     ),
     Option(
         "fill_gaps", False, "--fill-gaps",
         "Telegram: fetch only the pages that cover the channel's holes (the id ranges no crawl"
         " has walked, as `chanarchive gaps` lists them), starting at each hole's ?before= page;"
         " nothing else. Example: --fill-gaps --max-pages 100",
-        _flag("fill_gaps"), lambda text: parse_bool(text, "fill_gaps"),
-        lambda value: "yes" if value else "", scheduled=False,
+        *_switch("fill_gaps"), scheduled=False,
     ),
     Option(
         "max_pages", None, "--max-pages", "Fetch at most N pages per source, {scope}.",
@@ -277,8 +280,7 @@ OPTIONS: tuple[Option, ...] = (
         "Let the fetches a page chooses (media, link previews, redirects, followed links,"
         " deletion checks) reach loopback and private addresses too. Without it only the"
         " origin of a SOURCE you name may be such an address.",
-        _flag("allow_private_hosts"), lambda text: parse_bool(text, "allow_private_hosts"),
-        lambda value: "yes" if value else "", scheduled=False,
+        *_switch("allow_private_hosts"), scheduled=False,
     ),
     Option(
         "settings", {}, "-s", "Override a Scrapy setting, {scope} (repeatable).",
